@@ -1,0 +1,55 @@
+#!/bin/sh
+# Install everything kpatch-gen needs to build and test, from Debian 12 packages only.
+# Idempotent: packages already present are skipped, and apt-get update runs only when
+# something is missing. Safe to run as root in CI and on a developer machine.
+#
+#   ci/install-deps.sh            toolchain + test dependencies + kernel lab
+#   ci/install-deps.sh --no-lab   toolchain + unit/functional test dependencies only
+#   ci/install-deps.sh --debian-kernel   also Debian's cloud kernel image/-dbg/headers
+set -eu
+
+lab=1
+debian=0
+for arg in "$@"; do
+	case "$arg" in
+	--no-lab) lab=0 ;;
+	--debian-kernel) debian=1 ;;
+	-h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+	*) echo "install-deps.sh: unknown option '$arg'" >&2; exit 2 ;;
+	esac
+done
+
+pkgs="build-essential cmake ninja-build pkg-config git patch patchutils
+libelf-dev libdwarf-dev llvm-16-dev clang-16 libclang-rt-16-dev libfmt-dev libcli11-dev
+libgtest-dev libgmock-dev nlohmann-json3-dev zlib1g-dev libzstd-dev libssl-dev
+binutils elfutils python3 time"
+labpkgs="linux-source-6.1 qemu-system-x86 busybox-static bc bison flex cpio xz-utils kmod
+rsync libncurses-dev"
+
+want="$pkgs"
+[ "$lab" = 1 ] && want="$want $labpkgs"
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "install-deps.sh: need root to install:$missing" >&2
+		exit 1
+	fi
+	echo "install-deps.sh: installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing
+else
+	echo "install-deps.sh: all packages present"
+fi
+
+if [ "$debian" = 1 ]; then
+	exec "$(dirname "$0")/debian-kernel-pkgs.sh"
+fi

@@ -1,0 +1,463 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// libelf -> model. Copies everything it keeps, so the Elf handle is closed on return.
+//
+// The reader is also the validator: every index that the rest of the project would
+// otherwise have to trust (sh_link, sh_info, st_shndx, r_info's symbol, string offsets,
+// group members) is checked here, once, and a bad one is reported with the file and the
+// section or symbol it came from. Checks are in the order the file is interpreted, so the
+// first message is the root cause ("truncated section header table", not a later symptom).
+#include "elf/reader.h"
+
+#include <gelf.h>
+#include <libelf.h>
+
+#include <cstring>
+#include <fmt/format.h>
+#include <map>
+
+#include "support/file.h"
+
+namespace kpg::elf {
+namespace {
+
+struct RawSection {
+  GElf_Shdr shdr{};
+  std::string name;
+  std::optional<SectionId> model; // set for sections that become model Sections
+};
+
+class Reader {
+public:
+  Reader(std::string name, const ReadOptions &opts) : name_(std::move(name)), opts_(opts) {}
+  Expected<ObjectFile> run(std::span<const u8> image);
+
+private:
+  Error err(std::string msg) const { return make_error(Location(name_), std::move(msg)); }
+  Error err_sec(size_t idx, std::string msg) const {
+    std::string sname = idx < raw_.size() && !raw_[idx].name.empty() ? raw_[idx].name : fmt::format("section [{}]", idx);
+    return make_error(Location(name_).with_section(sname), std::move(msg));
+  }
+  std::string libelf_msg() const { return elf_errmsg(-1) ? elf_errmsg(-1) : "unknown libelf error"; }
+
+  Expected<void> read_header();
+  Expected<void> read_section_headers();
+  Expected<void> read_sections();
+  Expected<void> read_symbols();
+  Expected<void> read_relocations();
+  Expected<void> read_groups();
+  Expected<Elf_Data *> section_data(size_t idx);
+
+  std::string name_;
+  ReadOptions opts_;
+  std::span<const u8> image_;
+  Elf *elf_ = nullptr;
+  ObjectFile obj_;
+  std::vector<RawSection> raw_;
+  size_t shstrndx_ = 0;
+  size_t symtab_idx_ = 0; // 0: none
+  size_t strtab_idx_ = 0;
+  size_t shndx_idx_ = 0;  // SHT_SYMTAB_SHNDX, 0: none
+  size_t nsyms_ = 0;
+
+  friend Expected<ObjectFile> read_object_from_memory(const std::string &, std::span<const u8>, const ReadOptions &);
+};
+
+Expected<Elf_Data *> Reader::section_data(size_t idx) {
+  Elf_Scn *scn = elf_getscn(elf_, idx);
+  if (!scn)
+    return err_sec(idx, "cannot access section: " + libelf_msg());
+  const GElf_Shdr &sh = raw_[idx].shdr;
+  if (sh.sh_type != SHT_NOBITS && sh.sh_size > 0 && (sh.sh_offset > image_.size() || sh.sh_size > image_.size() - sh.sh_offset))
+    return err_sec(idx, fmt::format("section contents [0x{:x}, 0x{:x}) extend past the end of the file (0x{:x} bytes)",
+                                    sh.sh_offset, sh.sh_offset + sh.sh_size, image_.size()));
+  Elf_Data *d = elf_getdata(scn, nullptr);
+  if (!d && sh.sh_size > 0 && sh.sh_type != SHT_NOBITS)
+    return err_sec(idx, "cannot read section contents: " + libelf_msg());
+  return d;
+}
+
+Expected<void> Reader::read_header() {
+  if (elf_kind(elf_) != ELF_K_ELF)
+    return err("not an ELF file");
+  if (image_.size() < EI_NIDENT || image_[EI_CLASS] != ELFCLASS64)
+    return err("not a 64-bit ELF file (only ELFCLASS64 is supported)");
+  if (image_[EI_DATA] != ELFDATA2LSB)
+    return err("not a little-endian ELF file (only ELFDATA2LSB is supported)");
+  GElf_Ehdr eh;
+  if (!gelf_getehdr(elf_, &eh))
+    return err("truncated or invalid ELF header: " + libelf_msg());
+  obj_.header.osabi = eh.e_ident[EI_OSABI];
+  obj_.header.abiversion = eh.e_ident[EI_ABIVERSION];
+  obj_.header.type = eh.e_type;
+  obj_.header.machine = eh.e_machine;
+  obj_.header.flags = eh.e_flags;
+  obj_.header.entry = eh.e_entry;
+  if (eh.e_shoff != 0 && eh.e_shentsize != sizeof(Elf64_Shdr))
+    return err(fmt::format("bad e_shentsize {} (expected {})", eh.e_shentsize, sizeof(Elf64_Shdr)));
+  return {};
+}
+
+Expected<void> Reader::read_section_headers() {
+  size_t n = 0;
+  if (elf_getshdrnum(elf_, &n) != 0)
+    return err("cannot read the section header table: " + libelf_msg());
+  if (n == 0)
+    return {};
+  GElf_Ehdr eh;
+  gelf_getehdr(elf_, &eh);
+  // elf_getshdrnum trusts e_shnum (or section 0's sh_size under SHN_XINDEX); make sure the
+  // table really fits in the file before libelf walks it.
+  if (eh.e_shoff > image_.size() || n > (image_.size() - eh.e_shoff) / sizeof(Elf64_Shdr))
+    return err(fmt::format("truncated section header table: {} headers at offset 0x{:x} do not fit in 0x{:x} bytes", n,
+                           eh.e_shoff, image_.size()));
+  if (elf_getshdrstrndx(elf_, &shstrndx_) != 0)
+    return err("cannot find the section name table (e_shstrndx): " + libelf_msg());
+  if (shstrndx_ >= n)
+    return err(fmt::format("e_shstrndx {} is out of range ({} sections)", shstrndx_, n));
+  raw_.resize(n);
+  for (size_t i = 1; i < n; i++) {
+    Elf_Scn *scn = elf_getscn(elf_, i);
+    if (!scn || !gelf_getshdr(scn, &raw_[i].shdr))
+      return err(fmt::format("cannot read header of section [{}]: {}", i, libelf_msg()));
+  }
+  // The section name table must be a string table before elf_strptr is used on it.
+  if (shstrndx_ != 0 && raw_[shstrndx_].shdr.sh_type != SHT_STRTAB)
+    return err(fmt::format("e_shstrndx {} does not point to a string table", shstrndx_));
+  for (size_t i = 1; i < n; i++) {
+    const char *s = shstrndx_ ? elf_strptr(elf_, shstrndx_, raw_[i].shdr.sh_name) : nullptr;
+    if (!s)
+      return err(fmt::format("section [{}]: name offset 0x{:x} is outside the section name table", i, raw_[i].shdr.sh_name));
+    raw_[i].name = s;
+  }
+  for (size_t i = 1; i < n; i++) {
+    const GElf_Shdr &sh = raw_[i].shdr;
+    if (sh.sh_type == SHT_SYMTAB) {
+      if (symtab_idx_)
+        return err_sec(i, "more than one SHT_SYMTAB section");
+      symtab_idx_ = i;
+    } else if (sh.sh_type == SHT_SYMTAB_SHNDX) {
+      shndx_idx_ = i;
+    }
+  }
+  if (symtab_idx_) {
+    const GElf_Shdr &sh = raw_[symtab_idx_].shdr;
+    if (sh.sh_link == 0 || sh.sh_link >= n || raw_[sh.sh_link].shdr.sh_type != SHT_STRTAB)
+      return err_sec(symtab_idx_, fmt::format("bad sh_link {}: the symbol table must link to a string table", sh.sh_link));
+    if (sh.sh_entsize != sizeof(Elf64_Sym))
+      return err_sec(symtab_idx_, fmt::format("bad sh_entsize {} (expected {})", sh.sh_entsize, sizeof(Elf64_Sym)));
+    strtab_idx_ = sh.sh_link;
+    nsyms_ = sh.sh_size / sizeof(Elf64_Sym);
+  }
+  if (shndx_idx_ && raw_[shndx_idx_].shdr.sh_link != symtab_idx_)
+    return err_sec(shndx_idx_, fmt::format("bad sh_link {}: SHT_SYMTAB_SHNDX must link to the symbol table",
+                                           raw_[shndx_idx_].shdr.sh_link));
+  return {};
+}
+
+// Sections that become model Sections: everything except the tables the writer regenerates
+// (symtab, its strtab, shstrtab, symtab_shndx) and relocation sections (cooked into targets).
+Expected<void> Reader::read_sections() {
+  for (size_t i = 1; i < raw_.size(); i++) {
+    const GElf_Shdr &sh = raw_[i].shdr;
+    bool is_reloc = sh.sh_type == SHT_RELA || sh.sh_type == SHT_REL;
+    if (i == shstrndx_ || i == symtab_idx_ || i == strtab_idx_ || i == shndx_idx_)
+      continue;
+    if (is_reloc)
+      continue; // cooked into the target by read_relocations (or skipped on request)
+    Section s;
+    s.name = raw_[i].name;
+    s.type = sh.sh_type;
+    s.flags = sh.sh_flags;
+    s.addr = sh.sh_addr;
+    s.addralign = sh.sh_addralign ? sh.sh_addralign : 1;
+    s.entsize = sh.sh_entsize;
+    s.size = sh.sh_size;
+    s.info = sh.sh_type == SHT_GROUP ? 0 : sh.sh_info;
+    if (sh.sh_type != SHT_NOBITS && opts_.section_data && sh.sh_type != SHT_GROUP) {
+      auto d = section_data(i);
+      if (!d)
+        return std::move(d).take_error();
+      if (*d && (*d)->d_buf) {
+        if ((*d)->d_size != sh.sh_size)
+          return err_sec(i, fmt::format("section data size 0x{:x} differs from sh_size 0x{:x}", (*d)->d_size, sh.sh_size));
+        const u8 *p = static_cast<const u8 *>((*d)->d_buf);
+        s.data.assign(p, p + (*d)->d_size);
+      } else {
+        s.data.resize(sh.sh_size);
+      }
+    }
+    raw_[i].model = obj_.add_section(std::move(s));
+  }
+  // sh_link between regular sections (SHF_LINK_ORDER and friends).
+  for (size_t i = 1; i < raw_.size(); i++) {
+    if (!raw_[i].model)
+      continue;
+    const GElf_Shdr &sh = raw_[i].shdr;
+    if (sh.sh_type == SHT_GROUP || sh.sh_link == 0)
+      continue;
+    if (sh.sh_link >= raw_.size())
+      return err_sec(i, fmt::format("sh_link {} is out of range ({} sections)", sh.sh_link, raw_.size()));
+    if (!raw_[sh.sh_link].model) {
+      // Executables link .dynsym/.hash/... to tables we do not model; only relocatable
+      // objects must be exact.
+      if (obj_.header.type == ET_REL)
+        return err_sec(i, fmt::format("sh_link {} points to '{}', which is not a regular section", sh.sh_link,
+                                      raw_[sh.sh_link].name));
+      continue;
+    }
+    obj_.sections[*raw_[i].model].link = raw_[sh.sh_link].model;
+  }
+  return {};
+}
+
+Expected<void> Reader::read_symbols() {
+  obj_.symbols.clear();
+  if (!symtab_idx_) {
+    obj_.add_symbol(Symbol{}); // the null symbol, so ids stay file indices
+    return {};
+  }
+  auto sd = section_data(symtab_idx_);
+  if (!sd)
+    return std::move(sd).take_error();
+  Elf_Data *xndx = nullptr;
+  if (shndx_idx_) {
+    auto xd = section_data(shndx_idx_);
+    if (!xd)
+      return std::move(xd).take_error();
+    xndx = *xd;
+    if (!xndx || xndx->d_size < nsyms_ * sizeof(Elf32_Word))
+      return err_sec(shndx_idx_, fmt::format("SHT_SYMTAB_SHNDX has fewer entries than the symbol table ({})", nsyms_));
+  }
+  if (raw_[symtab_idx_].shdr.sh_info > nsyms_)
+    return err_sec(symtab_idx_, fmt::format("sh_info {} (first global) exceeds the symbol count {}",
+                                            raw_[symtab_idx_].shdr.sh_info, nsyms_));
+  obj_.symbols.reserve(nsyms_);
+  for (size_t i = 0; i < nsyms_; i++) {
+    GElf_Sym gs;
+    Elf32_Word xi = 0;
+    if (!gelf_getsymshndx(*sd, xndx, static_cast<int>(i), &gs, &xi))
+      return err_sec(symtab_idx_, fmt::format("cannot read symbol {}: {}", i, libelf_msg()));
+    Symbol s;
+    const char *nm = elf_strptr(elf_, strtab_idx_, gs.st_name);
+    if (!nm)
+      return err_sec(symtab_idx_, fmt::format("symbol {}: name offset 0x{:x} is outside the string table '{}'", i,
+                                              gs.st_name, raw_[strtab_idx_].name));
+    s.name = nm;
+    s.bind = GELF_ST_BIND(gs.st_info);
+    s.type = GELF_ST_TYPE(gs.st_info);
+    s.other = gs.st_other;
+    s.value = gs.st_value;
+    s.size = gs.st_size;
+    u32 shndx = gs.st_shndx;
+    if (shndx == SHN_XINDEX) {
+      if (!xndx)
+        return err_sec(symtab_idx_, fmt::format("symbol {} '{}' uses SHN_XINDEX but there is no SHT_SYMTAB_SHNDX", i, s.name));
+      shndx = xi;
+    } else if (shndx >= SHN_LORESERVE) {
+      s.special_shndx = static_cast<u16>(shndx);
+      obj_.add_symbol(std::move(s));
+      continue;
+    }
+    if (shndx != SHN_UNDEF) {
+      if (shndx >= raw_.size())
+        return make_error(Location(name_).with_symbol(s.name),
+                          fmt::format("symbol {} has section index {}, out of range ({} sections)", i, shndx, raw_.size()));
+      if (!raw_[shndx].model) {
+        // A symbol "in" a relocation or string table section: only meaningful for
+        // STT_SECTION symbols of sections we regenerate; drop the section binding there.
+        if (s.type == STT_SECTION) {
+          s.special_shndx = SHN_ABS;
+          obj_.add_symbol(std::move(s));
+          continue;
+        }
+        return make_error(Location(name_).with_symbol(s.name),
+                          fmt::format("symbol {} is defined in '{}', which is not a regular section", i, raw_[shndx].name));
+      }
+      s.section = raw_[shndx].model;
+    }
+    obj_.add_symbol(std::move(s));
+  }
+  return {};
+}
+
+static unsigned reloc_field_size(u16 machine, u32 type) {
+  if (machine != EM_X86_64)
+    return 0;
+  switch (type) {
+  case R_X86_64_64:
+  case R_X86_64_PC64:
+    return 8;
+  case R_X86_64_32:
+  case R_X86_64_32S:
+  case R_X86_64_PC32:
+  case R_X86_64_PLT32:
+  case R_X86_64_GOTPCREL:
+  case R_X86_64_GOTPCRELX:
+  case R_X86_64_REX_GOTPCRELX:
+    return 4;
+  default:
+    return 0;
+  }
+}
+
+Expected<void> Reader::read_relocations() {
+  if (!opts_.relocations)
+    return {};
+  for (size_t i = 1; i < raw_.size(); i++) {
+    const GElf_Shdr &sh = raw_[i].shdr;
+    if (sh.sh_type != SHT_RELA && sh.sh_type != SHT_REL)
+      continue;
+    if (sh.sh_link != symtab_idx_ || symtab_idx_ == 0)
+      return err_sec(i, fmt::format("bad sh_link {}: a relocation section must link to the symbol table [{}]", sh.sh_link,
+                                    symtab_idx_));
+    if (sh.sh_info == 0 || sh.sh_info >= raw_.size() || !raw_[sh.sh_info].model)
+      return err_sec(i, fmt::format("bad sh_info {}: it must name the section the relocations apply to", sh.sh_info));
+    bool rela = sh.sh_type == SHT_RELA;
+    size_t entsize = rela ? sizeof(Elf64_Rela) : sizeof(Elf64_Rel);
+    if (sh.sh_entsize != entsize)
+      return err_sec(i, fmt::format("bad sh_entsize {} (expected {})", sh.sh_entsize, entsize));
+    SectionId target = *raw_[sh.sh_info].model;
+    Section &tsec = obj_.sections[target];
+    auto d = section_data(i);
+    if (!d)
+      return std::move(d).take_error();
+    size_t n = sh.sh_size / entsize;
+    std::vector<Reloc> relocs;
+    relocs.reserve(n);
+    for (size_t k = 0; k < n; k++) {
+      Reloc r;
+      u64 info;
+      if (rela) {
+        GElf_Rela gr;
+        if (!gelf_getrela(*d, static_cast<int>(k), &gr))
+          return err_sec(i, fmt::format("cannot read relocation {}: {}", k, libelf_msg()));
+        r.offset = gr.r_offset;
+        r.addend = gr.r_addend;
+        info = gr.r_info;
+      } else {
+        GElf_Rel gr;
+        if (!gelf_getrel(*d, static_cast<int>(k), &gr))
+          return err_sec(i, fmt::format("cannot read relocation {}: {}", k, libelf_msg()));
+        r.offset = gr.r_offset;
+        info = gr.r_info;
+      }
+      r.type = static_cast<u32>(GELF_R_TYPE(info));
+      u64 symidx = GELF_R_SYM(info);
+      Location here = Location(name_).with_section(raw_[i].name, k * entsize);
+      if (symidx >= obj_.symbols.size())
+        return make_error(here, fmt::format("relocation {} refers to symbol {}, out of range ({} symbols)", k, symidx,
+                                            obj_.symbols.size()));
+      r.sym = SymbolId(static_cast<u32>(symidx));
+      unsigned fsz = reloc_field_size(obj_.header.machine, r.type);
+      if (r.offset > tsec.size || fsz > tsec.size - r.offset)
+        return make_error(here, fmt::format("relocation {} at offset 0x{:x} ({} bytes) lies outside '{}' (size 0x{:x})", k,
+                                            r.offset, fsz, tsec.name, tsec.size));
+      if (!rela && fsz && !tsec.data.empty()) {
+        // REL: the addend is stored in the field itself.
+        if (fsz == 8) {
+          i64 v;
+          std::memcpy(&v, tsec.data.data() + r.offset, 8);
+          r.addend = v;
+        } else {
+          i32 v;
+          std::memcpy(&v, tsec.data.data() + r.offset, 4);
+          r.addend = v;
+        }
+      }
+      relocs.push_back(r);
+    }
+    bool livepatch = sh.sh_flags & SHF_RELA_LIVEPATCH;
+    std::string expected_name = (rela ? ".rela" : ".rel") + tsec.name;
+    bool primary = !livepatch && tsec.reloc_name.empty() && tsec.relocs.empty();
+    if (primary) {
+      tsec.relocs = std::move(relocs);
+      tsec.reloc_format = rela ? RelocFormat::Rela : RelocFormat::Rel;
+      tsec.reloc_name = raw_[i].name == expected_name ? std::string() : raw_[i].name;
+      tsec.reloc_flags = sh.sh_flags;
+    } else {
+      if (!rela)
+        return err_sec(i, "a second relocation section for one target must be SHT_RELA");
+      obj_.extra_relocs.push_back(ExtraRelocSection{raw_[i].name, sh.sh_flags, target, std::move(relocs)});
+    }
+  }
+  return {};
+}
+
+Expected<void> Reader::read_groups() {
+  for (size_t i = 1; i < raw_.size(); i++) {
+    if (!raw_[i].model || raw_[i].shdr.sh_type != SHT_GROUP)
+      continue;
+    const GElf_Shdr &sh = raw_[i].shdr;
+    Section &g = obj_.sections[*raw_[i].model];
+    if (sh.sh_link != symtab_idx_)
+      return err_sec(i, fmt::format("bad sh_link {}: a section group must link to the symbol table", sh.sh_link));
+    if (sh.sh_info >= obj_.symbols.size())
+      return err_sec(i, fmt::format("group signature symbol {} is out of range ({} symbols)", sh.sh_info, obj_.symbols.size()));
+    g.group_signature = SymbolId(static_cast<u32>(sh.sh_info));
+    auto d = section_data(i);
+    if (!d)
+      return std::move(d).take_error();
+    if (!*d || (*d)->d_size < 4 || (*d)->d_size % 4)
+      return err_sec(i, "section group contents must be a flags word followed by 32-bit section indices");
+    const u8 *p = static_cast<const u8 *>((*d)->d_buf);
+    std::memcpy(&g.group_flags, p, 4);
+    for (size_t off = 4; off < (*d)->d_size; off += 4) {
+      u32 m;
+      std::memcpy(&m, p + off, 4);
+      if (m == 0 || m >= raw_.size())
+        return err_sec(i, fmt::format("group member index {} is out of range", m));
+      if (raw_[m].model) {
+        g.group_members.push_back(*raw_[m].model);
+      } else if (raw_[m].shdr.sh_type == SHT_RELA || raw_[m].shdr.sh_type == SHT_REL) {
+        // The relocation section of a member is a member too; the writer re-adds it.
+      } else {
+        return err_sec(i, fmt::format("group member '{}' is not a regular section", raw_[m].name));
+      }
+    }
+    g.size = 0; // content is structural; the writer computes it
+  }
+  return {};
+}
+
+Expected<ObjectFile> Reader::run(std::span<const u8> image) {
+  image_ = image;
+  obj_.path = name_;
+  if (image.size() < EI_NIDENT || std::memcmp(image.data(), ELFMAG, SELFMAG) != 0)
+    return err("not an ELF file (bad magic)");
+  // elf_memory wants a mutable pointer but does not write through it for ELF_C_READ_MMAP-like
+  // access of same-endian files.
+  elf_ = elf_memory(reinterpret_cast<char *>(const_cast<u8 *>(image.data())), image.size());
+  if (!elf_)
+    return err("cannot parse ELF: " + libelf_msg());
+  struct Closer {
+    Elf *&e;
+    ~Closer() { elf_end(e); }
+  } closer{elf_};
+  for (auto step : {&Reader::read_header, &Reader::read_section_headers, &Reader::read_sections, &Reader::read_symbols,
+                    &Reader::read_relocations, &Reader::read_groups}) {
+    auto r = (this->*step)();
+    if (!r)
+      return std::move(r).take_error();
+  }
+  return std::move(obj_);
+}
+
+} // namespace
+
+Expected<ObjectFile> read_object_from_memory(const std::string &name, std::span<const u8> image, const ReadOptions &opts) {
+  static bool initialised = [] { return elf_version(EV_CURRENT) != EV_NONE; }();
+  if (!initialised)
+    return make_error(Location(name), "libelf initialisation failed");
+  Reader r(name, opts);
+  return r.run(image);
+}
+
+Expected<ObjectFile> read_object(const std::string &path, const ReadOptions &opts) {
+  auto buf = read_file(path);
+  if (!buf)
+    return std::move(buf).take_error();
+  return read_object_from_memory(path, *buf, opts);
+}
+
+} // namespace kpg::elf

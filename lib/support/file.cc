@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "support/file.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+namespace kpg {
+
+static Error sys_error(const std::string &path, const char *what) {
+  return make_error(Location(path), fmt::format("{}: {}", what, std::strerror(errno)));
+}
+
+Expected<std::vector<u8>> read_file(const std::string &path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return sys_error(path, "cannot open");
+  std::vector<u8> buf;
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && st.st_size > 0)
+    buf.reserve(static_cast<size_t>(st.st_size));
+  u8 chunk[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      Error e = sys_error(path, "cannot read");
+      ::close(fd);
+      return e;
+    }
+    if (n == 0)
+      break;
+    buf.insert(buf.end(), chunk, chunk + n);
+  }
+  ::close(fd);
+  return buf;
+}
+
+Expected<std::string> read_text_file(const std::string &path) {
+  auto b = read_file(path);
+  if (!b)
+    return std::move(b).take_error();
+  return std::string(b->begin(), b->end());
+}
+
+Expected<void> write_file_atomic(const std::string &path, std::span<const u8> data, unsigned mode) {
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0)
+    return sys_error(tmp, "cannot create");
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      Error e = sys_error(tmp, "cannot write");
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return e;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    Error e = sys_error(tmp, "cannot flush");
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    Error e = sys_error(path, "cannot rename temporary file into place");
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  return {};
+}
+
+Expected<void> write_text_file_atomic(const std::string &path, const std::string &text, unsigned mode) {
+  return write_file_atomic(path, std::span<const u8>(reinterpret_cast<const u8 *>(text.data()), text.size()), mode);
+}
+
+std::string sha256_hex(std::span<const u8> data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  std::string out;
+  for (unsigned i = 0; i < len; i++)
+    out += fmt::format("{:02x}", md[i]);
+  return out;
+}
+
+} // namespace kpg
