@@ -42,10 +42,12 @@ struct Insn {
   u8 size = 0;
   InsnKind kind = InsnKind::Other;
   u32 opcode = 0;   // LLVM MC opcode number: compare for equality, print with opcode_name()
+                    // (0 for Invalid; never the number of a decodable x86 instruction)
   // Relative branches (call/jmp/jcc with an embedded PC-relative displacement): the target as
   // an offset in the same coordinates as `offset` (may lie outside the buffer, e.g. a call to
   // the next function of the section), and the width of the displacement field, which is
-  // always the last `branch_disp_size` bytes of the instruction.
+  // always the last `branch_disp_size` bytes of the instruction: 1 (rel8) or 4 (rel32); 2 only
+  // for the operand-size-prefixed `66 e9 rel16` that no compiler emits for x86-64.
   std::optional<i64> branch_target;
   u8 branch_disp_size = 0;
   // Immediate operands in MCInst operand order (`mov $0x2a,%esi` -> {0x2a}).
@@ -53,11 +55,20 @@ struct Insn {
   i64 imm[2] = {0, 0};
   // Memory operand with %rip base (the displacement is PC-relative).
   bool rip_relative = false;
+  // The instruction starts with a lock prefix (f0). LLVM decodes a leading f0 as a separate
+  // one-byte LOCK_PREFIX instruction; the decoder merges it into the instruction it locks, as
+  // objdump and the CPU do, so that `offset` is the byte a kernel .smp_locks entry points at
+  // and `opcode` is that of the locked operation (`lock incl (%rax)` -> INC32m, size 3).
+  bool lock_prefix = false;
 
   u32 end() const { return offset + size; }
   bool is_branch() const { return kind == InsnKind::Call || kind == InsnKind::Jump || kind == InsnKind::CondJump; }
 };
 
+// Thread safety: a Decoder is not safe to use from several threads at once, even through its
+// const members (LLVM's MCDisassembler and MCInstPrinter keep mutable state). Construction
+// costs well under a millisecond after the first one: create one Decoder per thread and reuse
+// it for every function.
 class Decoder {
 public:
   // Creates an x86-64 decoder (AT&T printer). Fails only if LLVM lacks the X86 target.
@@ -68,7 +79,8 @@ public:
 
   // Decodes the whole buffer as consecutive instructions.
   std::vector<Insn> decode(std::span<const u8> bytes) const;
-  // Decodes one instruction at `offset` of `bytes`.
+  // Decodes one instruction at `offset` of `bytes`; an `offset` at or past the end yields an
+  // Invalid insn of size 0.
   Insn decode_one(std::span<const u8> bytes, u32 offset) const;
 
   // AT&T text of the instruction, e.g. "movl $0x2a, %esi" or "callq 0x10" (branch targets
@@ -79,6 +91,12 @@ public:
   // True when `a` (in bytes_a) and `b` (in bytes_b) are the same operation on the same
   // operands except for immediate values; the differing (a, b) immediate pairs are appended to
   // `diffs`. Used to recognise `mov $LINE, %esi` style __LINE__ differences.
+  // Everything that is not an immediate must be equal: registers, condition codes (je and jne
+  // are one LLVM opcode), the lock/rep prefixes and every part of a memory operand including
+  // its displacement, and the raw displacement of a relative branch (compare branch_target
+  // yourself when the two instructions sit at different offsets). Two Invalid insns are the
+  // same when their byte is. `diffs` is only appended to when the result is true; it may be
+  // null.
   bool same_except_immediates(std::span<const u8> bytes_a, const Insn &a, std::span<const u8> bytes_b, const Insn &b,
                               std::vector<std::pair<i64, i64>> *diffs) const;
 
