@@ -12,6 +12,7 @@
 #include <gelf.h>
 #include <libelf.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
 #include <map>
@@ -80,10 +81,6 @@ Expected<Elf_Data *> Reader::section_data(size_t idx) {
 Expected<void> Reader::read_header() {
   if (elf_kind(elf_) != ELF_K_ELF)
     return err("not an ELF file");
-  if (image_.size() < EI_NIDENT || image_[EI_CLASS] != ELFCLASS64)
-    return err("not a 64-bit ELF file (only ELFCLASS64 is supported)");
-  if (image_[EI_DATA] != ELFDATA2LSB)
-    return err("not a little-endian ELF file (only ELFDATA2LSB is supported)");
   GElf_Ehdr eh;
   if (!gelf_getehdr(elf_, &eh))
     return err("truncated or invalid ELF header: " + libelf_msg());
@@ -99,18 +96,38 @@ Expected<void> Reader::read_header() {
 }
 
 Expected<void> Reader::read_section_headers() {
+  GElf_Ehdr eh;
+  gelf_getehdr(elf_, &eh);
+  auto truncated = [&](u64 count) {
+    return err(fmt::format("truncated section header table: {} headers at offset 0x{:x} do not fit in 0x{:x} bytes",
+                           count, eh.e_shoff, image_.size()));
+  };
+  // What the header claims: e_shnum, or section 0's sh_size under extended numbering. libelf
+  // quietly reports zero sections when the table does not fit in the file, which would make
+  // a truncated object look like an empty one, so check the claim against the file here.
+  u64 claimed = eh.e_shnum;
+  if (eh.e_shoff != 0) {
+    if (eh.e_shoff > image_.size() || image_.size() - eh.e_shoff < sizeof(Elf64_Shdr))
+      return truncated(std::max<u64>(claimed, 1));
+    if (claimed == 0) {
+      Elf64_Shdr sh0;
+      std::memcpy(&sh0, image_.data() + eh.e_shoff, sizeof sh0);
+      claimed = sh0.sh_size;
+    }
+    if (claimed > (image_.size() - eh.e_shoff) / sizeof(Elf64_Shdr))
+      return truncated(claimed);
+  }
   size_t n = 0;
   if (elf_getshdrnum(elf_, &n) != 0)
     return err("cannot read the section header table: " + libelf_msg());
+  if (eh.e_shoff != 0 && n != claimed)
+    return err(fmt::format("cannot read the section header table: libelf sees {} of {} sections", n, claimed));
   if (n == 0)
     return {};
-  GElf_Ehdr eh;
-  gelf_getehdr(elf_, &eh);
   // elf_getshdrnum trusts e_shnum (or section 0's sh_size under SHN_XINDEX); make sure the
   // table really fits in the file before libelf walks it.
   if (eh.e_shoff > image_.size() || n > (image_.size() - eh.e_shoff) / sizeof(Elf64_Shdr))
-    return err(fmt::format("truncated section header table: {} headers at offset 0x{:x} do not fit in 0x{:x} bytes", n,
-                           eh.e_shoff, image_.size()));
+    return truncated(n);
   if (elf_getshdrstrndx(elf_, &shstrndx_) != 0)
     return err("cannot find the section name table (e_shstrndx): " + libelf_msg());
   if (shstrndx_ >= n)
@@ -395,6 +412,10 @@ Expected<void> Reader::read_groups() {
     if (sh.sh_info >= obj_.symbols.size())
       return err_sec(i, fmt::format("group signature symbol {} is out of range ({} symbols)", sh.sh_info, obj_.symbols.size()));
     g.group_signature = SymbolId(static_cast<u32>(sh.sh_info));
+    // Checked on sh_size before libelf converts the words (it fails on a partial word with
+    // just "invalid data").
+    if (sh.sh_size < 4 || sh.sh_size % 4)
+      return err_sec(i, "section group contents must be a flags word followed by 32-bit section indices");
     auto d = section_data(i);
     if (!d)
       return std::move(d).take_error();
@@ -425,6 +446,14 @@ Expected<ObjectFile> Reader::run(std::span<const u8> image) {
   obj_.path = name_;
   if (image.size() < EI_NIDENT || std::memcmp(image.data(), ELFMAG, SELFMAG) != 0)
     return err("not an ELF file (bad magic)");
+  // Checked before libelf sees the file: libelf would parse a 32-bit or truncated header
+  // too and fail later with a message that does not say why.
+  if (image[EI_CLASS] != ELFCLASS64)
+    return err("not a 64-bit ELF file (only ELFCLASS64 is supported)");
+  if (image[EI_DATA] != ELFDATA2LSB)
+    return err("not a little-endian ELF file (only ELFDATA2LSB is supported)");
+  if (image.size() < sizeof(Elf64_Ehdr))
+    return err(fmt::format("truncated ELF header ({} bytes, an ELF64 header has {})", image.size(), sizeof(Elf64_Ehdr)));
   // elf_memory wants a mutable pointer but does not write through it for ELF_C_READ_MMAP-like
   // access of same-endian files.
   elf_ = elf_memory(reinterpret_cast<char *>(const_cast<u8 *>(image.data())), image.size());
