@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// read -> write -> read gives an equal model, for the kinds of objects kpatch-gen meets.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "elf/dump.h"
+#include "elf/reader.h"
+#include "elf/writer.h"
+#include "elf_builder.h"
+#include "test_support.h"
+
+namespace kpg::elf::test {
+namespace {
+
+using ::testing::SizeIs;
+
+// Reads `path`, writes it, reads the result and checks the two models are equal.
+void expect_round_trip(const std::string &path) {
+  ObjectFile in = must_read(path);
+  ObjectFile out = rewrite(in);
+  EXPECT_TRUE(in.same_content(out)) << "before:\n" << dump(in) << "after:\n" << dump(out);
+}
+
+TEST(elf_roundtrip, CompiledObjectWithManySectionsIsUnchanged) {
+  TempDir dir;
+  std::string obj = compile_c(dir, "many", kKernelStyleC, "-g");
+  ObjectFile in = must_read(obj);
+  ASSERT_GT(in.sections.size(), 20u);
+  expect_round_trip(obj);
+}
+
+TEST(elf_roundtrip, ComdatGroupsKeepSignatureAndMembers) {
+  TempDir dir;
+  std::string obj = assemble(dir, "comdat", R"(
+    .section .text.foo,"axG",@progbits,foo,comdat
+    .globl foo
+    .type foo,@function
+foo:
+    call bar
+    ret
+    .section .data.foo_state,"awG",@progbits,foo,comdat
+    .quad foo
+    .section .text.bar,"axG",@progbits,bar,comdat
+    .globl bar
+    .type bar,@function
+bar:
+    ret
+)");
+  ObjectFile in = must_read(obj);
+  ObjectFile out = rewrite(in);
+  ASSERT_TRUE(in.same_content(out)) << "before:\n" << dump(in) << "after:\n" << dump(out);
+
+  int groups = 0;
+  for (const Section &s : out.sections) {
+    if (s.type != SHT_GROUP)
+      continue;
+    groups++;
+    EXPECT_EQ(s.group_flags, GRP_COMDAT);
+    std::string sig = out.symbol_name(*s.group_signature);
+    if (sig == "foo") {
+      ASSERT_THAT(s.group_members, SizeIs(2));
+      EXPECT_EQ(out.sections[s.group_members[0]].name, ".text.foo");
+      EXPECT_EQ(out.sections[s.group_members[1]].name, ".data.foo_state");
+    } else {
+      EXPECT_EQ(sig, "bar");
+      ASSERT_THAT(s.group_members, SizeIs(1));
+    }
+  }
+  EXPECT_EQ(groups, 2);
+}
+
+TEST(elf_roundtrip, LinkOrderSectionKeepsItsLink) {
+  TempDir dir;
+  std::string obj = assemble(dir, "linkorder", R"(
+    .section .text.foo,"ax",@progbits
+    .globl foo
+foo:
+    nop
+    nop
+    ret
+    .section .text.bar,"ax",@progbits
+bar:
+    ret
+    .section __patchable_function_entries,"awo",@progbits,.text.foo
+    .quad foo
+    .section __patchable_function_entries,"awo",@progbits,.text.bar
+    .quad bar
+)");
+  ObjectFile in = must_read(obj);
+  ObjectFile out = rewrite(in);
+  ASSERT_TRUE(in.same_content(out)) << "before:\n" << dump(in) << "after:\n" << dump(out);
+
+  std::vector<std::string> linked;
+  for (const Section &s : out.sections)
+    if (s.name == "__patchable_function_entries") {
+      EXPECT_TRUE(s.flags & SHF_LINK_ORDER);
+      ASSERT_TRUE(s.link);
+      linked.push_back(out.sections[*s.link].name);
+    }
+  EXPECT_EQ(linked, (std::vector<std::string>{".text.foo", ".text.bar"}));
+}
+
+TEST(elf_roundtrip, GccPatchableFunctionEntriesKeepTheirLinks) {
+  TempDir dir;
+  std::string obj = compile_c(dir, "pfe", "int f(int x) { return x + 1; }\nint g(int x) { return f(x) * 2; }\n",
+                              "-fpatchable-function-entry=4,2");
+  ObjectFile in = must_read(obj);
+  int with_link = 0;
+  for (const Section &s : in.sections)
+    if (s.name == "__patchable_function_entries" && s.link)
+      with_link++;
+  // GCC 12 puts both functions' entries in one section linked to the first function's
+  // section; later GCCs emit one per function. Either way the links must survive.
+  ASSERT_GE(with_link, 1);
+  expect_round_trip(obj);
+}
+
+TEST(elf_roundtrip, LivepatchRelocationSectionIsKeptInExtraRelocs) {
+  // A .ko-style second relocation section for .text (SHF_RELA_LIVEPATCH) next to .rela.text,
+  // against a SHN_LIVEPATCH symbol as klp-convert makes them.
+  MiniObject m;
+  m.syms.push_back(make_sym(m.strtab.add(".klp.sym.vmlinux.printk,0"), STB_GLOBAL, STT_FUNC, SHN_LIVEPATCH));
+  u32 klp_sym = static_cast<u32>(m.syms.size() - 1);
+  m.b.add({.name = ".klp.rela.vmlinux..text",
+           .type = SHT_RELA,
+           .flags = SHF_ALLOC | SHF_INFO_LINK | SHF_RELA_LIVEPATCH,
+           .link = MiniObject::kSymtab,
+           .info = MiniObject::kText,
+           .addralign = 8,
+           .entsize = sizeof(Elf64_Rela),
+           .data = bytes_of(std::vector<Elf64_Rela>{make_rela(1, klp_sym, R_X86_64_PLT32, -4)})});
+  ObjectFile in = must_read("klp.ko", m.build());
+
+  ASSERT_THAT(in.extra_relocs, SizeIs(1));
+  const ExtraRelocSection &x = in.extra_relocs[0];
+  EXPECT_EQ(x.name, ".klp.rela.vmlinux..text");
+  EXPECT_TRUE(x.flags & SHF_RELA_LIVEPATCH);
+  EXPECT_EQ(in.sections[x.target].name, ".text");
+  ASSERT_THAT(x.relocs, SizeIs(1));
+  EXPECT_EQ(in.symbol_name(x.relocs[0].sym), ".klp.sym.vmlinux.printk,0");
+  EXPECT_EQ(in.symbols[x.relocs[0].sym].special_shndx, SHN_LIVEPATCH);
+  // The ordinary .rela.text is still the section's own relocation list.
+  EXPECT_THAT(in.sections[*in.find_section(".text")].relocs, SizeIs(2));
+
+  ObjectFile out = rewrite(in);
+  EXPECT_TRUE(in.same_content(out)) << "before:\n" << dump(in) << "after:\n" << dump(out);
+}
+
+TEST(elf_roundtrip, RelRelocationsKeepTheirImplicitAddends) {
+  // SHT_REL input (no r_addend): the addend is read from the patched bytes and the bytes are
+  // written back unchanged, so the second read sees the same addends.
+  MiniObject m;
+  m.b.sections[MiniObject::kText].data[1] = 0xfc; // call's rel32 holds -4
+  m.b.sections[MiniObject::kText].data[2] = 0xff;
+  m.b.sections[MiniObject::kText].data[3] = 0xff;
+  m.b.sections[MiniObject::kText].data[4] = 0xff;
+  RawSection &rel = m.b.sections[MiniObject::kRelaText];
+  rel.name = ".rel.text";
+  rel.type = SHT_REL;
+  rel.entsize = sizeof(Elf64_Rel);
+  m.build(); // encodes the symbol table and string table into their sections
+  Elf64_Rel r{1, ELF64_R_INFO(MiniObject::kSymExt, R_X86_64_PC32)};
+  rel.data = bytes_of(std::vector<Elf64_Rel>{r});
+  ObjectFile in = must_read("rel.o", m.b.build());
+  const Section &text = in.sections[*in.find_section(".text")];
+  ASSERT_THAT(text.relocs, SizeIs(1));
+  EXPECT_EQ(text.reloc_format, RelocFormat::Rel);
+  EXPECT_EQ(text.relocs[0].addend, -4);
+  ObjectFile out = rewrite(in);
+  EXPECT_TRUE(in.same_content(out)) << "before:\n" << dump(in) << "after:\n" << dump(out);
+}
+
+} // namespace
+} // namespace kpg::elf::test
