@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "kernel.h"
+
+#include <cstring>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace kpg::load {
+
+static std::string trim(std::string s) {
+  size_t b = s.find_first_not_of(" \t\n");
+  if (b == std::string::npos)
+    return {};
+  size_t e = s.find_last_not_of(" \t\n");
+  return s.substr(b, e - b + 1);
+}
+
+static std::vector<std::string> words(const std::string &s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  std::string w;
+  while (in >> w)
+    out.push_back(w);
+  return out;
+}
+
+std::optional<std::string> find_gnu_build_id(std::span<const u8> notes) {
+  auto align4 = [](u64 v) { return (v + 3) & ~u64{3}; };
+  u64 pos = 0;
+  while (pos + 12 <= notes.size()) {
+    u32 namesz, descsz, type;
+    std::memcpy(&namesz, notes.data() + pos, 4);
+    std::memcpy(&descsz, notes.data() + pos + 4, 4);
+    std::memcpy(&type, notes.data() + pos + 8, 4);
+    u64 name_off = pos + 12;
+    u64 desc_off = name_off + align4(namesz);
+    u64 next = desc_off + align4(descsz);
+    if (desc_off > notes.size() || next > notes.size() || next <= pos)
+      return std::nullopt; // truncated or corrupt stream
+    // namesz counts the terminating NUL: "GNU\0" is 4.
+    if (type == 3 /* NT_GNU_BUILD_ID */ && namesz == 4 && std::memcmp(notes.data() + name_off, "GNU", 4) == 0 &&
+        descsz > 0) {
+      std::string hex;
+      for (u64 i = 0; i < descsz; i++)
+        hex += fmt::format("{:02x}", notes[desc_off + i]);
+      return hex;
+    }
+    pos = next;
+  }
+  return std::nullopt;
+}
+
+VermagicFlags flags_from_config(const std::string &text, const std::string &source) {
+  auto is_y = [&](std::string_view opt) {
+    std::string needle = fmt::format("\n{}=y\n", opt);
+    return ("\n" + text + "\n").find(needle) != std::string::npos;
+  };
+  auto mentioned = [&](std::string_view opt) { return text.find(fmt::format("{}", opt)) != std::string::npos; };
+  VermagicFlags f;
+  f.method = source;
+  f.smp = is_y("CONFIG_SMP") ? Tri::Yes : Tri::No;
+  // vermagic.h: "preempt " if CONFIG_PREEMPT_BUILD (PREEMPT and PREEMPT_DYNAMIC select it),
+  // else "preempt_rt " if CONFIG_PREEMPT_RT. Kernels before 5.16 had no PREEMPT_BUILD and
+  // keyed the word on CONFIG_PREEMPT.
+  bool preempt = mentioned("CONFIG_PREEMPT_BUILD") ? is_y("CONFIG_PREEMPT_BUILD") : is_y("CONFIG_PREEMPT");
+  f.preempt = preempt ? Tri::Yes : Tri::No;
+  f.preempt_rt = (!preempt && is_y("CONFIG_PREEMPT_RT")) ? Tri::Yes : Tri::No;
+  f.mod_unload = is_y("CONFIG_MODULE_UNLOAD") ? Tri::Yes : Tri::No;
+  f.modversions = is_y("CONFIG_MODVERSIONS") ? Tri::Yes : Tri::No;
+  return f;
+}
+
+VermagicFlags flags_from_runtime(const std::string &uts_version, const std::optional<std::string> &kallsyms) {
+  VermagicFlags f;
+  f.method = "run time (/proc/sys/kernel/version";
+  bool smp = false, preempt = false, rt = false;
+  for (const std::string &w : words(uts_version)) {
+    if (w == "SMP")
+      smp = true;
+    else if (w == "PREEMPT" || w == "PREEMPT_DYNAMIC")
+      preempt = true;
+    else if (w == "PREEMPT_RT")
+      rt = true;
+  }
+  if (!uts_version.empty()) {
+    f.smp = smp ? Tri::Yes : Tri::No;
+    f.preempt = preempt ? Tri::Yes : Tri::No;
+    f.preempt_rt = (rt && !preempt) ? Tri::Yes : Tri::No;
+  }
+  if (kallsyms) {
+    f.method += ", /proc/kallsyms";
+    // Exact match on the symbol-name column of a vmlinux line: "<addr> T module_layout\n".
+    std::string text = "\n" + *kallsyms;
+    if (text.back() != '\n')
+      text += '\n';
+    auto has = [&](std::string_view sym) {
+      for (char t : std::string_view("TtWw")) {
+        if (text.find(fmt::format(" {} {}\n", t, sym)) != std::string::npos)
+          return true;
+      }
+      return false;
+    };
+    f.mod_unload = has("module_refcount") ? Tri::Yes : Tri::No;
+    f.modversions = has("module_layout") ? Tri::Yes : Tri::No;
+  }
+  f.method += ")";
+  return f;
+}
+
+Expected<RunningKernel> probe_kernel(Fs &fs) {
+  RunningKernel k;
+  auto rel = fs.read("/proc/sys/kernel/osrelease");
+  if (!rel)
+    return make_error(rel.error().loc, "cannot read the running kernel's release: " + rel.error().message);
+  k.release = trim(*rel);
+  if (auto ver = fs.read("/proc/sys/kernel/version"))
+    k.version = trim(*ver);
+
+  if (auto notes = fs.read("/sys/kernel/notes")) {
+    k.build_id = find_gnu_build_id(std::span<const u8>(reinterpret_cast<const u8 *>(notes->data()), notes->size()));
+    if (!k.build_id)
+      k.build_id_problem = "/sys/kernel/notes has no GNU build ID note (kernel linked without --build-id?)";
+  } else {
+    k.build_id_problem = notes.error().str();
+  }
+
+  std::string config_path = "/boot/config-" + k.release;
+  if (auto cfg = fs.read(config_path)) {
+    k.flags = flags_from_config(*cfg, config_path);
+  } else {
+    std::optional<std::string> kallsyms;
+    if (auto ks = fs.read("/proc/kallsyms"))
+      kallsyms = std::move(*ks);
+    k.flags = flags_from_runtime(k.version, kallsyms);
+  }
+  return k;
+}
+
+CompatReport check_compat(const ModInfo &mi, const RunningKernel &k) {
+  CompatReport r;
+  const std::string &f = mi.path;
+  if (!mi.is_livepatch()) {
+    std::optional<std::string> lp = mi.get("livepatch");
+    r.refusals.push_back(lp ? fmt::format("{}: .modinfo has livepatch={}, not livepatch=Y: not a livepatch module", f, *lp)
+                            : fmt::format("{}: .modinfo has no livepatch=Y: not a livepatch module", f));
+  }
+
+  std::optional<std::string> vm = mi.get("vermagic");
+  if (!vm) {
+    r.refusals.push_back(fmt::format("{}: .modinfo has no vermagic: the kernel would refuse it (bad vermagic)", f));
+  } else {
+    std::vector<std::string> w = words(*vm);
+    std::string mod_release = w.empty() ? "" : w[0];
+    if (mod_release != k.release)
+      r.refusals.push_back(fmt::format("{}: built for kernel release '{}' (vermagic '{}'), but the running kernel is '{}'",
+                                       f, mod_release, trim(*vm), k.release));
+    auto has_word = [&](std::string_view x) {
+      for (size_t i = 1; i < w.size(); i++)
+        if (w[i] == x)
+          return true;
+      return false;
+    };
+    struct FlagCheck {
+      const char *word;
+      Tri kernel;
+    } checks[] = {{"SMP", k.flags.smp},
+                  {"preempt", k.flags.preempt},
+                  {"preempt_rt", k.flags.preempt_rt},
+                  {"mod_unload", k.flags.mod_unload},
+                  {"modversions", k.flags.modversions}};
+    std::vector<std::string> unchecked;
+    for (const FlagCheck &c : checks) {
+      if (c.kernel == Tri::Unknown) {
+        unchecked.push_back(c.word);
+        continue;
+      }
+      bool want = c.kernel == Tri::Yes, have = has_word(c.word);
+      if (want != have)
+        r.refusals.push_back(fmt::format("{}: vermagic '{}' {} '{}', but the running kernel {} (derived from {})", f,
+                                         trim(*vm), have ? "has" : "lacks", c.word, want ? "needs it" : "does not have it",
+                                         k.flags.method));
+    }
+    if (!unchecked.empty())
+      r.notes.push_back(fmt::format("{}: vermagic word(s) {} not checked: not derivable from {}", f,
+                                    fmt::join(unchecked, ", "), k.flags.method));
+    for (size_t i = 1; i < w.size(); i++) {
+      bool known = false;
+      for (const FlagCheck &c : checks)
+        known |= w[i] == c.word;
+      if (!known)
+        r.notes.push_back(fmt::format("{}: vermagic word '{}' not checked here; the kernel checks it at load", f, w[i]));
+    }
+  }
+
+  if (std::optional<std::string> rel = mi.get("kpg_target_release"); rel && *rel != k.release)
+    r.refusals.push_back(
+        fmt::format("{}: kpg_target_release is '{}', but the running kernel is '{}'", f, *rel, k.release));
+
+  if (std::optional<std::string> bid = mi.get("kpg_target_build_id")) {
+    std::optional<std::string> want = normalize_build_id(*bid);
+    if (!want)
+      r.refusals.push_back(fmt::format("{}: kpg_target_build_id '{}' is not an even-length hex string", f, *bid));
+    else if (!k.build_id)
+      r.refusals.push_back(fmt::format("{}: built for the kernel with build ID {}, but the running kernel's build ID "
+                                       "cannot be read: {}",
+                                       f, *want, k.build_id_problem));
+    else if (*want != *k.build_id)
+      r.refusals.push_back(fmt::format("{}: built for the kernel with build ID {}, but the running kernel's build ID is "
+                                       "{} (same release, different build: function addresses and inlining may differ)",
+                                       f, *want, *k.build_id));
+  } else {
+    r.notes.push_back(fmt::format("{}: no kpg_target_build_id in .modinfo; only the release and vermagic were checked", f));
+  }
+  return r;
+}
+
+} // namespace kpg::load
