@@ -146,7 +146,13 @@ struct Decoder::Impl {
   std::unique_ptr<llvm::MCInstrAnalysis> mia;
   std::unique_ptr<llvm::MCInstPrinter> printer;
 
-  std::vector<InsnKind> kind_of;                       // by opcode
+  // Per-opcode facts, indexed by opcode, computed once (a lookup per instruction is cheaper
+  // than string compares or a virtual evaluateBranch call on every mov).
+  struct OpcodeInfo {
+    InsnKind kind = InsnKind::Other;
+    bool pcrel_first = false; // operand 0 is OPERAND_PCREL: a relative branch
+  };
+  std::vector<OpcodeInfo> info;
   unsigned lock_prefix_opcode = std::numeric_limits<unsigned>::max();
   unsigned reg_rip = 0;                                // 0 is llvm's NoRegister
   unsigned reg_eip = 0;
@@ -210,10 +216,13 @@ Expected<Decoder> Decoder::create_x86_64() {
   impl->printer->setPrintBranchImmAsAddress(true);
 
   const unsigned nopcodes = impl->mii->getNumOpcodes();
-  impl->kind_of.resize(nopcodes, InsnKind::Other);
+  impl->info.resize(nopcodes);
   for (unsigned op = 0; op < nopcodes; ++op) {
     llvm::StringRef name = impl->mii->getName(op);
-    impl->kind_of[op] = classify_opcode(name, impl->mii->get(op));
+    const llvm::MCInstrDesc &desc = impl->mii->get(op);
+    impl->info[op].kind = classify_opcode(name, desc);
+    impl->info[op].pcrel_first =
+        desc.getNumOperands() > 0 && desc.operands()[0].OperandType == llvm::MCOI::OPERAND_PCREL;
     if (name == "LOCK_PREFIX")
       impl->lock_prefix_opcode = op;
   }
@@ -286,7 +295,8 @@ Insn Decoder::Impl::make_insn(std::span<const u8> bytes, u32 offset, const Step 
   insn.offset = offset;
   insn.size = static_cast<u8>(step.size);
   insn.opcode = inst.getOpcode();
-  insn.kind = insn.opcode < kind_of.size() ? kind_of[insn.opcode] : InsnKind::Other;
+  const OpcodeInfo facts = insn.opcode < info.size() ? info[insn.opcode] : OpcodeInfo{};
+  insn.kind = facts.kind;
   insn.lock_prefix = step.nlock > 0;
 
   const llvm::MCInstrDesc &desc = mii->get(insn.opcode);
@@ -295,7 +305,7 @@ Insn Decoder::Impl::make_insn(std::span<const u8> bytes, u32 offset, const Step 
   // memory operand there and get no target. Address and size are those of the instruction
   // LLVM decoded, after any merged lock prefix, so the target is still end + displacement.
   u64 target = 0;
-  if (mia->evaluateBranch(inst, offset + step.nlock, step.size - step.nlock, target)) {
+  if (facts.pcrel_first && mia->evaluateBranch(inst, offset + step.nlock, step.size - step.nlock, target)) {
     const i64 disp = inst.getOperand(0).getImm();
     const u8 width = branch_disp_width(bytes.subspan(offset, step.size), disp);
     if (width != 0) {
