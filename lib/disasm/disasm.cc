@@ -305,7 +305,8 @@ Insn Decoder::Impl::make_insn(std::span<const u8> bytes, u32 offset, const Step 
   // memory operand there and get no target. Address and size are those of the instruction
   // LLVM decoded, after any merged lock prefix, so the target is still end + displacement.
   u64 target = 0;
-  if (facts.pcrel_first && mia->evaluateBranch(inst, offset + step.nlock, step.size - step.nlock, target)) {
+  if (facts.pcrel_first && inst.getOperand(0).isImm() &&
+      mia->evaluateBranch(inst, offset + step.nlock, step.size - step.nlock, target)) {
     const i64 disp = inst.getOperand(0).getImm();
     const u8 width = branch_disp_width(bytes.subspan(offset, step.size), disp);
     if (width != 0) {
