@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// `kpatch-gen diff ORIG.o PATCHED.o -o OUT.o`: the object diff engine on its own, for
+// debugging a patch, for CI pipelines that drive their own builds, and for the tests.
+#include <cstdio>
+#include <fmt/format.h>
+
+#include "commands.h"
+#include "diff/pipeline.h"
+#include "diff/special_sections.h"
+
+namespace kpg::cli {
+
+static std::string diff_help() {
+  std::string s =
+      "Compare two builds of one translation unit (compiled with the kernel's flags plus "
+      "-ffunction-sections -fdata-sections) and write a relocatable object holding the changed "
+      "functions, everything they need that the running kernel lacks, their special-section "
+      "entries, and livepatch relocation records for the module builder.\n\n"
+      "Exit codes:\n"
+      "  0  changes found, OUT written\n"
+      "  1  refused (each reason printed with a code) or error\n"
+      "  2  usage error\n"
+      "  3  no functional change (e.g. only __LINE__ values moved); OUT not written\n\n"
+      "Refusal codes: INIT_CHANGED, DATA_INIT_CHANGED, OBJECT_SIZE_CHANGED, "
+      "STATIC_LOCAL_REF_REMOVED, NO_FENTRY, COMDAT_CHANGED, UNKNOWN_SPECIAL_SECTION, "
+      "BAD_SPECIAL_SECTION, MODULE_KEY_IN_SPECIAL_ENTRY, TARGET_SYMBOL_NOT_FOUND, "
+      "UNSUPPORTED_RELOCATION, INCOMPATIBLE_OBJECTS.\n\n"
+      "Special sections and their built-in 6.1 x86-64 entry sizes (override with --entry-size, "
+      "or give a --target vmlinux with DWARF):\n";
+  for (const diff::SpecialSection &sp : diff::special_sections_6_1_x86_64())
+    s += fmt::format("  {:<20} {:>3} bytes  {}\n", sp.name, sp.default_entry_size, sp.why);
+  s += "\nExample:\n  kpatch-gen diff orig/fs/proc/cmdline.o patched/fs/proc/cmdline.o -o cmdline.diff.o \\\n"
+       "      --target vmlinux --symvers Module.symvers --report cmdline.json\n";
+  return s;
+}
+
+CLI::App *add_diff_command(CLI::App &app, DiffArgs &a) {
+  CLI::App *c = app.add_subcommand("diff", "compare an original and a patched object; write a livepatch diff object");
+  c->footer(diff_help());
+  c->add_option("ORIG", a.orig, "original object (.o)")->required()->check(CLI::ExistingFile);
+  c->add_option("PATCHED", a.patched, "patched object (.o)")->required()->check(CLI::ExistingFile);
+  c->add_option("-o,--output", a.out, "output diff object (written atomically)")->required();
+  c->add_option("--report", a.report, "write the JSON report here (also on refusal)");
+  c->add_option("--objname", a.objname,
+                "livepatch object the unit belongs to: vmlinux (default) or the module name ('-' becomes '_')");
+  c->add_option("--target", a.target,
+                "ELF whose symbol table stands for the running kernel (vmlinux, module .ko, or the original .o); "
+                "gives sympos, unexported symbols, and entry sizes from its DWARF")
+      ->check(CLI::ExistingFile);
+  c->add_option("--symvers", a.symvers, "Module.symvers of the running kernel (what is exported, by whom)")
+      ->check(CLI::ExistingFile);
+  c->add_option("--entry-size", a.entry_sizes, "SECTION=BYTES: entry size of a special section (repeatable)");
+  c->add_flag("-q,--quiet", a.quiet, "print only errors");
+  return c;
+}
+
+int run_diff_command(const DiffArgs &a) {
+  diff::Options opt;
+  opt.orig_path = a.orig;
+  opt.patched_path = a.patched;
+  opt.out_path = a.out;
+  opt.report_path = a.report;
+  opt.objname = a.objname;
+  std::replace(opt.objname.begin(), opt.objname.end(), '-', '_');
+  opt.target_path = a.target;
+  opt.symvers_path = a.symvers;
+  opt.quiet = a.quiet;
+  for (const std::string &e : a.entry_sizes) {
+    size_t eq = e.find('=');
+    char *end = nullptr;
+    unsigned long long v = eq == std::string::npos ? 0 : std::strtoull(e.c_str() + eq + 1, &end, 0);
+    if (eq == std::string::npos || eq == 0 || !end || *end || v == 0) {
+      std::fprintf(stderr, "kpatch-gen diff: --entry-size expects SECTION=BYTES, got '%s'\n", e.c_str());
+      return diff::EXIT_USAGE;
+    }
+    opt.entry_sizes[e.substr(0, eq)] = v;
+  }
+  Diag diag;
+  diff::DiffResult r = diff::run_diff(opt, diag);
+  if (!a.quiet) {
+    const auto &rep = r.report;
+    if (rep.contains("changed"))
+      for (const auto &f : rep["changed"])
+        if (f.contains("reason"))
+          std::printf("%s: changed %s: %s\n", a.patched.c_str(), f["name"].get<std::string>().c_str(),
+                      f["reason"]["summary"].get<std::string>().c_str());
+    if (rep.contains("new"))
+      for (const auto &f : rep["new"])
+        if (f.value("included", false))
+          std::printf("%s: new %s: %s\n", a.patched.c_str(), f["type"].get<std::string>().c_str(),
+                      f["name"].get<std::string>().c_str());
+    if (rep.contains("line_only"))
+      for (const auto &f : rep["line_only"])
+        std::printf("%s: unchanged %s: %s\n", a.patched.c_str(), f["name"].get<std::string>().c_str(),
+                    f["detail"].get<std::string>().c_str());
+    if (r.exit_code == diff::EXIT_NO_CHANGE)
+      std::printf("%s: no functional change\n", a.patched.c_str());
+  }
+  return r.exit_code;
+}
+
+} // namespace kpg::cli

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Pass: classify. Finishes the change set:
+//  - a .cold part is not a function of its own (no ftrace entry, never called, only jumped to
+//    from its parent), so when it changes, its parent is what gets patched: gcc moves the
+//    unlikely tail of e.g. `kmalloc` failure handling into `foo.cold`, and a changed error
+//    message there changes only `foo.cold`;
+//  - callbacks declared in the patched source (KPG_*_CALLBACK, templates/include/kpatch-gen.h)
+//    are collected from their sections;
+//  - for changed functions, DWARF says whether the first difference lies in code inlined from
+//    another function, which is the usual answer to "why is this function in my patch?".
+#include <fmt/format.h>
+
+#include "diff/passes.h"
+#include "dwarf/dwarf.h"
+
+namespace kpg::diff {
+namespace {
+
+void propagate_cold_parts(DiffContext &ctx) {
+  const ObjectView &pv = *ctx.pv;
+  for (SymbolId p : pv.obj().symbols.ids()) {
+    const SymFacts &f = pv.facts(p);
+    if (f.role != SymRole::ColdPart || !f.parent)
+      continue;
+    auto ch = ctx.changes.patched.get(p);
+    if (!ch || ch->status == Status::Same)
+      continue;
+    auto parent = ctx.changes.patched.get(*f.parent);
+    if (!parent || parent->status != Status::Same)
+      continue;
+    SymbolChange c;
+    c.status = Status::Changed;
+    Difference d;
+    d.kind = "child";
+    d.detail = fmt::format("its cold part {} {}", pv.sym(p).name, ch->status == Status::New ? "is new" : "changed");
+    if (ch->diff)
+      d.detail += fmt::format(" ({} at +0x{:x}: {})", ch->diff->kind, ch->diff->offset, ch->diff->detail);
+    c.diff = std::move(d);
+    ctx.changes.patched.set(*f.parent, std::move(c));
+  }
+}
+
+void find_callbacks(DiffContext &ctx) {
+  const ObjectView &pv = *ctx.pv;
+  static constexpr std::string_view prefix = ".kpatch_gen.callbacks.";
+  for (SectionId sid : pv.obj().sections.ids()) {
+    const elf::Section &s = pv.sec(sid);
+    if (!s.name.starts_with(prefix))
+      continue;
+    std::string kind = s.name.substr(prefix.size());
+    if (kind != "pre_patch" && kind != "post_patch" && kind != "pre_unpatch" && kind != "post_unpatch") {
+      ctx.refuse(code::UNKNOWN_SPECIAL_SECTION, Location(pv.obj().path).with_section(s.name),
+                 "unknown callback kind (expected pre_patch, post_patch, pre_unpatch or post_unpatch)");
+      continue;
+    }
+    for (const elf::Reloc &r : pv.relocs_of(sid)) {
+      Target t = pv.resolve(sid, r);
+      if (t.kind != Target::Kind::Symbol || pv.facts(t.sym).role != SymRole::Function || t.offset != 0) {
+        ctx.refuse(code::UNKNOWN_SPECIAL_SECTION, Location(pv.obj().path).with_section(s.name, r.offset),
+                   "a callback entry must point at the start of a function defined in this file");
+        continue;
+      }
+      ctx.callbacks.push_back(Callback{kind, t.sym, ""});
+    }
+  }
+  if (ctx.callbacks.size() > 4)
+    ctx.notes.push_back("more than one callback of a kind: the module generator accepts one per kind and object");
+}
+
+void explain_inlining(DiffContext &ctx) {
+  const ObjectView &pv = *ctx.pv;
+  std::vector<SymbolId> changed;
+  for (SymbolId p : pv.obj().symbols.ids()) {
+    auto ch = ctx.changes.patched.get(p);
+    if (ch && ch->status == Status::Changed && ch->diff && pv.facts(p).role == SymRole::Function &&
+        (ch->diff->kind == "instruction" || ch->diff->kind == "relocation" || ch->diff->kind == "immediate"))
+      changed.push_back(p);
+  }
+  if (changed.empty())
+    return;
+  if (!ctx.patched_dwarf) {
+    auto d = dwarf::ObjectDebugInfo::load(ctx.patched);
+    if (!d || !d->has_info())
+      return;
+    ctx.patched_dwarf = std::make_unique<dwarf::ObjectDebugInfo>(std::move(*d));
+  }
+  for (SymbolId p : changed) {
+    SymbolChange c = *ctx.changes.patched.get(p);
+    const elf::Symbol &s = pv.sym(p);
+    auto chain = ctx.patched_dwarf->inline_chain(*s.section, s.value + c.diff->offset);
+    if (chain.empty())
+      continue;
+    c.diff->inlined_callee = chain.front().callee;
+    c.diff->inlined_at = fmt::format("{}:{}", chain.front().call_file, chain.front().call_line);
+    ctx.changes.patched.set(p, std::move(c));
+  }
+}
+
+} // namespace
+
+void classify(DiffContext &ctx) {
+  propagate_cold_parts(ctx);
+  find_callbacks(ctx);
+  explain_inlining(ctx);
+}
+
+} // namespace kpg::diff

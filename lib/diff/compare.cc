@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Pass: compare. Decides, for every twin pair, whether the patched symbol differs from the
+// original in a way the running kernel would notice, and records the first difference.
+//
+// Functions are compared as instruction streams, not as byte blobs:
+//  - bytes are compared with relocation fields masked; the relocations are compared by what
+//    they point at (twin symbol + offset, string contents, constant bytes), because the same
+//    `lea .LC3(%rip)` reads another string when a literal earlier in the file changed, and the
+//    same string may move in .rodata.str1.1 without any code change;
+//  - a branch without a relocation whose target lies outside the function (two functions of
+//    one shared section, e.g. .sched.text: GNU as resolves the call itself) is compared by the
+//    name of the function it reaches, so a size change of a neighbour is not a change here;
+//  - the function's special-section entries that carry meaning the code bytes do not
+//    (bug_entry flags, exception fixup types, jump-label keys, alternative replacements) are
+//    compared too: WARN_ON -> WARN_ON_ONCE only changes a bug_entry flag.
+// Data objects are compared by size and by contents with the same relocation rules.
+#include <algorithm>
+#include <cstring>
+#include <fmt/format.h>
+
+#include "diff/passes.h"
+
+namespace kpg::diff {
+namespace {
+
+bool comparable(const ObjectView &v, SymbolId id) {
+  const SymFacts &f = v.facts(id);
+  return (f.role == SymRole::Function || f.role == SymRole::ColdPart || f.role == SymRole::Object) &&
+         v.sym(id).section.has_value();
+}
+
+class Comparer {
+public:
+  explicit Comparer(DiffContext &ctx) : ctx_(ctx), ov_(*ctx.ov), pv_(*ctx.pv) {}
+  void run();
+
+  // Are these two relocation targets the same thing (as the running kernel would see it)?
+  bool same_target(const Target &o, const Target &p) const;
+
+private:
+  std::optional<Difference> compare_function(SymbolId o, SymbolId p);
+  std::optional<Difference> compare_object(SymbolId o, SymbolId p);
+  std::optional<Difference> compare_entries(SymbolId o, SymbolId p);
+  bool same_region(SectionId osec, u64 ooff, SectionId psec, u64 poff, u64 len,
+                   std::optional<std::pair<u64, u64>> ignore = std::nullopt) const;
+  bool same_anonymous_section(SectionId o, SectionId p) const;
+  std::string insn_text(const ObjectView &v, SectionId sec, const disasm::Insn &i) const;
+
+  DiffContext &ctx_;
+  const ObjectView &ov_, &pv_;
+  mutable std::map<std::pair<u32, u32>, bool> anon_cache_;
+};
+
+bool Comparer::same_anonymous_section(SectionId o, SectionId p) const {
+  auto key = std::make_pair(to_index(o), to_index(p));
+  if (auto it = anon_cache_.find(key); it != anon_cache_.end())
+    return it->second;
+  anon_cache_[key] = true; // cycles (a table pointing into itself) are assumed equal while checking
+  const elf::Section &a = ov_.sec(o), &b = pv_.sec(p);
+  bool same = a.size == b.size && a.type == b.type && same_region(o, 0, p, 0, a.size);
+  anon_cache_[key] = same;
+  return same;
+}
+
+bool Comparer::same_target(const Target &o, const Target &p) const {
+  if (o.kind != p.kind)
+    return false;
+  switch (o.kind) {
+  case Target::Kind::String:
+    return ov_.string_at(o.sec, static_cast<u64>(std::max<i64>(o.offset, 0))) ==
+           pv_.string_at(p.sec, static_cast<u64>(std::max<i64>(p.offset, 0)));
+  case Target::Kind::Undefined:
+    return o.offset == p.offset && ov_.sym(o.sym).name == pv_.sym(p.sym).name;
+  case Target::Kind::Anonymous: {
+    auto twin = ctx_.corr.sec_o2p.get(o.sec);
+    if (!twin || *twin != p.sec || o.offset != p.offset)
+      return false;
+    const elf::Section &s = ov_.sec(o.sec);
+    if ((s.flags & SHF_MERGE) && s.entsize > 0) // .rodata.cst16: compare the constant itself
+      return o.offset >= 0 && same_region(o.sec, static_cast<u64>(o.offset), p.sec, static_cast<u64>(p.offset), s.entsize);
+    return same_anonymous_section(o.sec, p.sec);
+  }
+  case Target::Kind::Symbol: {
+    if (o.offset != p.offset)
+      return false;
+    if (auto twin = ctx_.corr.o2p.get(o.sym))
+      return *twin == p.sym;
+    // Fresh statics are never correlated; they are the same if they are the same kind of
+    // thing with the same contents (`__func__.12` holding "cmdline_proc_show").
+    const SymFacts &fo = ov_.facts(o.sym), &fp = pv_.facts(p.sym);
+    if (fo.fresh_static && fp.fresh_static && fo.name.key == fp.name.key) {
+      const elf::Symbol &so = ov_.sym(o.sym), &sp = pv_.sym(p.sym);
+      return so.size == sp.size && same_region(*so.section, so.value, *sp.section, sp.value, so.size);
+    }
+    return false;
+  }
+  }
+  return false;
+}
+
+// Bytes [ooff, ooff+len) vs [poff, poff+len), relocation fields masked and relocations
+// compared by target. `ignore` is a byte range relative to the region start (a line field).
+bool Comparer::same_region(SectionId osec, u64 ooff, SectionId psec, u64 poff, u64 len,
+                           std::optional<std::pair<u64, u64>> ignore) const {
+  const elf::Section &a = ov_.sec(osec), &b = pv_.sec(psec);
+  auto ro = ov_.relocs_in(osec, ooff, ooff + len);
+  auto rp = pv_.relocs_in(psec, poff, poff + len);
+  if (ro.size() != rp.size())
+    return false;
+  std::vector<bool> mask(len, false);
+  if (ignore)
+    for (u64 k = ignore->first; k < ignore->second && k < len; k++)
+      mask[k] = true;
+  for (size_t k = 0; k < ro.size(); k++) {
+    if (ro[k].offset - ooff != rp[k].offset - poff || ro[k].type != rp[k].type)
+      return false;
+    if (!same_target(ov_.resolve(osec, ro[k]), pv_.resolve(psec, rp[k])))
+      return false;
+    for (u64 w = 0; w < reloc_width(ro[k].type) && ro[k].offset - ooff + w < len; w++)
+      mask[ro[k].offset - ooff + w] = true;
+  }
+  if (a.is_nobits() || b.is_nobits())
+    return a.is_nobits() == b.is_nobits();
+  if (ooff + len > a.data.size() || poff + len > b.data.size())
+    return false;
+  for (u64 k = 0; k < len; k++)
+    if (!mask[k] && a.data[ooff + k] != b.data[poff + k])
+      return false;
+  return true;
+}
+
+std::string Comparer::insn_text(const ObjectView &v, SectionId sec, const disasm::Insn &i) const {
+  const auto &d = v.sec(sec).data;
+  std::string text = v.decoder().format(std::span<const u8>(d.data(), d.size()), i);
+  // Name what relocations inside the instruction point at: "call 0x0" means nothing.
+  for (const elf::Reloc &r : v.relocs_in(sec, i.offset, i.end()))
+    text += "  # " + v.describe(v.resolve(sec, r));
+  return text;
+}
+
+std::optional<Difference> Comparer::compare_function(SymbolId o, SymbolId p) {
+  const elf::Symbol &so = ov_.sym(o), &sp = pv_.sym(p);
+  SectionId osec = *so.section, psec = *sp.section;
+  const auto &oi = ov_.code_of(o).insns;
+  const auto &pi = pv_.code_of(p).insns;
+  size_t n = std::min(oi.size(), pi.size());
+  std::optional<Difference> imm_only; // differences so far are all immediates
+  for (size_t k = 0; k < n; k++) {
+    const disasm::Insn &a = oi[k], &b = pi[k];
+    u64 aoff = a.offset - so.value, boff = b.offset - sp.value;
+    auto differ = [&](std::string kind, std::string detail) {
+      return make_difference(std::move(kind), boff, insn_text(ov_, osec, a), insn_text(pv_, psec, b), std::move(detail));
+    };
+    if (a.size != b.size || aoff != boff)
+      return differ("instruction", "different instruction");
+    auto ra = ov_.relocs_in(osec, a.offset, a.end());
+    auto rb = pv_.relocs_in(psec, b.offset, b.end());
+    std::vector<bool> mask(a.size, false);
+    if (ra.size() != rb.size())
+      return differ("relocation", "different relocations");
+    for (size_t r = 0; r < ra.size(); r++) {
+      if (ra[r].offset - a.offset != rb[r].offset - b.offset || ra[r].type != rb[r].type)
+        return differ("relocation", "different relocation");
+      Target ta = ov_.resolve(osec, ra[r]), tb = pv_.resolve(psec, rb[r]);
+      if (!same_target(ta, tb))
+        return differ("relocation", fmt::format("refers to {} instead of {}", pv_.describe(tb), ov_.describe(ta)));
+      for (u64 w = 0; w < reloc_width(ra[r].type) && ra[r].offset - a.offset + w < a.size; w++)
+        mask[ra[r].offset - a.offset + w] = true;
+    }
+    // Raw branches leaving the function: compare by destination name.
+    if (a.branch_target && b.branch_target && ra.empty()) {
+      i64 ta = *a.branch_target, tb = *b.branch_target;
+      bool a_out = ta < static_cast<i64>(so.value) || ta >= static_cast<i64>(so.value + so.size);
+      bool b_out = tb < static_cast<i64>(sp.value) || tb >= static_cast<i64>(sp.value + sp.size);
+      if (a_out != b_out)
+        return differ("instruction", "branch target moved in or out of the function");
+      if (a_out) {
+        auto fa = ov_.symbol_at(osec, static_cast<u64>(ta));
+        auto fb = pv_.symbol_at(psec, static_cast<u64>(tb));
+        bool same = fa && fb && ctx_.corr.o2p.get(*fa) == fb &&
+                    ta - static_cast<i64>(ov_.sym(*fa).value) == tb - static_cast<i64>(pv_.sym(*fb).value);
+        if (!same)
+          return differ("instruction", "branch to a different function");
+        for (u64 w = a.size - a.branch_disp_size; w < a.size; w++)
+          mask[w] = true;
+      }
+    }
+    const u8 *da = ov_.sec(osec).data.data() + a.offset;
+    const u8 *db = pv_.sec(psec).data.data() + b.offset;
+    bool bytes_differ = false;
+    for (u64 w = 0; w < a.size; w++)
+      if (!mask[w] && da[w] != db[w])
+        bytes_differ = true;
+    if (!bytes_differ)
+      continue;
+    // Same operation on the same operands but another immediate: keep going and let
+    // ignore_line_only_changes() judge (might_sleep()'s `mov $__LINE__,%esi`).
+    std::vector<std::pair<i64, i64>> diffs;
+    const auto &od = ov_.sec(osec).data, &pd = pv_.sec(psec).data;
+    if (ra.empty() && ctx_.dec.same_except_immediates(std::span<const u8>(od.data(), od.size()), a,
+                                                      std::span<const u8>(pd.data(), pd.size()), b, &diffs) &&
+        !diffs.empty()) {
+      if (!imm_only)
+        imm_only = differ("immediate", "different immediate operand");
+      for (auto [va, vb] : diffs)
+        imm_only->imm_sites.push_back(ImmSite{a.offset, b.offset, k, va, vb});
+      continue;
+    }
+    return differ("instruction", "different instruction");
+  }
+  if (oi.size() != pi.size()) {
+    u64 at = n < pi.size() ? pi[n].offset - sp.value : sp.size;
+    return make_difference("size", at, fmt::format("{} instructions, {} bytes", oi.size(), so.size),
+                      fmt::format("{} instructions, {} bytes", pi.size(), sp.size),
+                      oi.size() < pi.size() ? "the patched function is longer" : "the patched function is shorter");
+  }
+  if (auto d = compare_entries(o, p))
+    return d;
+  return imm_only;
+}
+
+std::optional<Difference> Comparer::compare_entries(SymbolId o, SymbolId p) {
+  auto keep_compare = [](const EntryRef &e) { return e.spec->policy == SpecialPolicy::KeepCompare; };
+  std::vector<EntryRef> eo, ep;
+  for (const EntryRef &e : ctx_.oidx->entries_of(o))
+    if (keep_compare(e))
+      eo.push_back(e);
+  for (const EntryRef &e : ctx_.pidx->entries_of(p))
+    if (keep_compare(e))
+      ep.push_back(e);
+  for (size_t k = 0; k < std::max(eo.size(), ep.size()); k++) {
+    if (k >= eo.size() || k >= ep.size() || eo[k].spec != ep[k].spec) {
+      const EntryRef &any = k < ep.size() ? ep[k] : eo[k];
+      return make_difference("special-entry", k < ep.size() ? static_cast<u64>(ep[k].owner_off) : 0,
+                        fmt::format("{} entries", eo.size()), fmt::format("{} entries", ep.size()),
+                        fmt::format("different set of {} entries", any.spec->name));
+    }
+    const EntryRef &a = eo[k], &b = ep[k];
+    std::optional<std::pair<u64, u64>> ignore;
+    if (a.spec->line_field && a.entsize == a.spec->line_field_entry_size)
+      ignore = a.spec->line_field;
+    bool same = a.owner_off == b.owner_off && same_region(a.sec, a.offset, b.sec, b.offset, a.entsize, ignore);
+    // struct alt_instr: the replacement instructions live in .altinstr_replacement.
+    if (same && a.spec->repl_offset && a.spec->repl_len_offset) {
+      auto ra = ov_.relocs_in(a.sec, a.offset + *a.spec->repl_offset, a.offset + *a.spec->repl_offset + 4);
+      auto rb = pv_.relocs_in(b.sec, b.offset + *b.spec->repl_offset, b.offset + *b.spec->repl_offset + 4);
+      if (ra.size() == 1 && rb.size() == 1) {
+        Target ta = ov_.resolve(a.sec, ra[0]), tb = pv_.resolve(b.sec, rb[0]);
+        u64 len = ov_.sec(a.sec).data[a.offset + *a.spec->repl_len_offset];
+        if (ta.kind == Target::Kind::Anonymous && tb.kind == Target::Kind::Anonymous && len > 0)
+          same = same_region(ta.sec, static_cast<u64>(ta.offset), tb.sec, static_cast<u64>(tb.offset), len);
+      }
+    }
+    if (!same)
+      return make_difference("special-entry", static_cast<u64>(b.owner_off), fmt::format("{} entry at +0x{:x}", a.spec->name, a.offset),
+                        fmt::format("{} entry at +0x{:x}", b.spec->name, b.offset),
+                        fmt::format("the {} entry for this site differs ({})", a.spec->name, a.spec->why));
+  }
+  return std::nullopt;
+}
+
+std::optional<Difference> Comparer::compare_object(SymbolId o, SymbolId p) {
+  const elf::Symbol &so = ov_.sym(o), &sp = pv_.sym(p);
+  if (so.size != sp.size)
+    return make_difference("size", 0, fmt::format("{} bytes", so.size), fmt::format("{} bytes", sp.size),
+                      "object size differs");
+  if (!same_region(*so.section, so.value, *sp.section, sp.value, so.size)) {
+    // Find the first differing byte or relocation for the report.
+    u64 at = 0;
+    for (; at < so.size; at++)
+      if (!same_region(*so.section, so.value + at, *sp.section, sp.value + at, 1))
+        break;
+    return make_difference("data", at, "", "", fmt::format("contents differ at +0x{:x}", at));
+  }
+  return std::nullopt;
+}
+
+void Comparer::run() {
+  ctx_.oidx = std::make_unique<SpecialIndex>(ov_, ctx_.entry_sizes);
+  ctx_.pidx = std::make_unique<SpecialIndex>(pv_, ctx_.entry_sizes);
+  for (SymbolId p : pv_.obj().symbols.ids()) {
+    if (!comparable(pv_, p))
+      continue;
+    SymbolChange c;
+    auto o = ctx_.corr.p2o.get(p);
+    if (!o) {
+      c.status = Status::New;
+    } else {
+      SymRole role = pv_.facts(p).role;
+      std::optional<Difference> d =
+          role == SymRole::Object ? compare_object(*o, p) : compare_function(*o, p);
+      if (d) {
+        c.status = Status::Changed;
+        c.diff = std::move(d);
+      }
+    }
+    ctx_.changes.patched.set(p, std::move(c));
+  }
+  for (SymbolId o : ov_.obj().symbols.ids())
+    if (comparable(ov_, o) && !ctx_.corr.o2p.has(o))
+      ctx_.changes.removed.push_back(o);
+}
+
+} // namespace
+
+void compare(DiffContext &ctx) { Comparer(ctx).run(); }
+
+} // namespace kpg::diff

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "diff/context.h"
+
+#include "dwarf/dwarf.h"
+
+namespace kpg::diff {
+
+DiffContext::DiffContext(const Options &o, Diag &d, const disasm::Decoder &de) : opt(o), diag(d), dec(de) {}
+DiffContext::~DiffContext() = default;
+
+void DiffContext::refuse(const char *c, const Location &loc, std::string message) {
+  diag.error(loc, message, c);
+  refusals.push_back(Refusal{c, loc, std::move(message)});
+}
+
+static Location sym_loc(const ObjectView *v, const std::string &path, SymbolId s, std::optional<u64> off) {
+  Location l(path);
+  if (!v)
+    return l;
+  const elf::Symbol &sym = v->sym(s);
+  if (sym.section)
+    l = l.with_section(v->sec(*sym.section).name, off ? std::optional<u64>(sym.value + *off) : std::optional<u64>(sym.value));
+  return l.with_symbol(v->name(s), off);
+}
+
+Location DiffContext::loc_orig(SymbolId s, std::optional<u64> off) const { return sym_loc(ov.get(), opt.orig_path, s, off); }
+Location DiffContext::loc_patched(SymbolId s, std::optional<u64> off) const {
+  return sym_loc(pv.get(), opt.patched_path, s, off);
+}
+
+const char *include_kind_name(IncludeKind k) {
+  switch (k) {
+  case IncludeKind::ChangedFunction: return "changed function";
+  case IncludeKind::NewFunction: return "new function";
+  case IncludeKind::ColdPart: return "cold part";
+  case IncludeKind::NewObject: return "new object";
+  case IncludeKind::FreshStatic: return "fresh static";
+  case IncludeKind::WholeSection: return "section";
+  case IncludeKind::Callback: return "callback";
+  }
+  return "?";
+}
+
+} // namespace kpg::diff

@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// DiffContext: the only state the diff passes share (mold's Context, objtool's `struct
+// elfs`). Each pass reads what earlier passes produced and writes its own result struct;
+// there are no "changed"/"included"/"twin" flags sprinkled over symbols. A unit test can build
+// a Correlation by hand and run only compare().
+#pragma once
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "diff/object_view.h"
+#include "diff/special_index.h"
+#include "diff/special_sections.h"
+#include "diff/target.h"
+#include "elf/model.h"
+#include "support/diag.h"
+
+namespace kpg::dwarf {
+class ObjectDebugInfo;
+}
+
+namespace kpg::diff {
+
+// Stable reason codes for refusals (documented in README and --help; tests match on them).
+namespace code {
+inline constexpr const char *INIT_CHANGED = "INIT_CHANGED";
+inline constexpr const char *DATA_INIT_CHANGED = "DATA_INIT_CHANGED";
+inline constexpr const char *OBJECT_SIZE_CHANGED = "OBJECT_SIZE_CHANGED";
+inline constexpr const char *STATIC_LOCAL_REF_REMOVED = "STATIC_LOCAL_REF_REMOVED";
+inline constexpr const char *NO_FENTRY = "NO_FENTRY";
+inline constexpr const char *COMDAT_CHANGED = "COMDAT_CHANGED";
+inline constexpr const char *UNKNOWN_SPECIAL_SECTION = "UNKNOWN_SPECIAL_SECTION";
+inline constexpr const char *BAD_SPECIAL_SECTION = "BAD_SPECIAL_SECTION";
+inline constexpr const char *SYMBOL_CHANGED_TYPE = "SYMBOL_CHANGED_TYPE";
+inline constexpr const char *MODULE_KEY_IN_SPECIAL_ENTRY = "MODULE_KEY_IN_SPECIAL_ENTRY";
+inline constexpr const char *UNSUPPORTED_RELOCATION = "UNSUPPORTED_RELOCATION";
+inline constexpr const char *INCOMPATIBLE_OBJECTS = "INCOMPATIBLE_OBJECTS";
+inline constexpr const char *TARGET_SYMBOL_NOT_FOUND = "TARGET_SYMBOL_NOT_FOUND";
+inline constexpr const char *AMBIGUOUS_TARGET_SYMBOL = "AMBIGUOUS_TARGET_SYMBOL";
+inline constexpr const char *INTERNAL = "INTERNAL";
+} // namespace code
+
+struct Options {
+  std::string orig_path, patched_path, out_path;
+  std::string report_path;               // empty: no JSON report
+  std::string objname = "vmlinux";       // klp_object name: vmlinux or the module name ('-' -> '_')
+  std::string target_path;               // ELF whose symtab stands for the running kernel (optional)
+  std::string symvers_path;              // Module.symvers (optional)
+  std::map<std::string, u64> entry_sizes; // --entry-size SECTION=BYTES
+  bool quiet = false;
+};
+
+// --- correlate ---------------------------------------------------------------------------
+struct Correlation {
+  IdMap<SymbolId, SymbolId> o2p, p2o;       // symbol twins (functions, parts, objects, labels)
+  IdMap<SectionId, SectionId> sec_o2p, sec_p2o;
+  std::vector<std::string> notes;           // how ambiguous groups were resolved
+  void link(SymbolId o, SymbolId p) {
+    o2p.set(o, p);
+    p2o.set(p, o);
+  }
+  void link_sections(SectionId o, SectionId p) {
+    sec_o2p.set(o, p);
+    sec_p2o.set(p, o);
+  }
+};
+
+// --- compare / classify ------------------------------------------------------------------
+enum class Status : u8 { Same, Changed, New };
+
+// An instruction that differs from its twin only in immediate operands (`mov $0x1c3,%esi` vs
+// `mov $0x1c4,%esi`). compare() collects them instead of stopping; ignore_line_only_changes()
+// decides whether they are __LINE__ values.
+struct ImmSite {
+  u64 orig_off = 0, patched_off = 0; // section offsets of the instructions
+  size_t insn_index = 0;             // index in the function's instruction list
+  i64 orig_value = 0, patched_value = 0;
+};
+
+// Why a symbol differs: the first thing that differs, in the patched symbol's coordinates.
+struct Difference {
+  // "size", "instruction", "relocation", "special-entry", "data", "immediate" (only immediates
+  // differ; see imm_sites), "child" (a .cold part changed), "inlined"
+  std::string kind;
+  u64 offset = 0;            // offset in the patched symbol
+  std::string orig, patched; // disassembly or description of each side
+  std::string detail;        // one sentence
+  std::vector<ImmSite> imm_sites;
+  std::string inlined_callee; // the difference lies in code inlined from this function (DWARF)
+  std::string inlined_at;     // "fs/proc/cmdline.c:12"
+};
+
+inline Difference make_difference(std::string kind, u64 offset, std::string orig, std::string patched, std::string detail) {
+  Difference d;
+  d.kind = std::move(kind);
+  d.offset = offset;
+  d.orig = std::move(orig);
+  d.patched = std::move(patched);
+  d.detail = std::move(detail);
+  return d;
+}
+
+struct SymbolChange {
+  Status status = Status::Same;
+  std::optional<Difference> diff;
+  std::string line_only; // non-empty: differences were only __LINE__ values (explained here)
+};
+
+struct ChangeSet {
+  IdMap<SymbolId, SymbolChange> patched; // by patched SymbolId, for functions/parts/objects
+  std::vector<SymbolId> removed;         // orig symbols with no twin
+};
+
+// --- include ---------------------------------------------------------------------------
+enum class IncludeKind : u8 { ChangedFunction, NewFunction, ColdPart, NewObject, FreshStatic, WholeSection, Callback };
+const char *include_kind_name(IncludeKind k);
+
+struct IncludeReason {
+  IncludeKind kind = IncludeKind::ChangedFunction;
+  std::string why; // "referenced by cmdline_proc_show+0x1c"
+};
+
+struct Inclusion {
+  IdMap<SymbolId, IncludeReason> symbols;   // patched symbols copied into the output
+  IdMap<SectionId, IncludeReason> sections; // patched sections copied whole (strings, constants)
+  std::vector<SymbolId> order;              // symbols in inclusion order (deterministic output)
+  std::vector<SectionId> section_order;
+  bool has(SymbolId s) const { return symbols.has(s); }
+};
+
+// --- special sections ------------------------------------------------------------------
+struct SpecialEntry {
+  u64 offset = 0;                  // entry offset in the patched special section
+  std::optional<SymbolId> owner;   // the function it belongs to (patched)
+};
+struct SpecialSelection {
+  SectionId sec{0};                // patched special section
+  const SpecialSection *spec = nullptr;
+  u64 entsize = 0;
+  std::vector<SpecialEntry> kept;
+  u64 total = 0;                   // entries in the input
+  // .altinstructions: kept replacement chunks [start, end) of .altinstr_replacement.
+  std::vector<std::pair<u64, u64>> aux_kept;
+  std::string note;                // e.g. dropped entries whose key is a tracepoint in a module
+};
+
+// Callbacks declared with KPG_{PRE,POST}_{PATCH,UNPATCH}_CALLBACK in the patched source.
+struct Callback {
+  std::string kind;    // pre_patch, post_patch, pre_unpatch, post_unpatch
+  SymbolId func{0};    // patched function
+  std::string alias;   // global alias in the output, referenced by the generated module
+};
+
+// --- relocation plan -------------------------------------------------------------------
+enum class RefKind : u8 {
+  Normal, // an undefined symbol the module loader resolves (export) or the link of the module does
+  Klp,    // a livepatch relocation against .klp.sym.<obj>.<name>,<sympos>
+};
+
+struct ExternalRef {
+  RefKind kind = RefKind::Normal;
+  std::string name;    // symbol name in the running kernel / module
+  std::string objname; // object that owns the symbol (Klp)
+  u64 sympos = 0;
+  std::string why;
+};
+
+struct RelocPlan {
+  // Decisions for patched symbols referenced by included code but not copied into it.
+  IdMap<SymbolId, ExternalRef> external;
+  // Changed functions referenced as data (function pointers), which must keep pointing at the
+  // original (see plan_relocations): patched SymbolId of the function -> decision.
+  IdMap<SymbolId, ExternalRef> original_of;
+  // sympos of each changed function in the target (for klp_func.old_sympos).
+  IdMap<SymbolId, u64> func_sympos;
+};
+
+struct KlpRelocRecord {
+  std::string section; // output section of the site
+  u64 offset = 0;
+  u32 type = 0;
+  std::string symbol, objname;
+  u64 sympos = 0;
+  i64 addend = 0;
+  std::string why;
+};
+
+struct PatchedFunction {
+  SymbolId sym{0};     // patched symbol
+  std::string old_name; // name in the running kernel
+  u64 sympos = 0;
+  std::string alias;   // global symbol the module's klp_func.new_func refers to
+};
+
+struct OutputInfo {
+  std::vector<PatchedFunction> functions;
+  std::vector<KlpRelocRecord> klp_relocs;
+  std::vector<std::string> undefined; // normal undefined symbols of the output
+};
+
+// --- the context -------------------------------------------------------------------------
+struct DiffContext {
+  DiffContext(const Options &o, Diag &d, const disasm::Decoder &dec);
+  ~DiffContext();
+
+  const Options &opt;
+  Diag &diag;
+  const disasm::Decoder &dec;
+
+  elf::ObjectFile orig, patched;
+  std::unique_ptr<ObjectView> ov, pv;
+  std::unique_ptr<dwarf::ObjectDebugInfo> orig_dwarf, patched_dwarf; // loaded on demand
+  std::map<std::string, EntrySize> entry_sizes;
+  std::unique_ptr<SpecialIndex> oidx, pidx; // built by compare()
+  std::optional<TargetSymbols> target;
+  std::optional<Symvers> symvers;
+
+  Correlation corr;
+  ChangeSet changes;
+  Inclusion incl;
+  std::vector<SpecialSelection> special;
+  std::vector<Callback> callbacks;
+  RelocPlan plan;
+  elf::ObjectFile out;
+  OutputInfo out_info;
+
+  struct Refusal {
+    std::string code;
+    Location loc;
+    std::string message;
+  };
+  std::vector<Refusal> refusals;
+  std::vector<std::string> notes; // report-only explanations ("dropped 3 __mcount_loc entries ...")
+
+  // Records a refusal: an error diagnostic with a stable code, also listed in the report.
+  void refuse(const char *code, const Location &loc, std::string message);
+  Location loc_orig(SymbolId s, std::optional<u64> off = std::nullopt) const;
+  Location loc_patched(SymbolId s, std::optional<u64> off = std::nullopt) const;
+};
+
+} // namespace kpg::diff

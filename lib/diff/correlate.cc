@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Pass: correlate. Finds, for each function and data object of the original object, its twin
+// in the patched one. Twins are compared; symbols without a twin are new (patched side) or
+// gone (original side).
+//
+// Rules, from strict to loose:
+//  1. Globals match by exact name: the kernel links them by name, so a global that changed
+//     name *is* a different symbol.
+//  2. Locals match by decoded name (names.h) and role: `count.2` <-> `count.3`,
+//     `show_map.isra.0` <-> `show_map.isra.1`. `foo` and `foo.isra.0` are not twins: an IPA
+//     clone has another calling convention, so when GCC starts or stops cloning, the callers
+//     change and the clone is new (the original `foo` stays in the kernel, unused by the
+//     patched callers).
+//  3. When several locals share a key (two functions with a `static int count`; or
+//     `do_it.constprop.0` and `do_it.constprop.1`), static locals are told apart by the
+//     functions that use them -- kernel example: `__print_once` in several functions of
+//     kernel/printk/printk.c -- then by identical contents, then by symtab order, and the
+//     resolution is noted in the report.
+//  4. Fresh statics (__warned, __key, ...) are never correlated: the patched code gets its
+//     own copy (names.h).
+#include <algorithm>
+#include <fmt/format.h>
+#include <map>
+#include <set>
+
+#include "diff/passes.h"
+
+namespace kpg::diff {
+namespace {
+
+bool correlatable(const ObjectView &v, SymbolId id) {
+  const SymFacts &f = v.facts(id);
+  if (f.fresh_static)
+    return false;
+  if (f.role != SymRole::Function && f.role != SymRole::ColdPart && f.role != SymRole::Object)
+    return false;
+  return v.sym(id).section.has_value();
+}
+
+// For each data object: the decoded names of the functions that reference it.
+std::map<u32, std::set<std::string>> users_of_objects(const ObjectView &v) {
+  std::map<u32, std::set<std::string>> users;
+  for (SymbolId f : v.obj().symbols.ids()) {
+    const SymFacts &ff = v.facts(f);
+    if (ff.role != SymRole::Function && ff.role != SymRole::ColdPart)
+      continue;
+    const elf::Symbol &fs = v.sym(f);
+    if (!fs.section)
+      continue;
+    std::string user = ff.role == SymRole::ColdPart && ff.parent ? v.facts(*ff.parent).name.key : ff.name.key;
+    for (const elf::Reloc &r : v.relocs_in(*fs.section, fs.value, fs.value + fs.size)) {
+      Target t = v.resolve(*fs.section, r);
+      if (t.kind == Target::Kind::Symbol && v.facts(t.sym).role == SymRole::Object)
+        users[to_index(t.sym)].insert(user);
+    }
+  }
+  return users;
+}
+
+bool same_bytes(const ObjectView &a, SymbolId x, const ObjectView &b, SymbolId y) {
+  const elf::Symbol &sx = a.sym(x), &sy = b.sym(y);
+  if (sx.size != sy.size)
+    return false;
+  const auto &dx = a.sec(*sx.section).data, &dy = b.sec(*sy.section).data;
+  if (dx.empty() || dy.empty())
+    return dx.empty() && dy.empty();
+  if (sx.value + sx.size > dx.size() || sy.value + sy.size > dy.size())
+    return false;
+  return std::equal(dx.begin() + static_cast<long>(sx.value), dx.begin() + static_cast<long>(sx.value + sx.size),
+                    dy.begin() + static_cast<long>(sy.value));
+}
+
+class Correlator {
+public:
+  explicit Correlator(DiffContext &ctx) : ctx_(ctx), ov_(*ctx.ov), pv_(*ctx.pv) {}
+  void run();
+
+private:
+  void match_group(const std::string &key, std::vector<SymbolId> o, std::vector<SymbolId> p);
+  void link_sections();
+
+  DiffContext &ctx_;
+  const ObjectView &ov_, &pv_;
+  std::map<u32, std::set<std::string>> ousers_, pusers_;
+  bool users_ready_ = false;
+};
+
+void Correlator::run() {
+  // 1. Globals by exact name.
+  std::map<std::string, SymbolId> pglobals;
+  for (SymbolId id : pv_.obj().symbols.ids())
+    if (correlatable(pv_, id) && !pv_.sym(id).is_local())
+      pglobals.emplace(pv_.sym(id).name, id);
+  for (SymbolId id : ov_.obj().symbols.ids()) {
+    if (!correlatable(ov_, id) || ov_.sym(id).is_local())
+      continue;
+    auto it = pglobals.find(ov_.sym(id).name);
+    if (it != pglobals.end() && ov_.facts(id).role == pv_.facts(it->second).role)
+      ctx_.corr.link(id, it->second);
+  }
+  // A global that became static (or the reverse) keeps its name: still the same symbol.
+  std::map<std::string, SymbolId> plocals_exact;
+  for (SymbolId id : pv_.obj().symbols.ids())
+    if (correlatable(pv_, id) && pv_.sym(id).is_local())
+      plocals_exact.emplace(pv_.sym(id).name, id);
+  for (SymbolId id : ov_.obj().symbols.ids()) {
+    if (!correlatable(ov_, id) || ctx_.corr.o2p.has(id))
+      continue;
+    const std::string &n = ov_.sym(id).name;
+    SymbolId other{0};
+    if (ov_.sym(id).is_local()) {
+      auto it = pglobals.find(n);
+      if (it == pglobals.end() || ctx_.corr.p2o.has(it->second))
+        continue;
+      other = it->second;
+    } else {
+      auto it = plocals_exact.find(n);
+      if (it == plocals_exact.end())
+        continue;
+      other = it->second;
+    }
+    if (ov_.facts(id).role == pv_.facts(other).role) {
+      ctx_.corr.link(id, other);
+      ctx_.corr.notes.push_back(fmt::format("{}: binding changed between {} and {}", n,
+                                            elf::symbol_bind_name(ov_.sym(id).bind),
+                                            elf::symbol_bind_name(pv_.sym(other).bind)));
+    }
+  }
+  // 2./3. Locals by (role, decoded key).
+  std::map<std::pair<int, std::string>, std::pair<std::vector<SymbolId>, std::vector<SymbolId>>> groups;
+  for (SymbolId id : ov_.obj().symbols.ids())
+    if (correlatable(ov_, id) && ov_.sym(id).is_local() && !ctx_.corr.o2p.has(id))
+      groups[{static_cast<int>(ov_.facts(id).role), ov_.facts(id).name.key}].first.push_back(id);
+  for (SymbolId id : pv_.obj().symbols.ids())
+    if (correlatable(pv_, id) && pv_.sym(id).is_local() && !ctx_.corr.p2o.has(id))
+      groups[{static_cast<int>(pv_.facts(id).role), pv_.facts(id).name.key}].second.push_back(id);
+  for (auto &[k, g] : groups)
+    if (!g.first.empty() && !g.second.empty())
+      match_group(k.second, std::move(g.first), std::move(g.second));
+  link_sections();
+}
+
+void Correlator::match_group(const std::string &key, std::vector<SymbolId> o, std::vector<SymbolId> p) {
+  if (o.size() == 1 && p.size() == 1) {
+    ctx_.corr.link(o[0], p[0]);
+    return;
+  }
+  bool objects = ov_.facts(o[0]).role == SymRole::Object;
+  std::vector<bool> ptaken(p.size(), false), otaken(o.size(), false);
+  auto take = [&](size_t i, size_t j) {
+    ctx_.corr.link(o[i], p[j]);
+    otaken[i] = ptaken[j] = true;
+  };
+  if (objects) {
+    if (!users_ready_) {
+      ousers_ = users_of_objects(ov_);
+      pusers_ = users_of_objects(pv_);
+      users_ready_ = true;
+    }
+    for (size_t i = 0; i < o.size(); i++) {
+      const auto &ou = ousers_[to_index(o[i])];
+      if (ou.empty())
+        continue;
+      std::vector<size_t> hits;
+      for (size_t j = 0; j < p.size(); j++)
+        if (!ptaken[j] && pusers_[to_index(p[j])] == ou)
+          hits.push_back(j);
+      if (hits.size() == 1)
+        take(i, hits[0]);
+    }
+  }
+  // Identical contents (clones that did not change, statics with distinct initializers).
+  for (size_t i = 0; i < o.size(); i++) {
+    if (otaken[i])
+      continue;
+    std::vector<size_t> hits;
+    for (size_t j = 0; j < p.size(); j++)
+      if (!ptaken[j] && same_bytes(ov_, o[i], pv_, p[j]))
+        hits.push_back(j);
+    if (hits.size() == 1)
+      take(i, hits[0]);
+  }
+  // Whatever is left: symtab order (GCC numbers clones and statics in source order).
+  size_t j = 0;
+  std::vector<std::string> paired;
+  for (size_t i = 0; i < o.size(); i++) {
+    if (otaken[i])
+      continue;
+    while (j < p.size() && ptaken[j])
+      j++;
+    if (j == p.size())
+      break;
+    paired.push_back(ov_.sym(o[i]).name + "<->" + pv_.sym(p[j]).name);
+    take(i, j);
+  }
+  if (!paired.empty())
+    ctx_.corr.notes.push_back(fmt::format("{} symbols share the name key '{}'; paired by order: {}", o.size() + p.size(),
+                                          key, fmt::join(paired, ", ")));
+}
+
+void Correlator::link_sections() {
+  // Sections of twin bundled symbols are twins (.text.foo <-> .text.foo; .bss.count.2 <->
+  // .bss.count.3); other sections by exact name when unique on both sides (.rodata.str1.1,
+  // .rodata.cst16, .data..once, .sched.text).
+  for (SymbolId o : ov_.obj().symbols.ids()) {
+    auto p = ctx_.corr.o2p.get(o);
+    if (!p || !ov_.facts(o).bundled || !pv_.facts(*p).bundled)
+      continue;
+    ctx_.corr.link_sections(*ov_.sym(o).section, *pv_.sym(*p).section);
+  }
+  std::map<std::string, int> ocount, pcount;
+  for (const elf::Section &s : ov_.obj().sections)
+    ocount[s.name]++;
+  for (const elf::Section &s : pv_.obj().sections)
+    pcount[s.name]++;
+  std::map<std::string, SectionId> pbyname;
+  for (SectionId id : pv_.obj().sections.ids())
+    pbyname.emplace(pv_.sec(id).name, id);
+  for (SectionId id : ov_.obj().sections.ids()) {
+    const std::string &n = ov_.sec(id).name;
+    if (ctx_.corr.sec_o2p.has(id) || ocount[n] != 1 || pcount[n] != 1)
+      continue;
+    SectionId p = pbyname[n];
+    if (!ctx_.corr.sec_p2o.has(p))
+      ctx_.corr.link_sections(id, p);
+  }
+}
+
+} // namespace
+
+void correlate(DiffContext &ctx) { Correlator(ctx).run(); }
+
+} // namespace kpg::diff

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The intermediate form of livepatch relocations inside a diff object, and the symbol names
+// the module generator relies on.
+//
+// Livepatch relocations (.klp.rela.<obj>.<section> sections flagged SHF_RELA_LIVEPATCH,
+// against SHN_LIVEPATCH symbols named .klp.sym.<obj>.<name>,<sympos>) cannot go through a
+// linker: ld neither keeps a second relocation section per target nor knows SHN_LIVEPATCH. So
+// the diff object carries them as a table the linker does relocate, and the post-link step
+// (kpatch-gen's module builder) turns each record into a real livepatch relocation in the
+// final .ko, then deletes the table. The same idea as kpatch's .kpatch.relocations and
+// klp-build's __klp_relocs; the layout is our own.
+//
+// Section KLP_RELOCS_SECTION (SHT_PROGBITS, not allocated, align 8): an array of
+//     struct { u64 place; u64 target; u32 type; u32 reserved; }   // 24 bytes
+//   place:  R_X86_64_64 against the section symbol of the section holding the site, addend =
+//           the site's offset (so it follows the section through ld -r);
+//   target: R_X86_64_64 against the undefined weak symbol ".klp.sym.<obj>.<name>,<sympos>",
+//           addend = the original relocation's addend;
+//   type:   the original relocation type (R_X86_64_PC32, R_X86_64_PLT32, R_X86_64_32S, ...).
+// The site's field is zero in the diff object (6.1's x86 apply_relocate_add() refuses to
+// write a non-zero location).
+//
+// Global aliases (so that the generated module C code can name local functions):
+//   "__kpg_new.<obj>.<old_name>.<sympos>"  the replacement for <old_name> in <obj>
+//   "__kpg_cb.<obj>.<kind>"                a callback (pre_patch, post_patch, pre_unpatch, post_unpatch)
+#pragma once
+#include <string>
+
+#include "support/types.h"
+
+namespace kpg::diff {
+
+inline constexpr const char *KLP_RELOCS_SECTION = ".kpatch_gen.klp_relocs";
+inline constexpr u64 KLP_RELOC_RECORD_SIZE = 24;
+inline constexpr const char *KLP_SYM_PREFIX = ".klp.sym.";
+inline constexpr const char *KLP_RELA_PREFIX = ".klp.rela.";
+
+inline std::string klp_sym_name(const std::string &obj, const std::string &name, u64 sympos) {
+  return std::string(KLP_SYM_PREFIX) + obj + "." + name + "," + std::to_string(sympos);
+}
+inline std::string new_func_alias(const std::string &obj, const std::string &name, u64 sympos) {
+  return "__kpg_new." + obj + "." + name + "." + std::to_string(sympos);
+}
+inline std::string callback_alias(const std::string &obj, const std::string &kind) {
+  return "__kpg_cb." + obj + "." + kind;
+}
+
+} // namespace kpg::diff

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Pass: load_inputs. Reads the two objects and the optional descriptions of the running
+// kernel, and refuses pairs that cannot be meaningfully compared (different machine, not
+// relocatable, different ELF flags) before any comparison runs.
+#include <fmt/format.h>
+
+#include "diff/passes.h"
+#include "dwarf/dwarf.h"
+#include "elf/reader.h"
+
+namespace kpg::diff {
+
+static Expected<void> check_object(const elf::ObjectFile &o) {
+  Location loc(o.path);
+  if (o.header.type != ET_REL)
+    return make_error(loc, fmt::format("not a relocatable object (e_type {}); pass the .o files kbuild compiled", o.header.type));
+  if (o.header.machine != EM_X86_64)
+    return make_error(loc, fmt::format("machine {} is not x86-64 (EM_X86_64 = 62)", o.header.machine));
+  if (o.symbols.size() <= 1)
+    return make_error(loc, "no symbol table (stripped object?)");
+  return {};
+}
+
+// Functions compiled without -ffunction-sections share .text, and calls between them are
+// resolved by the assembler. The comparison copes (it compares per symbol and follows raw
+// branches), but a patch made from such objects copies more and explains less; say so.
+static void warn_shared_text(DiffContext &ctx, const elf::ObjectFile &o) {
+  auto text = o.find_section(".text");
+  if (!text)
+    return;
+  unsigned funcs = 0;
+  for (const elf::Symbol &s : o.symbols)
+    if (s.is_func() && s.section == text)
+      funcs++;
+  if (funcs > 1)
+    ctx.diag.warn(Location(o.path).with_section(".text"),
+                  fmt::format("{} functions share .text: was this object built with -ffunction-sections "
+                              "-fdata-sections?",
+                              funcs));
+}
+
+Expected<void> load_inputs(DiffContext &ctx) {
+  auto o = elf::read_object(ctx.opt.orig_path);
+  if (!o)
+    return std::move(o).take_error();
+  auto p = elf::read_object(ctx.opt.patched_path);
+  if (!p)
+    return std::move(p).take_error();
+  ctx.orig = std::move(*o);
+  ctx.patched = std::move(*p);
+  for (const elf::ObjectFile *f : {&ctx.orig, &ctx.patched})
+    if (auto c = check_object(*f); !c)
+      return c;
+  if (ctx.orig.header.flags != ctx.patched.header.flags || ctx.orig.header.osabi != ctx.patched.header.osabi)
+    return make_error(Location(ctx.opt.patched_path),
+                      fmt::format("ELF header flags/ABI differ from {} (0x{:x}/{} vs 0x{:x}/{}): built by different "
+                                  "toolchains?",
+                                  ctx.opt.orig_path, ctx.orig.header.flags, ctx.orig.header.osabi,
+                                  ctx.patched.header.flags, ctx.patched.header.osabi));
+  warn_shared_text(ctx, ctx.orig);
+  warn_shared_text(ctx, ctx.patched);
+
+  std::map<std::string, u64> dwarf_sizes;
+  if (!ctx.opt.target_path.empty()) {
+    auto t = TargetSymbols::load(ctx.opt.target_path);
+    if (!t)
+      return std::move(t).take_error();
+    ctx.target = std::move(*t);
+    std::vector<std::string> structs;
+    for (const SpecialSection &s : special_sections_6_1_x86_64()) {
+      if (!s.dwarf_struct.empty())
+        structs.push_back(s.dwarf_struct);
+      if (!s.aux_dwarf_struct.empty())
+        structs.push_back(s.aux_dwarf_struct);
+    }
+    auto sizes = dwarf::struct_sizes(ctx.opt.target_path, structs);
+    if (sizes)
+      dwarf_sizes = std::move(*sizes);
+    else
+      ctx.notes.push_back("entry sizes: no usable DWARF in the target (" + sizes.error().message +
+                          "); using the built-in 6.1 table");
+  }
+  if (!ctx.opt.symvers_path.empty()) {
+    auto sv = Symvers::load(ctx.opt.symvers_path);
+    if (!sv)
+      return std::move(sv).take_error();
+    ctx.symvers = std::move(*sv);
+  }
+  for (const auto &[sec, size] : ctx.opt.entry_sizes) {
+    bool known = false;
+    for (const SpecialSection &s : special_sections_6_1_x86_64())
+      known |= s.name == sec || s.aux_section == sec;
+    if (!known)
+      return make_error(Location("--entry-size"), fmt::format("'{}' is not a special section kpatch-gen knows", sec));
+    if (size == 0)
+      return make_error(Location("--entry-size"), fmt::format("entry size of '{}' must be positive", sec));
+  }
+  ctx.entry_sizes = resolve_entry_sizes(dwarf_sizes, ctx.opt.entry_sizes);
+  ctx.ov = std::make_unique<ObjectView>(ctx.orig, ctx.dec);
+  ctx.pv = std::make_unique<ObjectView>(ctx.patched, ctx.dec);
+  return {};
+}
+
+} // namespace kpg::diff

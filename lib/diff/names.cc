@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "diff/names.h"
+
+#include <cctype>
+
+namespace kpg::diff {
+
+static bool all_digits(std::string_view s) {
+  if (s.empty())
+    return false;
+  for (char c : s)
+    if (!std::isdigit(static_cast<unsigned char>(c)))
+      return false;
+  return true;
+}
+
+DecodedName decode_name(std::string_view name) {
+  DecodedName d;
+  // __UNIQUE_ID_<prefix><counter>: strip the trailing digit run. Prefixes that end in a
+  // digit (rare) lose that digit too, consistently on both sides, which is all the key needs.
+  if (name.starts_with("__UNIQUE_ID_")) {
+    size_t end = name.size();
+    while (end > 12 && std::isdigit(static_cast<unsigned char>(name[end - 1])))
+      end--;
+    d.has_number = end != name.size();
+    d.key = std::string(name.substr(0, end));
+    d.base = d.key;
+    return d;
+  }
+  // Split on '.', drop numeric components, remember the clone kinds. ".L" labels and names
+  // that start with '.' are kept verbatim (they are not C identifiers).
+  if (name.empty() || name[0] == '.') {
+    d.key = d.base = std::string(name);
+    return d;
+  }
+  size_t dot = name.find('.');
+  d.base = std::string(name.substr(0, dot));
+  d.key = d.base;
+  while (dot != std::string_view::npos) {
+    size_t next = name.find('.', dot + 1);
+    std::string_view part = name.substr(dot + 1, next == std::string_view::npos ? std::string_view::npos : next - dot - 1);
+    if (all_digits(part)) {
+      d.has_number = true;
+    } else {
+      d.key += '.';
+      d.key += part;
+      if (part == "cold")
+        d.is_cold = true;
+      else if (part == "part")
+        d.is_part = d.is_clone = true;
+      else if (part == "isra" || part == "constprop" || part == "lto_priv" || part == "localalias")
+        d.is_clone = true;
+    }
+    dot = next;
+  }
+  return d;
+}
+
+bool is_fresh_static(std::string_view base) {
+  static constexpr std::string_view names[] = {"__already_done", "__warned", "__key", "_rs", "__func__", "CSWTCH",
+                                               "descriptor", "_entry", "_entry_ptr", "__print_once",
+                                               "__UNIQUE_ID_ddebug", "___done", "___once_key"};
+  for (std::string_view n : names)
+    if (base == n)
+      return true;
+  return false;
+}
+
+} // namespace kpg::diff

@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "diff/object_view.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <unordered_map>
+
+namespace kpg::diff {
+
+bool is_pc_relative(u32 t) {
+  return t == R_X86_64_PC32 || t == R_X86_64_PLT32 || t == R_X86_64_PC64 || t == R_X86_64_GOTPCREL ||
+         t == R_X86_64_GOTPCRELX || t == R_X86_64_REX_GOTPCRELX || t == R_X86_64_PC16 || t == R_X86_64_PC8;
+}
+
+unsigned reloc_width(u32 t) {
+  switch (t) {
+  case R_X86_64_64:
+  case R_X86_64_PC64:
+    return 8;
+  case R_X86_64_32:
+  case R_X86_64_32S:
+  case R_X86_64_PC32:
+  case R_X86_64_PLT32:
+  case R_X86_64_GOTPCREL:
+  case R_X86_64_GOTPCRELX:
+  case R_X86_64_REX_GOTPCRELX:
+    return 4;
+  case R_X86_64_16:
+  case R_X86_64_PC16:
+    return 2;
+  case R_X86_64_8:
+  case R_X86_64_PC8:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+static SymRole role_of(const elf::Symbol &s, const DecodedName &n) {
+  if (s.is_file())
+    return SymRole::File;
+  if (s.is_section())
+    return SymRole::SectionSym;
+  if (!s.section)
+    return s.special_shndx == SHN_UNDEF ? SymRole::Undefined : SymRole::Absolute;
+  if (s.type == STT_FUNC || s.type == STT_GNU_IFUNC)
+    return n.is_cold ? SymRole::ColdPart : SymRole::Function;
+  if (s.is_object())
+    return SymRole::Object;
+  if (s.type == STT_NOTYPE)
+    return SymRole::Label;
+  return SymRole::None;
+}
+
+ObjectView::ObjectView(const elf::ObjectFile &obj, const disasm::Decoder &dec) : obj_(obj), dec_(dec) {
+  const u32 nsyms = obj.symbols.size();
+  facts_.resize(nsyms);
+  by_section_.resize(obj.sections.size());
+  std::unordered_map<std::string, SymbolId> funcs_by_name;
+  for (SymbolId id : obj.symbols.ids()) {
+    if (to_index(id) == 0)
+      continue;
+    const elf::Symbol &s = obj.symbols[id];
+    SymFacts &f = facts_[to_index(id)];
+    f.name = decode_name(s.name);
+    f.role = role_of(s, f.name);
+    if (f.role == SymRole::File && file_name_.empty())
+      file_name_ = s.name;
+    if (f.role == SymRole::Object && s.is_local()) {
+      f.fresh_static = is_fresh_static(f.name.base);
+      f.static_local = f.name.has_number && !f.name.base.starts_with("__UNIQUE_ID");
+    }
+    if ((f.role == SymRole::Function || f.role == SymRole::ColdPart || f.role == SymRole::Object ||
+         f.role == SymRole::Label) &&
+        s.section)
+      by_section_[to_index(*s.section)].push_back(id);
+    if (f.role == SymRole::Function)
+      funcs_by_name.emplace(s.name, id);
+  }
+  // foo.cold (or foo.cold.12) belongs to foo; with LTO-free GCC the parent is in the same object.
+  for (SymbolId id : obj.symbols.ids()) {
+    SymFacts &f = facts_[to_index(id)];
+    if (f.role != SymRole::ColdPart)
+      continue;
+    const std::string &n = obj.symbols[id].name;
+    std::string parent = n.substr(0, n.find(".cold"));
+    if (auto it = funcs_by_name.find(parent); it != funcs_by_name.end()) {
+      f.parent = it->second;
+      facts_[to_index(it->second)].children.push_back(id);
+    }
+  }
+  for (SectionId sid : obj.sections.ids()) {
+    auto &v = by_section_[to_index(sid)];
+    std::stable_sort(v.begin(), v.end(), [&](SymbolId a, SymbolId b) {
+      const elf::Symbol &x = obj.symbols[a], &y = obj.symbols[b];
+      if (x.value != y.value)
+        return x.value < y.value;
+      return x.size > y.size; // the sized symbol first when a label shares its address
+    });
+    // Bundled: exactly one sized function/object in the section (labels do not count).
+    std::vector<SymbolId> sized;
+    for (SymbolId s : v)
+      if (facts_[to_index(s)].role != SymRole::Label)
+        sized.push_back(s);
+    if (sized.size() == 1)
+      facts_[to_index(sized[0])].bundled = true;
+  }
+  sorted_relocs_.resize(obj.sections.size());
+  for (SectionId sid : obj.sections.ids()) {
+    auto &v = sorted_relocs_[to_index(sid)];
+    v = obj.sections[sid].relocs;
+    std::stable_sort(v.begin(), v.end(), [](const elf::Reloc &a, const elf::Reloc &b) { return a.offset < b.offset; });
+  }
+}
+
+std::optional<SymbolId> ObjectView::symbol_at(SectionId sec, u64 off) const {
+  const auto &v = by_section_[to_index(sec)];
+  if (v.empty())
+    return std::nullopt;
+  // Last symbol starting at or before off.
+  auto it = std::upper_bound(v.begin(), v.end(), off, [&](u64 o, SymbolId s) { return o < obj_.symbols[s].value; });
+  std::optional<SymbolId> best;
+  // Prefer a sized symbol that contains off; scan back over symbols starting at the same
+  // place or earlier ones that still contain it (objects never overlap in practice).
+  for (auto jt = it; jt != v.begin();) {
+    --jt;
+    const elf::Symbol &s = obj_.symbols[*jt];
+    if (off < s.value + std::max<u64>(s.size, 1) && facts_[to_index(*jt)].role != SymRole::Label)
+      return *jt;
+    if (!best && facts_[to_index(*jt)].role != SymRole::Label)
+      best = *jt;
+    if (s.value + s.size < off)
+      break;
+  }
+  if (best) {
+    const elf::Symbol &s = obj_.symbols[*best];
+    // End pointer: &array[N] with nothing starting at that offset.
+    bool something_starts_here = it != v.end() && obj_.symbols[*it].value == off;
+    if (s.value + s.size == off && !something_starts_here)
+      return best;
+    // With -fdata-sections a section holds one object; any offset is about that object.
+    if (facts_[to_index(*best)].bundled)
+      return best;
+  }
+  if (it != v.begin() && facts_[to_index(*std::prev(it))].role == SymRole::Label)
+    return *std::prev(it);
+  return std::nullopt;
+}
+
+std::span<const elf::Reloc> ObjectView::relocs_in(SectionId sec, u64 start, u64 end) const {
+  const auto &v = sorted_relocs_[to_index(sec)];
+  auto lo = std::lower_bound(v.begin(), v.end(), start, [](const elf::Reloc &r, u64 o) { return r.offset < o; });
+  auto hi = std::lower_bound(lo, v.end(), end, [](const elf::Reloc &r, u64 o) { return r.offset < o; });
+  return {lo, hi};
+}
+
+const Insns &ObjectView::code(SectionId sec, u64 start, u64 end) const {
+  u64 key = (static_cast<u64>(to_index(sec)) << 32) | start;
+  auto it = code_cache_.find(key);
+  if (it != code_cache_.end() && (it->second->insns.empty() || it->second->insns.back().end() >= end))
+    return *it->second;
+  const elf::Section &s = obj_.sections[sec];
+  auto res = std::make_unique<Insns>();
+  if (!s.data.empty() && start < s.data.size()) {
+    end = std::min<u64>(end, s.data.size());
+    std::span<const u8> bytes(s.data.data() + start, end - start);
+    res->insns = dec_.decode(bytes);
+    for (disasm::Insn &i : res->insns)
+      i.offset += static_cast<u32>(start);
+  }
+  auto &slot = code_cache_[key];
+  slot = std::move(res);
+  return *slot;
+}
+
+const Insns &ObjectView::code_of(SymbolId func) const {
+  const elf::Symbol &s = obj_.symbols[func];
+  return code(*s.section, s.value, s.value + s.size);
+}
+
+const disasm::Insn *ObjectView::insn_at(SectionId sec, u64 off) const {
+  const Insns *code_range = nullptr;
+  if (auto f = symbol_at(sec, off); f && facts_[to_index(*f)].role != SymRole::Object) {
+    const elf::Symbol &s = obj_.symbols[*f];
+    if (off >= s.value && off < s.value + s.size)
+      code_range = &code(sec, s.value, s.value + s.size);
+  }
+  if (!code_range)
+    code_range = &code(sec, 0, obj_.sections[sec].size);
+  const auto &v = code_range->insns;
+  auto it = std::upper_bound(v.begin(), v.end(), off, [](u64 o, const disasm::Insn &i) { return o < i.offset; });
+  if (it == v.begin())
+    return nullptr;
+  --it;
+  return off < it->end() ? &*it : nullptr;
+}
+
+Target ObjectView::resolve(SectionId site_sec, const elf::Reloc &r) const {
+  Target t;
+  const elf::Symbol &s = obj_.symbols[r.sym];
+  if (is_pc_relative(r.type) && obj_.sections[site_sec].is_exec()) {
+    if (const disasm::Insn *i = insn_at(site_sec, r.offset))
+      t.bias = static_cast<i64>(i->end()) - static_cast<i64>(r.offset);
+    else
+      t.bias = reloc_width(r.type); // not decodable: assume the field ends the instruction
+  }
+  if (!s.section) {
+    t.kind = Target::Kind::Undefined;
+    t.sym = r.sym;
+    t.offset = r.addend + t.bias;
+    return t;
+  }
+  SectionId sec = *s.section;
+  i64 off = static_cast<i64>(s.value) + r.addend + t.bias;
+  if (s.is_section() || facts_[to_index(r.sym)].role == SymRole::Label) {
+    const elf::Section &ts = obj_.sections[sec];
+    if (ts.is_strings()) {
+      t.kind = Target::Kind::String;
+      t.sym = r.sym;
+      t.sec = sec;
+      t.offset = off;
+      return t;
+    }
+    if (off >= 0) {
+      if (auto named = symbol_at(sec, static_cast<u64>(off)); named && facts_[to_index(*named)].role != SymRole::Label) {
+        t.kind = Target::Kind::Symbol;
+        t.sym = *named;
+        t.offset = off - static_cast<i64>(obj_.symbols[*named].value);
+        return t;
+      }
+    }
+    t.kind = Target::Kind::Anonymous;
+    t.sym = r.sym;
+    t.sec = sec;
+    t.offset = off;
+    return t;
+  }
+  t.kind = Target::Kind::Symbol;
+  t.sym = r.sym;
+  t.offset = r.addend + t.bias;
+  return t;
+}
+
+std::string_view ObjectView::string_at(SectionId sec, u64 off) const {
+  const auto &d = obj_.sections[sec].data;
+  if (off >= d.size())
+    return {};
+  // References point at the start of a string (GCC emits one label per literal); tail
+  // merging only happens at link time.
+  u64 start = off;
+  u64 end = off;
+  while (end < d.size() && d[end] != 0)
+    end++;
+  return std::string_view(reinterpret_cast<const char *>(d.data()) + start, end - start);
+}
+
+std::string ObjectView::describe(const Target &t) const {
+  auto off = [](i64 o) { return o == 0 ? std::string() : (o > 0 ? fmt::format("+0x{:x}", o) : fmt::format("-0x{:x}", -o)); };
+  switch (t.kind) {
+  case Target::Kind::Symbol:
+    return obj_.symbol_name(t.sym) + off(t.offset);
+  case Target::Kind::Undefined:
+    return obj_.symbol_name(t.sym) + off(t.offset) + " (undefined)";
+  case Target::Kind::String: {
+    std::string out = "\"";
+    for (char c : string_at(t.sec, static_cast<u64>(std::max<i64>(t.offset, 0)))) {
+      if (out.size() > 60) {
+        out += "...";
+        break;
+      }
+      if (c == '\n')
+        out += "\\n";
+      else if (c == '"' || c == '\\')
+        out += std::string("\\") + c;
+      else if (static_cast<unsigned char>(c) < 0x20)
+        out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+      else
+        out += c;
+    }
+    return out + "\"";
+  }
+  case Target::Kind::Anonymous:
+    return obj_.sections[t.sec].name + off(t.offset);
+  }
+  return "?";
+}
+
+} // namespace kpg::diff

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// ObjectView: what the diff knows about one input object beyond the raw ELF model.
+//
+// Built once per object (orig and patched) and read-only afterwards:
+//  - the role of each symbol (function, .cold part, data object, fresh static, ...) and its
+//    decoded name (names.h);
+//  - the symbols of each section sorted by address, so that "section symbol + addend" can be
+//    turned into "named symbol + offset" (GNU as writes relocations against local symbols as
+//    relocations against their section: a call to static `bar` is `.text.bar - 4`, a use of
+//    static `counter` is `.bss.counter - 4`);
+//  - decoded instructions of code, lazily, because a PC-relative relocation's addend only says
+//    where the CPU lands once the end of its instruction is known:
+//        48 8b 05 00 00 00 00      mov  0x0(%rip),%rax      # R_X86_64_PC32 foo-4
+//        83 3d 00 00 00 00 01      cmpl $0x1,0x0(%rip)      # R_X86_64_PC32 foo-5
+//    both point at foo+0.
+#pragma once
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "diff/names.h"
+#include "disasm/disasm.h"
+#include "elf/model.h"
+
+namespace kpg::diff {
+
+using elf::SectionId;
+using elf::SymbolId;
+
+enum class SymRole : u8 {
+  None,       // null symbol, oddities
+  Function,   // STT_FUNC (not a .cold part)
+  ColdPart,   // foo.cold: the unlikely part of foo, compared and carried with it
+  Object,     // STT_OBJECT / STT_TLS
+  Label,      // defined STT_NOTYPE (assembler labels that reached the symtab)
+  SectionSym, // STT_SECTION
+  File,       // STT_FILE
+  Undefined,  // SHN_UNDEF
+  Absolute,   // SHN_ABS and other special indices
+};
+
+struct SymFacts {
+  SymRole role = SymRole::None;
+  DecodedName name;
+  bool fresh_static = false; // never correlated; each patch gets a fresh copy (names.h)
+  bool static_local = false; // local object named name.N: a function-scope static
+  bool bundled = false;      // the only function/object of its section (-ffunction/-fdata-sections)
+  std::optional<SymbolId> parent;  // ColdPart -> its function
+  std::vector<SymbolId> children;  // Function -> its cold parts
+};
+
+// Where a relocation points.
+struct Target {
+  enum class Kind : u8 {
+    Symbol,    // a named defined symbol (+offset inside it)
+    String,    // inside an SHF_STRINGS section (compared by contents)
+    Anonymous, // inside a section at a place no named symbol covers (constant pools, ...)
+    Undefined, // an undefined symbol (+offset)
+  };
+  Kind kind = Kind::Undefined;
+  SymbolId sym{0};   // Symbol/Undefined: the symbol; String/Anonymous: the relocation's symbol
+  SectionId sec{0};  // String/Anonymous: the section pointed into
+  i64 offset = 0;    // pointed-to offset inside `sym` (Symbol/Undefined) or `sec`
+  i64 bias = 0;      // offset == addend + bias (+ st_value for section symbols); non-zero only for
+                     // PC-relative relocations in code
+};
+
+struct Insns {
+  std::vector<disasm::Insn> insns; // offsets are section offsets
+};
+
+class ObjectView {
+public:
+  ObjectView(const elf::ObjectFile &obj, const disasm::Decoder &dec);
+
+  const elf::ObjectFile &obj() const { return obj_; }
+  const SymFacts &facts(SymbolId id) const { return facts_[to_index(id)]; }
+  const elf::Symbol &sym(SymbolId id) const { return obj_.symbols[id]; }
+  const elf::Section &sec(SectionId id) const { return obj_.sections[id]; }
+  std::string name(SymbolId id) const { return obj_.symbol_name(id); }
+
+  // Functions, cold parts and objects of a section, by address.
+  const std::vector<SymbolId> &symbols_in(SectionId sec) const { return by_section_[to_index(sec)]; }
+  // The function/object that contains `off` (or ends exactly at it when nothing starts
+  // there: `&array[N]` is a pointer to the end of `array`, not into the next object).
+  std::optional<SymbolId> symbol_at(SectionId sec, u64 off) const;
+  // Relocations whose site lies in [start, end) of `sec`, sorted by offset.
+  std::span<const elf::Reloc> relocs_in(SectionId sec, u64 start, u64 end) const;
+  std::span<const elf::Reloc> relocs_of(SectionId sec) const { return sorted_relocs_[to_index(sec)]; }
+
+  // Instructions of the code range [start, end) of an executable section, decoded from `start`.
+  const Insns &code(SectionId sec, u64 start, u64 end) const;
+  const Insns &code_of(SymbolId func) const;
+  // The instruction of `sec` containing `off` (decoding the enclosing function, or the whole
+  // section when no function covers it).
+  const disasm::Insn *insn_at(SectionId sec, u64 off) const;
+
+  Target resolve(SectionId site_sec, const elf::Reloc &r) const;
+  // The NUL-terminated string starting at `off` in an SHF_STRINGS section.
+  std::string_view string_at(SectionId sec, u64 off) const;
+  // "foo+0x10", "\"hello\\n\"", ".rodata.cst16+0x20", "printk (undefined)".
+  std::string describe(const Target &t) const;
+
+  // The first FILE symbol's name ("cmdline.c"), used to find this unit in a target symtab.
+  const std::string &file_name() const { return file_name_; }
+  const disasm::Decoder &decoder() const { return dec_; }
+
+private:
+  const elf::ObjectFile &obj_;
+  const disasm::Decoder &dec_;
+  std::vector<SymFacts> facts_;
+  std::vector<std::vector<SymbolId>> by_section_;
+  std::vector<std::vector<elf::Reloc>> sorted_relocs_;
+  std::string file_name_;
+  mutable std::unordered_map<u64, std::unique_ptr<Insns>> code_cache_; // key: sec << 32 | start
+};
+
+bool is_pc_relative(u32 r_type);
+// Bytes covered by a relocation of this type (0 if unknown).
+unsigned reloc_width(u32 r_type);
+
+} // namespace kpg::diff

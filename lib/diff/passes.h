@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The diff passes, in the order pipeline.cc runs them. Each pass is a free function in its own
+// file; the comment says what it reads, what it writes, and what holds afterwards. Passes that
+// can refuse the patch report every problem they find (DiffContext::refuse) and the pipeline
+// stops at the next checkpoint, so one run shows all reasons.
+#pragma once
+#include "diff/context.h"
+
+namespace kpg::diff {
+
+// load.cc -- reads both inputs, the optional target symtab, Module.symvers and entry sizes.
+// Writes orig, patched, ov, pv, target, symvers, entry_sizes.
+// After: both objects are x86-64 ET_REL with a symbol table, built with -ffunction-sections
+// (or refused with INCOMPATIBLE_OBJECTS naming what differs).
+Expected<void> load_inputs(DiffContext &ctx);
+
+// validate_special.cc -- checks every special section of both objects against its entry size:
+// the size is a multiple of it and each entry carries its owner relocation. A mismatch is
+// BAD_SPECIAL_SECTION with a hint to --entry-size.
+void validate_special_sections(DiffContext &ctx);
+
+// correlate.cc -- finds each symbol's twin: globals by name, locals by decoded name, with
+// static locals told apart by the functions that use them and clones in symtab order.
+// Writes corr. After: every twin pair has the same role.
+void correlate(DiffContext &ctx);
+
+// compare.cc -- compares every twin pair: functions as instruction streams (bytes with
+// relocation fields masked, relocation targets compared symbolically, raw branches to other
+// functions compared by target name), data objects as bytes + relocations, plus each
+// function's special-section entries. Writes changes (Same/Changed with the first
+// difference, New for symbols without twin, removed).
+void compare(DiffContext &ctx);
+
+// line_only.cc -- turns back to Same every Changed function whose only differences are
+// immediates that are source line numbers (might_sleep(), WARN_ONCE printk lines...),
+// checked against DWARF line tables, or else by the callee the value is passed to.
+void ignore_line_only_changes(DiffContext &ctx);
+
+// classify.cc -- a changed .cold part changes its function; finds callbacks; explains changes
+// that come from inlined callees (DWARF). After: changes is final.
+void classify(DiffContext &ctx);
+
+// checks.cc -- refusals on the change set: __init changes, changed data initializers, object
+// size changes, removed static local references, changed functions without an ftrace entry,
+// changes inside COMDAT groups.
+void check_unsupported(DiffContext &ctx);
+
+// include.cc -- closure of what the output must contain: changed functions (+ their cold
+// parts), new global functions/objects, callbacks, and what they reference that the running
+// kernel does not have (new symbols, fresh statics, strings and constants). Writes incl.
+void include_closure(DiffContext &ctx);
+
+// Adds to the inclusion whatever the code or data in [start, end) of a patched section refers
+// to that the running kernel does not have (include.cc; used by the two passes around it).
+void include_targets_of(DiffContext &ctx, SectionId sec, u64 start, u64 end, const std::string &who);
+
+// special_select.cc -- picks the special-section entries of included code (and refuses
+// unknown allocatable sections that reference included code). Writes special.
+void select_special_entries(DiffContext &ctx);
+
+// plan_relocs.cc -- for every symbol the included code references but does not contain,
+// decides between a normal relocation (exported by vmlinux, or provided by another object of
+// the patch) and a livepatch relocation (.klp.sym.<obj>.<name>,<sympos>), using the target
+// symtab and Module.symvers. Function pointers to changed functions keep pointing at the
+// original. Writes plan.
+void plan_relocations(DiffContext &ctx);
+
+// output.cc -- builds the output object: copied sections/symbols, kept special entries,
+// relocations per plan, livepatch relocation records and aliases for the module. Writes out,
+// out_info.
+void build_output(DiffContext &ctx);
+
+} // namespace kpg::diff

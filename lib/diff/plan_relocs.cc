@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Pass: plan_relocations. Every symbol the output refers to but does not contain is either
+//  - a normal relocation: an undefined symbol the module loader resolves from the kernel's
+//    exports (EXPORT_SYMBOL by vmlinux: printk, seq_printf, __fentry__), or one another
+//    object of the same patch module defines (a new global function);
+//  - a livepatch relocation to `.klp.sym.<obj>.<name>,<sympos>`: everything else that exists
+//    in the running kernel -- static functions and variables, unexported globals, and every
+//    symbol of a module (even exported ones: the patch may load before the module, "late
+//    module patching", and module-specific livepatch relocations are applied when it comes).
+// References from patched code to a changed function that take its address (a callback
+// stored in a struct, `INIT_WORK(&w, fn)`) must keep pointing at the original: the copy
+// disappears when the patch is replaced or removed, the original is redirected by ftrace for
+// as long as a patch is active (kpatch learnt this in 2017, "do not use the patched functions
+// as callbacks directly").
+// sympos values come from the target symbol table (target.h) exactly as 6.1 counts them.
+#include <fmt/format.h>
+
+#include "diff/passes.h"
+
+namespace kpg::diff {
+namespace {
+
+class Planner {
+public:
+  explicit Planner(DiffContext &ctx) : ctx_(ctx), ov_(*ctx.ov), pv_(*ctx.pv) {}
+  void run();
+
+private:
+  struct Site {
+    SectionId sec;
+    u64 start, end;
+    bool special; // entries of special sections: their owner fields point at the copies
+    std::string who;
+  };
+  std::vector<Site> sites() const;
+  void plan_site(const Site &s);
+  ExternalRef decide(SymbolId t);
+  ExternalRef decide_original(SymbolId p);          // the running kernel's version of patched symbol p
+  std::optional<u32> target_block();
+  void locate(ExternalRef &ref, SymbolId orig_sym);   // fills name/sympos from the target
+  bool is_call_site(SectionId sec, const elf::Reloc &r) const;
+  void plan_raw_branches(SymbolId s);
+
+  DiffContext &ctx_;
+  const ObjectView &ov_, &pv_;
+  std::optional<std::optional<u32>> block_;
+  std::string block_why_;
+};
+
+std::vector<Planner::Site> Planner::sites() const {
+  std::vector<Site> v;
+  for (SymbolId s : ctx_.incl.order) {
+    const elf::Symbol &sym = pv_.sym(s);
+    v.push_back({*sym.section, sym.value, sym.value + std::max<u64>(sym.size, 1), false, sym.name});
+  }
+  for (SectionId s : ctx_.incl.section_order)
+    v.push_back({s, 0, pv_.sec(s).size, false, pv_.sec(s).name});
+  for (const SpecialSelection &sel : ctx_.special) {
+    for (const SpecialEntry &e : sel.kept)
+      v.push_back({sel.sec, e.offset, e.offset + sel.entsize, true, sel.spec->name});
+    if (!sel.aux_kept.empty())
+      if (auto repl = pv_.obj().find_section(sel.spec->aux_section))
+        for (auto [a, b] : sel.aux_kept)
+          v.push_back({*repl, a, b, true, sel.spec->aux_section});
+  }
+  return v;
+}
+
+std::optional<u32> Planner::target_block() {
+  if (!block_) {
+    std::vector<std::string> locals;
+    for (SymbolId s : ov_.obj().symbols.ids()) {
+      const SymFacts &f = ov_.facts(s);
+      if ((f.role == SymRole::Function || f.role == SymRole::Object) && ov_.sym(s).is_local() && !f.fresh_static &&
+          !f.name.base.starts_with("__UNIQUE_ID") && !is_init_section_name(ov_.sec(*ov_.sym(s).section).name))
+        locals.push_back(ov_.sym(s).name);
+    }
+    block_ = ctx_.target->find_block(ov_.file_name(), locals, &block_why_);
+  }
+  return *block_;
+}
+
+// Name and sympos of an original symbol in the running kernel.
+void Planner::locate(ExternalRef &ref, SymbolId o) {
+  const elf::Symbol &s = ov_.sym(o);
+  ref.name = s.name;
+  ref.sympos = 0;
+  if (!ctx_.target)
+    return;
+  std::optional<u32> idx;
+  if (s.is_local()) {
+    auto b = target_block();
+    if (!b) {
+      ctx_.refuse(code::TARGET_SYMBOL_NOT_FOUND, ctx_.loc_orig(o),
+                  fmt::format("cannot find this unit's local symbols in the target: {}. Was the target built from "
+                              "the same source, config and compiler?",
+                              block_why_));
+      return;
+    }
+    idx = ctx_.target->find_local(*b, s.name, ov_.facts(o).name.key);
+  } else {
+    idx = ctx_.target->find_global(s.name);
+  }
+  if (!idx) {
+    ctx_.refuse(code::TARGET_SYMBOL_NOT_FOUND, ctx_.loc_orig(o),
+                fmt::format("{} {} is not in the target symbol table {} (inlined or optimised away in the running "
+                            "kernel, or the target was built differently)",
+                            s.is_local() ? "static" : "global", s.name, ctx_.target->path()));
+    return;
+  }
+  ref.name = ctx_.target->syms()[*idx].name;
+  ref.sympos = ctx_.target->sympos(*idx);
+}
+
+ExternalRef Planner::decide_original(SymbolId p) {
+  ExternalRef ref;
+  auto o = ctx_.corr.p2o.get(p);
+  const elf::Symbol &ps = pv_.sym(p);
+  bool vmlinux = ctx_.opt.objname == "vmlinux";
+  const SymversEntry *exp = ctx_.symvers ? ctx_.symvers->find(ps.name) : nullptr;
+  if (!ps.is_local() && exp && exp->module == "vmlinux" && vmlinux) {
+    ref.kind = RefKind::Normal;
+    ref.name = ps.name;
+    ref.why = "exported by vmlinux";
+    return ref;
+  }
+  ref.kind = RefKind::Klp;
+  ref.objname = ctx_.opt.objname;
+  if (o)
+    locate(ref, *o);
+  else
+    ref.name = ps.name;
+  ref.why = ps.is_local() ? fmt::format("static {} of {}", ps.is_func() ? "function" : "object", ref.objname)
+                          : fmt::format("global symbol of {}{}", ref.objname, vmlinux ? ", not exported" : "");
+  return ref;
+}
+
+ExternalRef Planner::decide(SymbolId t) {
+  const elf::Symbol &s = pv_.sym(t);
+  if (s.section)
+    return decide_original(t);
+  ExternalRef ref;
+  ref.name = s.name;
+  const SymversEntry *exp = ctx_.symvers ? ctx_.symvers->find(s.name) : nullptr;
+  if (exp && exp->module == "vmlinux") {
+    ref.kind = RefKind::Normal;
+    ref.why = fmt::format("exported by vmlinux ({})", exp->export_type);
+    return ref;
+  }
+  if (exp) {
+    ref.kind = RefKind::Klp;
+    ref.objname = module_objname(exp->module);
+    ref.why = fmt::format("exported by module {}: resolved when it loads (late module patching)", ref.objname);
+    return ref;
+  }
+  if (ctx_.target) {
+    if (auto idx = ctx_.target->find_global(s.name)) {
+      ref.kind = RefKind::Klp;
+      ref.objname = ctx_.opt.objname;
+      ref.sympos = ctx_.target->sympos(*idx);
+      ref.why = fmt::format("global symbol of {}, not exported", ref.objname);
+      return ref;
+    }
+  }
+  ref.kind = RefKind::Normal;
+  ref.why = ctx_.target ? "not in the target: provided by another object of this patch (checked at module link)"
+                        : "no target symbol table given: assumed exported or provided by another object of the patch";
+  return ref;
+}
+
+// Is this relocation the destination of a call or jump (as opposed to an address taken)?
+bool Planner::is_call_site(SectionId sec, const elf::Reloc &r) const {
+  if (!pv_.sec(sec).is_exec() || !is_pc_relative(r.type))
+    return false;
+  const disasm::Insn *i = pv_.insn_at(sec, r.offset);
+  return i && i->is_branch() && i->branch_target && r.offset + 4 == i->end();
+}
+
+void Planner::plan_raw_branches(SymbolId s) {
+  // Functions copied out of a shared section (.sched.text, or .text without
+  // -ffunction-sections) may call their neighbours without a relocation; output.cc turns
+  // those into relocations, and they need the same decision as any other reference.
+  const elf::Symbol &sym = pv_.sym(s);
+  if (pv_.facts(s).bundled || !pv_.sec(*sym.section).is_exec())
+    return;
+  for (const disasm::Insn &i : pv_.code_of(s).insns) {
+    if (!i.branch_target || !pv_.relocs_in(*sym.section, i.offset, i.end()).empty())
+      continue;
+    i64 t = *i.branch_target;
+    if (t >= static_cast<i64>(sym.value) && t < static_cast<i64>(sym.value + sym.size))
+      continue;
+    auto dst = t >= 0 ? pv_.symbol_at(*sym.section, static_cast<u64>(t)) : std::nullopt;
+    if (!dst) {
+      ctx_.refuse(code::UNSUPPORTED_RELOCATION, ctx_.loc_patched(s, i.offset - sym.value),
+                  "branch to an address outside any function in a shared section");
+      continue;
+    }
+    if (!ctx_.incl.has(*dst) && !ctx_.plan.external.has(*dst))
+      ctx_.plan.external.set(*dst, decide(*dst));
+  }
+}
+
+void Planner::plan_site(const Site &site) {
+  for (const elf::Reloc &r : pv_.relocs_in(site.sec, site.start, site.end)) {
+    Target t = pv_.resolve(site.sec, r);
+    if (t.kind == Target::Kind::String || t.kind == Target::Kind::Anonymous)
+      continue; // copied whole, or code/tables handled by their owners
+    if (ctx_.incl.has(t.sym)) {
+      const auto &inc = ctx_.incl.symbols.get(t.sym);
+      bool changed_func = inc->kind == IncludeKind::ChangedFunction;
+      if (changed_func && !site.special && !is_call_site(site.sec, r) && !ctx_.plan.original_of.has(t.sym)) {
+        ExternalRef ref = decide_original(t.sym);
+        ref.why = "address of a changed function: points at the original, which ftrace redirects; " + ref.why;
+        ctx_.plan.original_of.set(t.sym, ref);
+      }
+      continue;
+    }
+    if (t.kind == Target::Kind::Symbol && pv_.facts(t.sym).role == SymRole::ColdPart)
+      continue; // a cold part of a function we do not copy: jumped to only from its parent
+    if (!ctx_.plan.external.has(t.sym))
+      ctx_.plan.external.set(t.sym, decide(t.sym));
+  }
+}
+
+void Planner::run() {
+  for (const Site &s : sites())
+    plan_site(s);
+  for (SymbolId s : ctx_.incl.order)
+    if (pv_.facts(s).role == SymRole::Function || pv_.facts(s).role == SymRole::ColdPart)
+      plan_raw_branches(s);
+  // old_sympos of each function the patch replaces.
+  for (SymbolId p : ctx_.incl.order) {
+    if (ctx_.incl.symbols.get(p)->kind != IncludeKind::ChangedFunction)
+      continue;
+    auto o = ctx_.corr.p2o.get(p);
+    if (!o)
+      continue;
+    ExternalRef ref;
+    locate(ref, *o);
+    ctx_.plan.func_sympos.set(p, ref.sympos);
+  }
+  // Special entries must not need module-specific livepatch relocations: those are applied
+  // when the module comes, after its jump labels and static calls were set up, so the entry
+  // would be read with a zero key (kernel/livepatch/core.c applies .klp.rela.<mod> from
+  // klp_module_coming()).
+  for (SpecialSelection &sel : ctx_.special) {
+    std::vector<SpecialEntry> kept;
+    for (const SpecialEntry &e : sel.kept) {
+      bool drop = false;
+      for (const elf::Reloc &r : pv_.relocs_in(sel.sec, e.offset, e.offset + sel.entsize)) {
+        Target t = pv_.resolve(sel.sec, r);
+        if (t.kind == Target::Kind::String || t.kind == Target::Kind::Anonymous || ctx_.incl.has(t.sym))
+          continue;
+        auto ref = ctx_.plan.external.get(t.sym);
+        if (!ref || ref->kind != RefKind::Klp || ref->objname == "vmlinux")
+          continue;
+        const std::string &n = pv_.sym(t.sym).name;
+        if (n.starts_with("__tracepoint_") || n.starts_with("__SCK__tp_func_")) {
+          ctx_.diag.warn(Location(pv_.obj().path).with_section(sel.spec->name, e.offset),
+                         fmt::format("tracepoint {} of module {} is dropped from the patched code (its key would be "
+                                     "resolved after the module's jump labels are set up)",
+                                     n, ref->objname));
+          drop = true;
+        } else {
+          ctx_.refuse(code::MODULE_KEY_IN_SPECIAL_ENTRY, Location(pv_.obj().path).with_section(sel.spec->name, e.offset),
+                      fmt::format("{} entry refers to {} in module {}: a livepatch relocation into a module is "
+                                  "applied too late for {}. Use static_key_enabled() or a plain call instead",
+                                  sel.spec->name, n, ref->objname, sel.spec->why));
+        }
+      }
+      if (!drop)
+        kept.push_back(e);
+    }
+    sel.kept = std::move(kept);
+  }
+}
+
+} // namespace
+
+void plan_relocations(DiffContext &ctx) { Planner(ctx).run(); }
+
+} // namespace kpg::diff

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The JSON report: every decision the diff made, with its reason, so that "why is this in my
+// patch?" and "why was this refused?" have answers without reading the tool's source (the
+// question kpatch users ask most, e.g. kpatch issue #1399 "how does inclusion work at all").
+#include <fmt/format.h>
+
+#include "diff/pipeline.h"
+
+namespace kpg::diff {
+
+using nlohmann::json;
+
+static json location_json(const Location &l) {
+  json j = {{"file", l.file}};
+  if (!l.section.empty())
+    j["section"] = l.section;
+  if (l.offset)
+    j["offset"] = *l.offset;
+  if (!l.symbol.empty())
+    j["symbol"] = l.symbol;
+  if (l.sym_offset)
+    j["symbol_offset"] = *l.sym_offset;
+  j["text"] = l.str();
+  return j;
+}
+
+static json difference_json(const Difference &d) {
+  json j = {{"kind", d.kind}, {"offset", d.offset}, {"detail", d.detail}};
+  if (!d.orig.empty())
+    j["orig"] = d.orig;
+  if (!d.patched.empty())
+    j["patched"] = d.patched;
+  if (!d.inlined_callee.empty()) {
+    j["inlined_callee"] = d.inlined_callee;
+    j["inlined_at"] = d.inlined_at;
+    j["summary"] = fmt::format("inlined callee {} changed", d.inlined_callee);
+  } else if (d.kind == "instruction" || d.kind == "relocation" || d.kind == "immediate") {
+    j["summary"] = fmt::format("first differing instruction at +0x{:x}", d.offset);
+  } else {
+    j["summary"] = d.detail;
+  }
+  return j;
+}
+
+json make_report(const DiffContext &ctx, const char *result) {
+  json r;
+  r["format"] = "kpatch-gen-diff-report/1";
+  r["orig"] = ctx.opt.orig_path;
+  r["patched"] = ctx.opt.patched_path;
+  r["output"] = std::string(result) == "changed" ? json(ctx.opt.out_path) : json(nullptr);
+  r["objname"] = ctx.opt.objname;
+  r["target"] = ctx.opt.target_path.empty() ? json(nullptr) : json(ctx.opt.target_path);
+  r["symvers"] = ctx.opt.symvers_path.empty() ? json(nullptr) : json(ctx.opt.symvers_path);
+  r["result"] = result;
+
+  json changed = json::array(), added = json::array(), line_only = json::array(), included = json::array();
+  if (ctx.pv) {
+    const ObjectView &pv = *ctx.pv;
+    for (SymbolId p : pv.obj().symbols.ids()) {
+      auto c = ctx.changes.patched.get(p);
+      if (!c)
+        continue;
+      const elf::Symbol &s = pv.sym(p);
+      if (!c->line_only.empty())
+        line_only.push_back({{"name", s.name}, {"detail", c->line_only}});
+      if (c->status == Status::Changed && pv.facts(p).role == SymRole::Function) {
+        json f = {{"name", s.name}, {"section", pv.sec(*s.section).name}};
+        if (c->diff)
+          f["reason"] = difference_json(*c->diff);
+        for (const PatchedFunction &pf : ctx.out_info.functions)
+          if (pf.sym == p) {
+            f["old_name"] = pf.old_name;
+            f["sympos"] = pf.sympos;
+            f["alias"] = pf.alias;
+          }
+        changed.push_back(std::move(f));
+      } else if (c->status == Status::Changed) {
+        json f = {{"name", s.name}, {"type", pv.facts(p).role == SymRole::Object ? "object" : "cold part"}};
+        if (c->diff)
+          f["reason"] = difference_json(*c->diff);
+        changed.push_back(std::move(f));
+      } else if (c->status == Status::New && !pv.facts(p).fresh_static) {
+        json f = {{"name", s.name}, {"type", pv.facts(p).role == SymRole::Object ? "object" : "function"},
+                  {"included", ctx.incl.has(p)}};
+        if (!ctx.incl.has(p))
+          f["why_not_included"] = "not referenced by changed code (dead in the patch)";
+        added.push_back(std::move(f));
+      }
+    }
+    for (SymbolId s : ctx.incl.order) {
+      const IncludeReason &why = *ctx.incl.symbols.get(s);
+      included.push_back({{"symbol", pv.name(s)}, {"kind", include_kind_name(why.kind)}, {"why", why.why}});
+    }
+    for (SectionId s : ctx.incl.section_order) {
+      const IncludeReason &why = *ctx.incl.sections.get(s);
+      included.push_back({{"section", pv.sec(s).name}, {"kind", include_kind_name(why.kind)}, {"why", why.why}});
+    }
+  }
+  r["changed"] = std::move(changed);
+  r["new"] = std::move(added);
+  r["line_only"] = std::move(line_only);
+  r["included"] = std::move(included);
+
+  json special = json::array();
+  for (const SpecialSelection &sel : ctx.special) {
+    const EntrySize &es = ctx.entry_sizes.at(sel.spec->name);
+    json j = {{"section", sel.spec->name}, {"entry_size", sel.entsize}, {"size_source", size_source_name(es.source)},
+              {"entries", sel.total}, {"kept", sel.kept.size()}, {"policy", sel.spec->why}};
+    if (!sel.note.empty())
+      j["note"] = sel.note;
+    special.push_back(std::move(j));
+  }
+  r["special_sections"] = std::move(special);
+
+  json klp = json::array();
+  for (const KlpRelocRecord &k : ctx.out_info.klp_relocs)
+    klp.push_back({{"section", k.section},
+                   {"offset", k.offset},
+                   {"type", elf::x86_64_reloc_name(k.type)},
+                   {"symbol", k.symbol},
+                   {"object", k.objname},
+                   {"sympos", k.sympos},
+                   {"addend", k.addend},
+                   {"why", k.why}});
+  json normal = json::array();
+  if (ctx.pv)
+    for (SymbolId s : ctx.pv->obj().symbols.ids())
+      if (auto e = ctx.plan.external.get(s); e && e->kind == RefKind::Normal)
+        normal.push_back({{"symbol", e->name}, {"why", e->why}});
+  r["relocations"] = {{"klp", std::move(klp)}, {"normal", std::move(normal)}};
+
+  json fptr = json::array();
+  if (ctx.pv)
+    for (SymbolId s : ctx.pv->obj().symbols.ids())
+      if (auto e = ctx.plan.original_of.get(s))
+        fptr.push_back({{"function", ctx.pv->name(s)}, {"why", e->why}});
+  r["function_pointers"] = std::move(fptr);
+
+  json cbs = json::array();
+  for (const Callback &cb : ctx.callbacks)
+    cbs.push_back({{"kind", cb.kind}, {"function", ctx.pv ? ctx.pv->name(cb.func) : ""}, {"alias", cb.alias}});
+  r["callbacks"] = std::move(cbs);
+
+  json refusals = json::array();
+  for (const DiffContext::Refusal &f : ctx.refusals)
+    refusals.push_back({{"code", f.code}, {"location", location_json(f.loc)}, {"message", f.message}});
+  r["refusals"] = std::move(refusals);
+
+  json warnings = json::array();
+  for (const Diagnostic &d : ctx.diag.all())
+    if (d.severity == Severity::Warning)
+      warnings.push_back(d.str());
+  r["warnings"] = std::move(warnings);
+  json notes = ctx.notes;
+  for (const std::string &n : ctx.corr.notes)
+    notes.push_back(n);
+  r["notes"] = std::move(notes);
+
+  r["summary"] = {{"changed_functions", ctx.out_info.functions.size()},
+                  {"included_symbols", ctx.incl.order.size()},
+                  {"klp_relocations", ctx.out_info.klp_relocs.size()},
+                  {"line_only", r["line_only"].size()},
+                  {"refusals", ctx.refusals.size()}};
+  return r;
+}
+
+} // namespace kpg::diff

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "diff/special_index.h"
+
+#include <algorithm>
+
+namespace kpg::diff {
+
+SpecialIndex::SpecialIndex(const ObjectView &v, const std::map<std::string, EntrySize> &sizes) {
+  const auto &table = special_sections_6_1_x86_64();
+  for (const SpecialSection &spec : table) {
+    auto sid = v.obj().find_section(spec.name);
+    if (!sid)
+      continue;
+    auto it = sizes.find(spec.name);
+    u64 entsize = it == sizes.end() ? spec.default_entry_size : it->second.size;
+    const elf::Section &s = v.sec(*sid);
+    if (entsize == 0 || s.size % entsize)
+      continue; // validate_special_sections() refused it already
+    auto &list = by_section_[spec.name];
+    auto relocs = v.relocs_of(*sid);
+    size_t ri = 0;
+    for (u64 off = 0; off < s.size; off += entsize) {
+      EntryRef e;
+      e.spec = &spec;
+      e.sec = *sid;
+      e.offset = off;
+      e.entsize = entsize;
+      u64 want = off + spec.owner_offset;
+      while (ri < relocs.size() && relocs[ri].offset < want)
+        ri++;
+      if (ri < relocs.size() && relocs[ri].offset == want) {
+        e.owner_target = v.resolve(*sid, relocs[ri]);
+        if (e.owner_target.kind == Target::Kind::Symbol) {
+          SymRole r = v.facts(e.owner_target.sym).role;
+          if (r == SymRole::Function || r == SymRole::ColdPart) {
+            e.owner = e.owner_target.sym;
+            e.owner_off = e.owner_target.offset;
+          }
+        }
+      }
+      list.push_back(e);
+      if (e.owner)
+        by_owner_[to_index(*e.owner)].push_back(e);
+    }
+  }
+  // Table order is already the outer order (entries were appended per table row); inside a
+  // row, order by position in the function so that a reordered table is not a change.
+  for (auto &[owner, v2] : by_owner_)
+    std::stable_sort(v2.begin(), v2.end(), [&](const EntryRef &a, const EntryRef &b) {
+      if (a.spec != b.spec)
+        return a.spec < b.spec; // same vector `table`: pointer order is table order
+      return a.owner_off < b.owner_off;
+    });
+}
+
+const std::vector<EntryRef> &SpecialIndex::entries_of(SymbolId func) const {
+  static const std::vector<EntryRef> none;
+  auto it = by_owner_.find(to_index(func));
+  return it == by_owner_.end() ? none : it->second;
+}
+
+const std::vector<EntryRef> &SpecialIndex::entries_in(const std::string &section) const {
+  static const std::vector<EntryRef> none;
+  auto it = by_section_.find(section);
+  return it == by_section_.end() ? none : it->second;
+}
+
+} // namespace kpg::diff

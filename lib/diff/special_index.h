@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The entries of one object's special sections, grouped by the code they belong to.
+// Built after validate_special_sections(), so every entry has its owner relocation.
+#pragma once
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "diff/object_view.h"
+#include "diff/special_sections.h"
+
+namespace kpg::diff {
+
+struct EntryRef {
+  const SpecialSection *spec = nullptr;
+  SectionId sec{0};     // the special section
+  u64 offset = 0;       // entry offset in it
+  u64 entsize = 0;
+  Target owner_target;  // what the owner field points at
+  std::optional<SymbolId> owner; // function or cold part containing owner_target, if any
+  i64 owner_off = 0;    // offset of the owner field's target inside `owner`
+};
+
+class SpecialIndex {
+public:
+  SpecialIndex(const ObjectView &v, const std::map<std::string, EntrySize> &sizes);
+  // Entries whose owner is `func`, in table order, then by position in the function.
+  const std::vector<EntryRef> &entries_of(SymbolId func) const;
+  // All entries of one special section, in section order.
+  const std::vector<EntryRef> &entries_in(const std::string &section) const;
+
+private:
+  std::map<u32, std::vector<EntryRef>> by_owner_;
+  std::map<std::string, std::vector<EntryRef>> by_section_;
+};
+
+} // namespace kpg::diff

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "diff/special_sections.h"
+
+#include <algorithm>
+#include <string_view>
+
+namespace kpg::diff {
+
+using namespace std::string_view_literals;
+
+static SpecialSection make(std::string name, u64 size, std::string dwarf_struct, SpecialPolicy policy, std::string why) {
+  SpecialSection s;
+  s.name = std::move(name);
+  s.default_entry_size = size;
+  s.dwarf_struct = std::move(dwarf_struct);
+  s.policy = policy;
+  s.why = std::move(why);
+  return s;
+}
+
+const std::vector<SpecialSection> &special_sections_6_1_x86_64() {
+  static const std::vector<SpecialSection> table = [] {
+    std::vector<SpecialSection> t;
+    {
+      // struct alt_instr { s32 instr_offset; s32 repl_offset; u16 cpuid; u8 instrlen;
+      // u8 replacementlen; }: ALTERNATIVE() sites, e.g. the `clac`/`stac` of user copies.
+      SpecialSection s = make(".altinstructions", 12, "alt_instr", SpecialPolicy::KeepCompare,
+                              "alternative instructions (apply_alternatives at module load)");
+      s.aux_section = ".altinstr_replacement";
+      s.repl_offset = 4;
+      s.repl_len_offset = 11;
+      t.push_back(s);
+    }
+    // struct exception_table_entry { int insn, fixup, data; }: get_user()/put_user() faults.
+    t.push_back(make("__ex_table", 12, "exception_table_entry", SpecialPolicy::KeepCompare,
+                     "exception fixups of user-memory accesses"));
+    {
+      // struct bug_entry { s32 bug_addr_disp; s32 file_disp; u16 line; u16 flags; } with
+      // CONFIG_DEBUG_BUGVERBOSE; 8 bytes without it (then there is no line field).
+      SpecialSection s = make("__bug_table", 12, "bug_entry", SpecialPolicy::KeepCompare,
+                              "BUG()/WARN() sites (file, line, flags such as BUGFLAG_ONCE)");
+      s.line_field = std::make_pair(u64{8}, u64{10});
+      s.line_field_entry_size = 12;
+      t.push_back(s);
+    }
+    {
+      // struct jump_entry { s32 code; s32 target; long key; } (the key's low bits are flags).
+      SpecialSection s = make("__jump_table", 16, "jump_entry", SpecialPolicy::KeepCompare,
+                              "static branches (static_branch_likely(), tracepoints, dynamic debug)");
+      s.key_offset = 8;
+      t.push_back(s);
+    }
+    {
+      // struct static_call_site { s32 addr; s32 key; }
+      SpecialSection s = make(".static_call_sites", 8, "static_call_site", SpecialPolicy::KeepCompare,
+                              "static_call() sites patched at module load");
+      s.key_offset = 4;
+      t.push_back(s);
+    }
+    // struct paravirt_patch_site { u8 *instr; u8 type; u8 len; } (8 + 1 + 1, padded to 16).
+    t.push_back(make(".parainstructions", 16, "paravirt_patch_site", SpecialPolicy::KeepCompare,
+                     "paravirt call sites (CONFIG_PARAVIRT)"));
+    t.push_back(make(".smp_locks", 4, "", SpecialPolicy::KeepDerived, "LOCK prefixes removable on UP (derived from the code)"));
+    t.push_back(make(".retpoline_sites", 4, "", SpecialPolicy::KeepDerived,
+                     "indirect-call sites rewritten for retpolines (derived)"));
+    t.push_back(make(".return_sites", 4, "", SpecialPolicy::KeepDerived, "return-thunk sites (CONFIG_RETHUNK, derived)"));
+    t.push_back(make("__mcount_loc", 8, "", SpecialPolicy::KeepDerived,
+                     "ftrace call sites (-mrecord-mcount); lets ftrace nop out the copies' __fentry__ calls"));
+    {
+      // .orc_unwind_ip is an array of s32 PC-relative pointers; entry i of .orc_unwind (struct
+      // orc_entry, 6 bytes, no relocations) belongs to it. Without ORC for the copied
+      // functions the reliable unwinder fails inside them and transitions stall.
+      SpecialSection s = make(".orc_unwind_ip", 4, "", SpecialPolicy::KeepDerived,
+                              "ORC unwind tables (reliable stack traces for the consistency model)");
+      s.aux_section = ".orc_unwind";
+      s.aux_entry_size = 6;
+      s.aux_dwarf_struct = "orc_entry";
+      t.push_back(s);
+    }
+    t.push_back(make(".printk_index", 8, "", SpecialPolicy::Drop, "printk format index (debugfs metadata only; dropped)"));
+    return t;
+  }();
+  return table;
+}
+
+const SpecialSection *find_special_section(std::string_view name) {
+  for (const SpecialSection &s : special_sections_6_1_x86_64())
+    if (s.name == name)
+      return &s;
+  return nullptr;
+}
+
+static bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+bool is_ignored_section(std::string_view name) {
+  // .discard.*: objtool annotations (.discard.reachable, .discard.retpoline_safe, ...) and
+  //   __ADDRESSABLE() anchors; never loaded.
+  // .altinstr_aux: static_cpu_has() slow paths, only used before alternatives are applied,
+  //   which for a module happens before any of its code runs.
+  // .orc_unwind / .altinstr_replacement are handled through their partner tables.
+  // .eh_frame: the kernel builds with -fno-asynchronous-unwind-tables; user-space test
+  //   objects have it and it only ever references functions as unwind data.
+  // __patchable_function_entries: recorded ftrace sites on arches using
+  //   -fpatchable-function-entry; x86 6.1 uses __mcount_loc.
+  static constexpr std::string_view prefixes[] = {".discard", ".debug_", ".note", ".comment", ".eh_frame",
+                                                  ".rela.", ".gnu.", ".llvm", ".BTF", ".modinfo", "__versions",
+                                                  ".altinstr_aux", ".orc_unwind", ".altinstr_replacement",
+                                                  "__patchable_function_entries", ".gcc_except_table",
+                                                  ".kpatch_gen.", "__ksymtab", "__kcrctab", ".export_symbol"};
+  for (std::string_view p : prefixes)
+    if (starts_with(name, p))
+      return true;
+  return name.empty() || name == ".symtab" || name == ".strtab" || name == ".shstrtab";
+}
+
+bool is_data_section_name(std::string_view name) {
+  static constexpr std::string_view prefixes[] = {".data", ".rodata", ".bss", ".tbss", ".tdata", ".ref.data",
+                                                  "__tracepoints", "__dyndbg", "__param", ".init.data",
+                                                  ".init.rodata", ".exit.data", ".meminit.data", ".meminit.rodata",
+                                                  ".cpuinit.data", "_ftrace_events", "__bpf_raw_tp_map"};
+  for (std::string_view p : prefixes)
+    if (starts_with(name, p))
+      return true;
+  return false;
+}
+
+bool is_init_section_name(std::string_view name) {
+  // .init.text, .init.data, .init.rodata, .init.setup, .initcall*.init, .meminit.* (init
+  // when memory hotplug is off), .head.text, .x86_cpu_dev.init ...
+  return starts_with(name, ".init.") || starts_with(name, ".initcall") || starts_with(name, ".meminit.") ||
+         starts_with(name, ".head.text") || starts_with(name, ".con_initcall") || name.ends_with(".init");
+}
+
+bool is_exit_section_name(std::string_view name) { return starts_with(name, ".exit.") || starts_with(name, ".exitcall"); }
+
+const char *size_source_name(SizeSource s) {
+  switch (s) {
+  case SizeSource::Builtin: return "builtin 6.1 x86-64";
+  case SizeSource::Dwarf: return "target DWARF";
+  case SizeSource::CommandLine: return "command line";
+  }
+  return "?";
+}
+
+std::map<std::string, EntrySize> resolve_entry_sizes(const std::map<std::string, u64> &dwarf_struct_sizes,
+                                                     const std::map<std::string, u64> &cmdline) {
+  std::map<std::string, EntrySize> out;
+  for (const SpecialSection &s : special_sections_6_1_x86_64()) {
+    EntrySize e{s.default_entry_size, SizeSource::Builtin};
+    if (!s.dwarf_struct.empty())
+      if (auto it = dwarf_struct_sizes.find(s.dwarf_struct); it != dwarf_struct_sizes.end())
+        e = {it->second, SizeSource::Dwarf};
+    if (auto it = cmdline.find(s.name); it != cmdline.end())
+      e = {it->second, SizeSource::CommandLine};
+    out[s.name] = e;
+    if (!s.aux_section.empty() && s.aux_entry_size) {
+      EntrySize a{s.aux_entry_size, SizeSource::Builtin};
+      if (!s.aux_dwarf_struct.empty())
+        if (auto it = dwarf_struct_sizes.find(s.aux_dwarf_struct); it != dwarf_struct_sizes.end())
+          a = {it->second, SizeSource::Dwarf};
+      if (auto it = cmdline.find(s.aux_section); it != cmdline.end())
+        a = {it->second, SizeSource::CommandLine};
+      out[s.aux_section] = a;
+    }
+  }
+  return out;
+}
+
+} // namespace kpg::diff

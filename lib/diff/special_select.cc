@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Pass: select_special_entries. Keeps exactly the special-section entries of included code
+// (special_sections.h explains why both "more" and "fewer" would be wrong), follows what the
+// kept entries reference (the file-name string of a bug_entry, the static key of a
+// jump_entry, the replacement code of an alt_instr), and refuses allocatable sections it does
+// not know that point at included code.
+//
+// That last check replaces kpatch's most reported error, "changed section X not selected for
+// inclusion", with one that names the section and the function: a table the kernel walks that
+// we would silently leave behind (or copy wrongly) can make the patched function misbehave.
+// Data objects that merely hold function pointers (file_operations, error-injection
+// whitelist entries) are not tables: their sites are covered by a named object symbol, and
+// they keep pointing at the original function, which ftrace redirects.
+#include <fmt/format.h>
+
+#include "diff/passes.h"
+
+namespace kpg::diff {
+namespace {
+
+bool covered_by_symbol(const ObjectView &v, SectionId sec, u64 off) {
+  for (SymbolId s : v.symbols_in(sec)) {
+    const elf::Symbol &sym = v.sym(s);
+    if (off >= sym.value && off < sym.value + sym.size)
+      return true;
+  }
+  return false;
+}
+
+void select_one(DiffContext &ctx, const SpecialSection &spec, std::vector<std::pair<u64, u64>> &repl_kept) {
+  const ObjectView &pv = *ctx.pv;
+  auto sid = pv.obj().find_section(spec.name);
+  if (!sid)
+    return;
+  const auto &entries = ctx.pidx->entries_in(spec.name);
+  SpecialSelection sel;
+  sel.sec = *sid;
+  sel.spec = &spec;
+  sel.entsize = ctx.entry_sizes[spec.name].size;
+  sel.total = entries.size();
+  if (spec.policy == SpecialPolicy::Drop) {
+    size_t relevant = 0;
+    for (const EntryRef &e : entries)
+      relevant += e.owner && ctx.incl.has(*e.owner);
+    sel.note = fmt::format("dropped all {} entries ({})", entries.size(), spec.why);
+    ctx.special.push_back(std::move(sel));
+    return;
+  }
+  auto in_kept_replacement = [&](const EntryRef &e) {
+    if (e.owner_target.kind != Target::Kind::Anonymous || pv.sec(e.owner_target.sec).name != ".altinstr_replacement")
+      return false;
+    for (auto [a, b] : repl_kept)
+      if (e.owner_target.offset >= static_cast<i64>(a) && e.owner_target.offset <= static_cast<i64>(b))
+        return true;
+    return false;
+  };
+  for (const EntryRef &e : entries) {
+    bool keep = (e.owner && ctx.incl.has(*e.owner)) || in_kept_replacement(e);
+    if (!keep)
+      continue;
+    sel.kept.push_back(SpecialEntry{e.offset, e.owner});
+    std::string who = fmt::format("{} entry {}", spec.name, e.offset / sel.entsize);
+    // The owner field points into code we copy; everything else the entry references is
+    // followed like any other reference.
+    include_targets_of(ctx, *sid, e.offset, e.offset + sel.entsize, who);
+    if (spec.repl_offset && spec.repl_len_offset) {
+      auto rr = pv.relocs_in(*sid, e.offset + *spec.repl_offset, e.offset + *spec.repl_offset + 4);
+      if (rr.size() == 1) {
+        Target t = pv.resolve(*sid, rr[0]);
+        u64 len = pv.sec(*sid).data[e.offset + *spec.repl_len_offset];
+        if (t.kind == Target::Kind::Anonymous && t.offset >= 0) {
+          u64 a = static_cast<u64>(t.offset);
+          sel.aux_kept.emplace_back(a, a + len);
+          repl_kept.emplace_back(a, a + len);
+          include_targets_of(ctx, t.sec, a, a + len, who + " replacement");
+        }
+      }
+    }
+  }
+  ctx.special.push_back(std::move(sel));
+}
+
+void check_unknown_sections(DiffContext &ctx) {
+  const ObjectView &pv = *ctx.pv;
+  for (SectionId sid : pv.obj().sections.ids()) {
+    const elf::Section &s = pv.sec(sid);
+    if (!s.is_alloc() || s.is_exec() || find_special_section(s.name) || is_ignored_section(s.name) ||
+        s.name.starts_with(".kpatch_gen."))
+      continue;
+    for (const elf::Reloc &r : pv.relocs_of(sid)) {
+      Target t = pv.resolve(sid, r);
+      if (t.kind != Target::Kind::Symbol || !ctx.incl.has(t.sym))
+        continue;
+      SymRole role = pv.facts(t.sym).role;
+      if (role != SymRole::Function && role != SymRole::ColdPart)
+        continue;
+      if (covered_by_symbol(pv, sid, r.offset))
+        continue; // a data object holding a function pointer, not a table
+      ctx.refuse(code::UNKNOWN_SPECIAL_SECTION, Location(pv.obj().path).with_section(s.name, r.offset),
+                 fmt::format("section {} is a table kpatch-gen does not know, and its entry at +0x{:x} points into "
+                             "{} which the patch replaces: the kernel would keep using the entry for the original. "
+                             "If this section is harmless for live patches, it needs an entry in the special-section "
+                             "table (lib/diff/special_sections.cc)",
+                             s.name, r.offset, pv.describe(t)));
+      break; // one message per section
+    }
+  }
+}
+
+} // namespace
+
+void select_special_entries(DiffContext &ctx) {
+  // Following an entry can include more code (a new function called only from an alternative
+  // replacement), whose entries must then be selected too: repeat until nothing new comes in.
+  for (int round = 0; round < 8; round++) {
+    size_t before = ctx.incl.order.size() + ctx.incl.section_order.size();
+    ctx.special.clear();
+    std::vector<std::pair<u64, u64>> repl_kept;
+    for (const SpecialSection &spec : special_sections_6_1_x86_64())
+      select_one(ctx, spec, repl_kept);
+    if (ctx.incl.order.size() + ctx.incl.section_order.size() == before)
+      break;
+  }
+  check_unknown_sections(ctx);
+}
+
+} // namespace kpg::diff

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "diff/target.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <sstream>
+
+#include "diff/names.h"
+#include "diff/special_sections.h"
+#include "elf/reader.h"
+#include "support/file.h"
+
+namespace kpg::diff {
+
+Expected<TargetSymbols> TargetSymbols::load(const std::string &path) {
+  elf::ReadOptions ro;
+  ro.relocations = false;
+  ro.section_data = false;
+  auto obj = elf::read_object(path, ro);
+  if (!obj)
+    return std::move(obj).take_error();
+  TargetSymbols t;
+  t.path_ = path;
+  t.linked_ = obj->header.type == ET_EXEC || obj->header.type == ET_DYN;
+  t.blocks_.push_back(FileBlock{"", 0, 0});
+  u32 cur = 0;
+  for (elf::SymbolId id : obj->symbols.ids()) {
+    if (to_index(id) == 0)
+      continue;
+    const elf::Symbol &s = obj->symbols[id];
+    if (s.is_file()) {
+      t.blocks_[cur].last = static_cast<u32>(t.syms_.size());
+      t.blocks_.push_back(FileBlock{s.name, static_cast<u32>(t.syms_.size()), 0});
+      cur = static_cast<u32>(t.blocks_.size() - 1);
+      continue;
+    }
+    if (s.is_section() || s.name.empty())
+      continue;
+    TargetSym ts;
+    ts.name = s.name;
+    ts.bind = s.bind;
+    ts.type = s.type;
+    ts.value = s.value;
+    ts.size = s.size;
+    ts.defined = s.section.has_value() || s.special_shndx == SHN_ABS;
+    ts.init = s.section && is_init_section_name(obj->sections[*s.section].name);
+    // Locals belong to the current FILE block; globals are listed after all locals in a
+    // linked symtab and belong to no block.
+    ts.file_block = s.is_local() ? cur : 0;
+    ts.symtab_index = to_index(id);
+    if (!s.is_local() && cur != 0) {
+      t.blocks_[cur].last = static_cast<u32>(t.syms_.size());
+      cur = 0;
+    }
+    t.by_name_[ts.name].push_back(static_cast<u32>(t.syms_.size()));
+    t.syms_.push_back(std::move(ts));
+  }
+  if (cur != 0)
+    t.blocks_[cur].last = static_cast<u32>(t.syms_.size());
+  return t;
+}
+
+std::optional<u32> TargetSymbols::find_block(const std::string &file, const std::vector<std::string> &local_names,
+                                             std::string *why) const {
+  // Score each block with the same file name by how many of our locals it has. Real kernels
+  // have many "core.c", "main.c", "inode.c": the local names tell them apart (the same idea as
+  // kpatch's lookup, but reporting the best candidates instead of "couldn't find matching X.c
+  // local symbols").
+  struct Cand {
+    u32 block;
+    size_t hits;
+  };
+  std::vector<Cand> cands;
+  for (u32 b = 1; b < blocks_.size(); b++) {
+    if (blocks_[b].file != file)
+      continue;
+    size_t hits = 0;
+    for (const std::string &n : local_names) {
+      std::string key = decode_name(n).key;
+      for (u32 i = blocks_[b].first; i < blocks_[b].last; i++)
+        if (syms_[i].name == n || decode_name(syms_[i].name).key == key) {
+          hits++;
+          break;
+        }
+    }
+    cands.push_back({b, hits});
+  }
+  if (cands.empty()) {
+    if (why)
+      *why = fmt::format("no FILE symbol '{}' in {}", file, path_);
+    return std::nullopt;
+  }
+  std::sort(cands.begin(), cands.end(), [](const Cand &a, const Cand &b) { return a.hits > b.hits; });
+  if (cands.size() > 1 && cands[0].hits == cands[1].hits) {
+    if (why)
+      *why = fmt::format("{} FILE blocks named '{}' in {} match equally well ({} of {} local names)", cands.size(), file,
+                         path_, cands[0].hits, local_names.size());
+    return std::nullopt;
+  }
+  if (!local_names.empty() && cands[0].hits == 0) {
+    if (why)
+      *why = fmt::format("FILE block '{}' in {} has none of this unit's {} local names", file, path_, local_names.size());
+    return std::nullopt;
+  }
+  return cands[0].block;
+}
+
+std::optional<u32> TargetSymbols::find_local(u32 block, const std::string &name, const std::string &key) const {
+  if (block == 0 || block >= blocks_.size())
+    return std::nullopt;
+  const FileBlock &b = blocks_[block];
+  for (u32 i = b.first; i < b.last; i++)
+    if (syms_[i].defined && syms_[i].name == name)
+      return i;
+  std::optional<u32> found;
+  for (u32 i = b.first; i < b.last; i++)
+    if (syms_[i].defined && decode_name(syms_[i].name).key == key) {
+      if (found)
+        return std::nullopt; // two candidates with the same key: not ours to guess
+      found = i;
+    }
+  return found;
+}
+
+std::optional<u32> TargetSymbols::find_global(const std::string &name) const {
+  auto it = by_name_.find(name);
+  if (it == by_name_.end())
+    return std::nullopt;
+  for (u32 i : it->second)
+    if (syms_[i].defined && syms_[i].bind != STB_LOCAL)
+      return i;
+  return std::nullopt;
+}
+
+u64 TargetSymbols::sympos(u32 idx) const {
+  const std::string &name = syms_[idx].name;
+  auto it = by_name_.find(name);
+  std::vector<u32> same;
+  for (u32 i : it->second)
+    if (syms_[i].defined)
+      same.push_back(i);
+  if (same.size() <= 1)
+    return 0;
+  if (linked_) {
+    // kallsyms order: by address (ties keep symtab order, as scripts/kallsyms' stable sort).
+    std::stable_sort(same.begin(), same.end(), [&](u32 a, u32 b) { return syms_[a].value < syms_[b].value; });
+  }
+  for (size_t k = 0; k < same.size(); k++)
+    if (same[k] == idx)
+      return k + 1;
+  return 0;
+}
+
+Expected<Symvers> Symvers::load(const std::string &path) {
+  auto text = read_text_file(path);
+  if (!text)
+    return std::move(text).take_error();
+  Symvers sv;
+  std::istringstream in(*text);
+  std::string line;
+  u64 lineno = 0;
+  while (std::getline(in, line)) {
+    lineno++;
+    if (line.empty())
+      continue;
+    std::vector<std::string> f;
+    size_t start = 0;
+    for (;;) {
+      size_t tab = line.find('\t', start);
+      f.push_back(line.substr(start, tab == std::string::npos ? std::string::npos : tab - start));
+      if (tab == std::string::npos)
+        break;
+      start = tab + 1;
+    }
+    if (f.size() < 4)
+      return make_error(Location(path).with_section("line", lineno),
+                        fmt::format("expected 'CRC<TAB>symbol<TAB>module<TAB>export type[<TAB>namespace]', got '{}'", line));
+    SymversEntry e;
+    e.crc = static_cast<u32>(std::strtoul(f[0].c_str(), nullptr, 16));
+    e.module = f[2];
+    e.export_type = f[3];
+    if (f.size() > 4)
+      e.ns = f[4];
+    sv.map_[f[1]] = std::move(e);
+  }
+  return sv;
+}
+
+const SymversEntry *Symvers::find(const std::string &sym) const {
+  auto it = map_.find(sym);
+  return it == map_.end() ? nullptr : &it->second;
+}
+
+std::string module_objname(const std::string &module_path) {
+  std::string base = module_path.substr(module_path.rfind('/') == std::string::npos ? 0 : module_path.rfind('/') + 1);
+  if (base.ends_with(".ko"))
+    base.resize(base.size() - 3);
+  std::replace(base.begin(), base.end(), '-', '_');
+  return base;
+}
+
+} // namespace kpg::diff

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The running kernel as the diff sees it: a symbol table (from a vmlinux, a module .ko or an
+// object standing in for one) and Module.symvers (what is exported, and by whom).
+//
+// Livepatch finds an old function by (object, name, sympos); sympos disambiguates duplicate
+// names and must be computed exactly as the 6.1 kernel counts them:
+//  - vmlinux: kallsyms_on_each_symbol() walks the address-sorted kallsyms table, so sympos is
+//    the 1-based rank of our symbol's address among all same-named symbols (0 if unique);
+//  - modules: module_kallsyms_on_each_symbol() walks the module's symbol table in file order
+//    (livepatch modules keep it intact; target modules keep their core symbols in order), so
+//    sympos is the rank in symtab order among same-named defined symbols.
+// Which of several same-named locals is ours is decided by the FILE symbol block the target's
+// symtab puts them in (the linker keeps each unit's locals together after its STT_FILE):
+// the block named like our unit whose local names best match our object's.
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "support/error.h"
+#include "support/types.h"
+
+namespace kpg::diff {
+
+struct TargetSym {
+  std::string name;
+  u8 bind = 0, type = 0;
+  u64 value = 0, size = 0;
+  bool defined = false;
+  bool init = false;        // in an .init.* section (not visible to livepatch after boot)
+  u32 file_block = 0;       // index into blocks(); 0 = before any FILE symbol / globals
+  u32 symtab_index = 0;
+};
+
+struct FileBlock {
+  std::string file;         // STT_FILE name, e.g. "cmdline.c"
+  u32 first = 0, last = 0;  // [first, last) indices into syms()
+};
+
+class TargetSymbols {
+public:
+  static Expected<TargetSymbols> load(const std::string &path);
+
+  const std::string &path() const { return path_; }
+  bool is_linked_kernel() const { return linked_; } // ET_EXEC (vmlinux) vs ET_REL (.ko/.o)
+  const std::vector<TargetSym> &syms() const { return syms_; }
+  const std::vector<FileBlock> &blocks() const { return blocks_; }
+
+  // The FILE block that best matches a unit (file name + its local function/object names).
+  // Returns nullopt and fills `why` when there is no match or a tie.
+  std::optional<u32> find_block(const std::string &file, const std::vector<std::string> &local_names,
+                                std::string *why) const;
+
+  // Index of a defined symbol: locals are searched in `block` (exact name, then the same
+  // decoded key for renumbered statics); globals anywhere.
+  std::optional<u32> find_local(u32 block, const std::string &name, const std::string &key) const;
+  std::optional<u32> find_global(const std::string &name) const;
+  bool has_name(const std::string &name) const { return by_name_.count(name) != 0; }
+
+  // sympos of syms()[idx] as the 6.1 kernel counts it (see above). 0 when the name is unique.
+  u64 sympos(u32 idx) const;
+
+private:
+  std::string path_;
+  bool linked_ = false;
+  std::vector<TargetSym> syms_;
+  std::vector<FileBlock> blocks_;
+  std::unordered_map<std::string, std::vector<u32>> by_name_;
+};
+
+struct SymversEntry {
+  u32 crc = 0;
+  std::string module;     // "vmlinux" or the module path as kbuild writes it (e.g. "fs/binfmt_misc")
+  std::string export_type;
+  std::string ns;
+};
+
+class Symvers {
+public:
+  static Expected<Symvers> load(const std::string &path);
+  const SymversEntry *find(const std::string &sym) const;
+  const std::unordered_map<std::string, SymversEntry> &all() const { return map_; }
+
+private:
+  std::unordered_map<std::string, SymversEntry> map_;
+};
+
+// Module name as livepatch and kallsyms know it: basename without .ko, '-' -> '_'.
+std::string module_objname(const std::string &module_path);
+
+} // namespace kpg::diff

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Pass: validate_special_sections. A wrong entry size silently mis-groups every entry after
+// the first (kpatch learnt this the hard way: its sizes came from environment variables set by
+// a gawk script over `readelf -wi`). Here each table is checked against its relocation
+// pattern: the section must be a whole number of entries and every entry must carry the
+// relocation that names its owner, e.g. __bug_table entries with CONFIG_DEBUG_BUGVERBOSE are 12
+// bytes with an R_X86_64_PC32 at +0; read with 8-byte entries, entry 1 would start at +8 where
+// there is no relocation.
+#include <fmt/format.h>
+
+#include "diff/passes.h"
+
+namespace kpg::diff {
+
+static void validate_one(DiffContext &ctx, const ObjectView &v, const SpecialSection &spec) {
+  auto sid = v.obj().find_section(spec.name);
+  if (!sid)
+    return;
+  const elf::Section &s = v.sec(*sid);
+  u64 entsize = ctx.entry_sizes[spec.name].size;
+  const char *src = size_source_name(ctx.entry_sizes[spec.name].source);
+  Location loc = Location(v.obj().path).with_section(spec.name);
+  if (entsize == 0 || s.size % entsize != 0) {
+    ctx.refuse(code::BAD_SPECIAL_SECTION, loc,
+               fmt::format("size 0x{:x} is not a multiple of the entry size {} ({}); if this object comes from another "
+                           "kernel, pass --entry-size {}=BYTES",
+                           s.size, entsize, src, spec.name));
+    return;
+  }
+  auto relocs = v.relocs_of(*sid);
+  size_t ri = 0;
+  for (u64 off = 0; off < s.size; off += entsize) {
+    u64 want = off + spec.owner_offset;
+    while (ri < relocs.size() && relocs[ri].offset < want)
+      ri++;
+    if (ri >= relocs.size() || relocs[ri].offset != want) {
+      ctx.refuse(code::BAD_SPECIAL_SECTION, Location(v.obj().path).with_section(spec.name, off),
+                 fmt::format("entry {} has no relocation at its owner field (+{}): the entry size {} ({}) does not fit "
+                             "this object; pass --entry-size {}=BYTES",
+                             off / entsize, spec.owner_offset, entsize, src, spec.name));
+      return;
+    }
+  }
+  if (!spec.aux_section.empty() && spec.aux_entry_size) {
+    auto aux = v.obj().find_section(spec.aux_section);
+    u64 auxsize = ctx.entry_sizes[spec.aux_section].size;
+    u64 n = s.size / entsize;
+    if (!aux || auxsize == 0 || v.sec(*aux).size != n * auxsize)
+      ctx.refuse(code::BAD_SPECIAL_SECTION, Location(v.obj().path).with_section(spec.aux_section),
+                 fmt::format("expected {} entries of {} bytes to match the {} entries of {}, found size 0x{:x}", n,
+                             auxsize, n, spec.name, aux ? v.sec(*aux).size : 0));
+  }
+}
+
+void validate_special_sections(DiffContext &ctx) {
+  for (const SpecialSection &spec : special_sections_6_1_x86_64()) {
+    validate_one(ctx, *ctx.ov, spec);
+    validate_one(ctx, *ctx.pv, spec);
+  }
+}
+
+} // namespace kpg::diff
