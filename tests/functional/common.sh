@@ -1,0 +1,58 @@
+# Shared helpers for the functional tests (sourced). In the spirit of mold's common.inc:
+# every command is echoed (set -x) and the first failing one ends the test with its line.
+#
+#   kcc SRC OUT [extra flags]   compile C (or .s) with the kernel's x86-64 code flags
+#   kdiff ORIG PATCHED [args]   run `kpatch-gen diff` -> $t/out.o, $t/report.json; sets $rc
+#   expect_rc N                 the last kdiff exit code must be N
+#   jqr FILTER                  jq over the last report (raw output)
+#   changed / included / klp_syms / refusal_codes   common report queries, one per line
+#   has_line TEXT               stdin contains TEXT as a whole line
+#   not CMD...                  CMD must fail
+#   out_sym NAME                the output object defines NAME (any type)
+set -o errexit -o nounset -o pipefail
+name=$(basename "$0" .sh)
+: "${KPATCH_GEN:?set KPATCH_GEN to the kpatch-gen binary}"
+: "${KP_DUMP:=}"
+tmproot=${KPG_TEST_TMP:-/tmp/kpg-functional}
+mkdir -p "$tmproot"
+t=$(mktemp -d "$tmproot/$name.XXXXXX")
+trap 'echo "FAILED: $name at line $LINENO (files kept in $t)" >&2' ERR
+trap 'rc_=$?; [ $rc_ -eq 0 ] && rm -rf "$t"; exit $rc_' EXIT
+set -x
+
+# The code-generation flags kbuild uses for x86-64 6.1 objects that matter to the diff.
+KFLAGS="-O2 -g -nostdinc -ffreestanding -fno-common -fno-strict-aliasing -fno-pic -mcmodel=kernel \
+-mno-red-zone -mno-sse -mno-mmx -mno-sse2 -mno-3dnow -mno-avx -fno-asynchronous-unwind-tables \
+-fno-jump-tables -fno-delete-null-pointer-checks -fno-stack-protector -mfentry -pg -mrecord-mcount \
+-ffunction-sections -fdata-sections"
+
+kcc() {
+	local src=$1 out=$2
+	shift 2
+	# shellcheck disable=SC2086
+	gcc $KFLAGS "$@" -c "$src" -o "$out"
+}
+
+kdiff() {
+	local o=$1 p=$2
+	shift 2
+	rc=0
+	"$KPATCH_GEN" diff "$o" "$p" -o "$t/out.o" --report "$t/report.json" "$@" || rc=$?
+}
+
+expect_rc() {
+	if [ "$rc" != "$1" ]; then
+		echo "expected exit code $1, got $rc" >&2
+		[ -f "$t/report.json" ] && cat "$t/report.json" >&2
+		return 1
+	fi
+}
+
+jqr() { jq -r "$1" "$t/report.json"; }
+changed() { jqr '.changed[] | select(.alias != null) | .name'; }
+included() { jqr '.included[] | (.symbol // .section)'; }
+klp_syms() { jqr '.relocations.klp[] | .symbol'; }
+refusal_codes() { jqr '.refusals[].code'; }
+has_line() { grep -qxF -- "$1"; }
+not() { if "$@"; then return 1; else return 0; fi; }
+out_sym() { readelf -sW "$t/out.o" | awk '{print $8}' | grep -qxF -- "$1"; }
