@@ -11,18 +11,11 @@
 # SPDX-License-Identifier: GPL-2.0-only
 set -euo pipefail
 
-# Exit codes, fixed so that CI and CTest can tell "the patch misbehaved" from "the lab is
-# broken". Keep in sync with usage() and ci/lab/README.md.
-readonly EXIT_OK=0
-readonly EXIT_FAIL=1        # a check failed (guest FAIL line, oops/WARNING on the console), or --print-dir: no kernel yet
-readonly EXIT_USAGE=2       # bad command line
-readonly EXIT_MISSING=3     # a prerequisite is missing (tool, source tarball, input file)
-readonly EXIT_BUILD=4       # kernel configuration or build failed
-readonly EXIT_BOOT=5        # QEMU failed, the boot timed out, or the guest never printed KPG-DONE
-readonly EXIT_INITRAMFS=6   # the initramfs could not be built
-
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly LAB_DIR
+KPG_PROG=lab
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. "$LAB_DIR/common.sh"
 readonly FRAGMENT="$LAB_DIR/kernel.config"
 readonly GUEST_DIR="$LAB_DIR/guest"
 readonly SOURCE_TARBALL="${KPG_LAB_SOURCE:-/usr/src/linux-source-6.1.tar.xz}"
@@ -63,12 +56,13 @@ Commands:
       KPG_LAB_KVM=1 and a probe boot under KVM succeeds. The boot is killed after S
       seconds (default 120). The serial console goes to FILE (default: stdout).
 
-  run SCENARIO [--timeout S] [--log FILE] [--add HOSTPATH:GUESTPATH]...
+  run SCENARIO [--timeout S] [--log FILE] [--kernel-dir DIR] [--add HOSTPATH:GUESTPATH]...
       Build the kernel if needed, pack an initramfs for SCENARIO, boot it, and judge:
       exit 0 only if the guest reported at least one check, every check passed, the
       scenario exited 0, the guest printed KPG-DONE, and the kernel log has no
       oops/BUG/WARNING/Call Trace/panic. On failure the console log is kept and its path
-      and the failing lines are printed.
+      and the failing lines are printed. --kernel-dir boots another kernel dir laid out
+      like the cache dir (build/, modules/, complete), e.g. the examples' patched kernel.
 
   judge LOG
       Apply the verdict of `run` to a console log kept from an earlier run (exit codes as
@@ -88,43 +82,6 @@ Environment:
 Exit codes: 0 ok, 1 check failed, 2 usage, 3 missing prerequisite, 4 kernel build failed,
 5 boot failed/timed out/no KPG-DONE, 6 initramfs failed.
 EOF
-}
-
-# ---------------------------------------------------------------------------------------
-# Small helpers
-# ---------------------------------------------------------------------------------------
-
-log() { printf 'lab: %s\n' "$*" >&2; }
-die() { # die EXIT_CODE MESSAGE...
-	local code=$1
-	shift
-	printf 'lab: error: %s\n' "$*" >&2
-	exit "$code"
-}
-
-now_ms() { date +%s%3N; }
-# Seconds with one decimal between two now_ms values: "3.4".
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
-
-# Stage timing: every long step prints its name when it starts and its duration when it
-# ends, so a CI log shows where the time went ("lab: [stage] make bzImage modules: 231.4 s").
-STAGE_NAME=""
-STAGE_T0=0
-stage_begin() {
-	STAGE_NAME=$1
-	STAGE_T0=$(now_ms)
-	log "[stage] $STAGE_NAME ..."
-}
-stage_end() {
-	log "[stage] $STAGE_NAME: $(elapsed "$STAGE_T0" "$(now_ms)") s"
-}
-
-need_tool() {
-	local t
-	for t in "$@"; do
-		command -v "$t" >/dev/null 2>&1 ||
-			die $EXIT_MISSING "required tool '$t' not found (run ci/install-deps.sh)"
-	done
 }
 
 jobs_count() { echo "${KPG_LAB_JOBS:-$(nproc)}"; }
@@ -213,30 +170,6 @@ verify_config() {
 		fi
 	done <"$FRAGMENT"
 	[ -z "$bad" ] || die $EXIT_BUILD "kernel.config options not honoured by Kconfig (missing dependency?):$bad"
-}
-
-# Run make with output to the build log and a progress line every ~30 s, so CI shows the
-# build is alive without dumping 5,000 lines of "CC ..." into its log. On failure, show
-# the last 40 lines (the compiler error is usually in them) and the log path.
-make_logged() { # make_logged LOGFILE WHAT make-args...
-	local logf=$1 what=$2 pid t0 last rc=0
-	shift 2
-	t0=$(now_ms)
-	make "$@" >>"$logf" 2>&1 &
-	pid=$!
-	last=$t0
-	while kill -0 "$pid" 2>/dev/null; do
-		sleep 2
-		if [ $(($(now_ms) - last)) -ge 30000 ]; then
-			last=$(now_ms)
-			log "  $what: $(elapsed "$t0" "$last") s, last: $(tail -n 1 "$logf" | cut -c1-100)"
-		fi
-	done
-	wait "$pid" || rc=$?
-	if [ "$rc" != 0 ]; then
-		tail -n 40 "$logf" >&2
-		die $EXIT_BUILD "'make $*' failed (exit $rc); full log: $logf"
-	fi
 }
 
 build_kernel() {
@@ -620,12 +553,13 @@ judge() {
 }
 
 cmd_run() {
-	local scenario="" tmo=180 logf="" adds=() keep=0 rc=0 work t0
+	local scenario="" tmo=180 logf="" adds=() keep=0 rc=0 work t0 kdir=""
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--timeout) [ $# -ge 2 ] || die $EXIT_USAGE "run: --timeout needs seconds"; tmo=$2; shift ;;
 		--log) [ $# -ge 2 ] || die $EXIT_USAGE "run: --log needs a FILE"; logf=$2; keep=1; shift ;;
 		--add) [ $# -ge 2 ] || die $EXIT_USAGE "run: --add needs HOSTPATH:GUESTPATH"; adds+=("$2"); shift ;;
+		--kernel-dir) [ $# -ge 2 ] || die $EXIT_USAGE "run: --kernel-dir needs a DIR"; kdir=$2; shift ;;
 		-h | --help) usage; exit 0 ;;
 		-*) die $EXIT_USAGE "run: unknown option '$1' (see lab.sh --help)" ;;
 		*) [ -z "$scenario" ] || die $EXIT_USAGE "run: more than one SCENARIO ('$scenario', '$1')"; scenario=$1 ;;
@@ -636,7 +570,12 @@ cmd_run() {
 	[ -r "$scenario" ] || die $EXIT_MISSING "scenario '$scenario' not found"
 	case "$tmo" in '' | *[!0-9]*) die $EXIT_USAGE "run: --timeout '$tmo' is not a number of seconds" ;; esac
 	t0=$(now_ms)
-	ensure_kernel
+	if [ -n "$kdir" ]; then
+		[ -f "$kdir/complete" ] || die $EXIT_MISSING "run: '$kdir' is not a finished kernel dir (no 'complete' stamp)"
+		KERNEL_DIR=$(realpath "$kdir")
+	else
+		ensure_kernel
+	fi
 	work=$(mktemp -d "${TMPDIR:-/tmp}/kpg-lab-run.XXXXXX")
 	[ -n "$logf" ] || logf="$work/console.log"
 

@@ -1,0 +1,74 @@
+# shellcheck shell=bash
+# Host-side helpers shared by the lab scripts (lab.sh, check-examples.sh, run-example.sh,
+# ../demo.sh, ../test.sh): messages, fixed exit codes, stage timings, make with progress.
+# Set KPG_PROG before sourcing to name the script in messages.
+# SPDX-License-Identifier: GPL-2.0-only
+
+# Exit codes, fixed so that CI and CTest can tell "the patch misbehaved" from "the lab is
+# broken". Keep in sync with usage() and ci/lab/README.md.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+readonly EXIT_OK=0
+readonly EXIT_FAIL=1        # a check failed (guest FAIL line, oops/WARNING on the console), or --print-dir: no kernel yet
+readonly EXIT_USAGE=2       # bad command line
+readonly EXIT_MISSING=3     # a prerequisite is missing (tool, source tarball, input file)
+readonly EXIT_BUILD=4       # kernel configuration or build failed
+readonly EXIT_BOOT=5        # QEMU failed, the boot timed out, or the guest never printed KPG-DONE
+readonly EXIT_INITRAMFS=6   # the initramfs could not be built
+
+log() { printf '%s: %s\n' "${KPG_PROG:-lab}" "$*" >&2; }
+die() { # die EXIT_CODE MESSAGE...
+	local code=$1
+	shift
+	printf '%s: error: %s\n' "${KPG_PROG:-lab}" "$*" >&2
+	exit "$code"
+}
+
+now_ms() { date +%s%3N; }
+# Seconds with one decimal between two now_ms values: "3.4".
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
+
+# Stage timing: every long step prints its name when it starts and its duration when it
+# ends, so a CI log shows where the time went ("lab: [stage] make bzImage modules: 231.4 s").
+STAGE_NAME=""
+STAGE_T0=0
+stage_begin() {
+	STAGE_NAME=$1
+	STAGE_T0=$(now_ms)
+	log "[stage] $STAGE_NAME ..."
+}
+stage_end() {
+	log "[stage] $STAGE_NAME: $(elapsed "$STAGE_T0" "$(now_ms)") s"
+}
+
+need_tool() {
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null 2>&1 ||
+			die $EXIT_MISSING "required tool '$t' not found (run ci/install-deps.sh)"
+	done
+}
+
+# Run make with output to the build log and a progress line every ~30 s, so CI shows the
+# build is alive without dumping 5,000 lines of "CC ..." into its log. On failure, show
+# the last 40 lines (the compiler error is usually in them) and the log path.
+make_logged() { # make_logged LOGFILE WHAT make-args...
+	local logf=$1 what=$2 pid t0 last rc=0
+	shift 2
+	t0=$(now_ms)
+	make "$@" >>"$logf" 2>&1 &
+	pid=$!
+	last=$t0
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 2
+		if [ $(($(now_ms) - last)) -ge 30000 ]; then
+			last=$(now_ms)
+			log "  $what: $(elapsed "$t0" "$last") s, last: $(tail -n 1 "$logf" | cut -c1-100)"
+		fi
+	done
+	wait "$pid" || rc=$?
+	if [ "$rc" != 0 ]; then
+		tail -n 40 "$logf" >&2
+		die $EXIT_BUILD "'make $*' failed (exit $rc); full log: $logf"
+	fi
+}
+

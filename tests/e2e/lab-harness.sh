@@ -1,0 +1,90 @@
+#!/bin/sh
+# e2e: the lab's verdict must be able to fail. A harness that reports PASS for a failing
+# check, a scenario that reported nothing, a kernel WARNING, or a hung guest would make
+# every kernel-level test meaningless. Part 1 feeds synthetic console logs to
+# `lab.sh judge`; part 2 boots the lab kernel with scenarios that must fail (and one that
+# must pass) and checks lab.sh's exit code for each.
+# SPDX-License-Identifier: GPL-2.0-only
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+lab="$here/../../ci/lab/lab.sh"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/kpg-harness.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+# expect_exit NAME CODE CMD...: run CMD, compare its exit status with CODE.
+expect_exit() {
+	name=$1 want=$2
+	shift 2
+	rc=0
+	"$@" >"$tmp/out" 2>&1 || rc=$?
+	if [ "$rc" = "$want" ]; then
+		echo "ok: $name (exit $rc)"
+	else
+		echo "FAILED: $name: expected exit $want, got $rc; output:"
+		sed 's/^/    /' "$tmp/out"
+		failures=$((failures + 1))
+	fi
+}
+
+# --- Part 1: the verdict on synthetic console logs --------------------------------------
+good() {
+	printf '%s\r\n' "[    0.100000] Linux version 6.1.192" "KPG-BOOTED 6.1.192" \
+		"KPG-RESULT PASS probe fails before load" "KPG-RESULT PASS BUG: a check may be named anything"
+}
+tail_ok() { printf '%s\r\n' "KPG-SCENARIO-EXIT 0" "KPG-DMESG [    1.000000] livepatch: enabling patch 'x'" "KPG-DONE"; }
+
+{ good; tail_ok; } >"$tmp/clean.log"
+expect_exit "judge: clean log passes" 0 "$lab" judge "$tmp/clean.log"
+
+{ good; echo "KPG-RESULT FAIL probe passes while patched (exit 1)"; tail_ok; } >"$tmp/fail.log"
+expect_exit "judge: a FAIL line fails" 1 "$lab" judge "$tmp/fail.log"
+
+{ good; tail_ok; echo "KPG-DMESG [    2.500000] WARNING: CPU: 1 PID: 42 at kernel/livepatch/shadow.c:165 __klp_shadow_get_or_alloc+0x1/0x2"; } >"$tmp/warn.log"
+expect_exit "judge: a kernel WARNING in the dmesg dump fails" 1 "$lab" judge "$tmp/warn.log"
+
+{ good; echo "[    3.000000] BUG: kernel NULL pointer dereference, address: 0000000000000008"; tail_ok; } >"$tmp/oops.log"
+expect_exit "judge: an oops on the live console fails" 1 "$lab" judge "$tmp/oops.log"
+
+{ good; printf '%s\r\n' "KPG-SCENARIO-EXIT 0" "[    4.000000] Kernel panic - not syncing: Attempted to kill init!"; } >"$tmp/panic.log"
+expect_exit "judge: no KPG-DONE (panic) is a boot failure" 5 "$lab" judge "$tmp/panic.log"
+
+printf '%s\r\n' "KPG-BOOTED 6.1.192" "KPG-SCENARIO-EXIT 0" "KPG-DONE" >"$tmp/empty.log"
+expect_exit "judge: a run without any check fails" 1 "$lab" judge "$tmp/empty.log"
+
+{ good; printf '%s\r\n' "KPG-SCENARIO-EXIT 2" "KPG-DONE"; } >"$tmp/exit.log"
+expect_exit "judge: a non-zero scenario exit fails" 1 "$lab" judge "$tmp/exit.log"
+
+# --- Part 2: real boots -------------------------------------------------------------------
+"$lab" kernel --print-dir >/dev/null || {
+	echo "lab-harness: the lab kernel is not built; run ci/lab/lab.sh kernel" >&2
+	exit 1
+}
+cat >"$tmp/pass.scenario" <<'SCEN'
+. /kpg/lib.sh
+kpg_check "the guest runs our kernel" sh -c '[ -d /sys/kernel/livepatch ]'
+kpg_check_fails "a command that fails is seen as failing" false
+kpg_probe_fails "no patch is loaded" 'ls /sys/kernel/livepatch/* 2>/dev/null | grep -q .'
+SCEN
+expect_exit "boot: passing scenario" 0 "$lab" run "$tmp/pass.scenario" --timeout 60
+
+cat >"$tmp/fail.scenario" <<'SCEN'
+. /kpg/lib.sh
+kpg_check "passes" true
+kpg_probe "this probe must fail" 'grep -q "not in the cmdline" /proc/cmdline'
+SCEN
+expect_exit "boot: failing check" 1 "$lab" run "$tmp/fail.scenario" --timeout 60
+
+printf '. /kpg/lib.sh\nkpg_log "no checks here"\n' >"$tmp/nocheck.scenario"
+expect_exit "boot: scenario without checks" 1 "$lab" run "$tmp/nocheck.scenario" --timeout 60
+
+# A guest that never finishes: the boot timeout must kill QEMU and fail with exit 5.
+printf '. /kpg/lib.sh\nkpg_check "started" true\nwhile :; do sleep 1; done\n' >"$tmp/hang.scenario"
+expect_exit "boot: hung guest times out" 5 "$lab" run "$tmp/hang.scenario" --timeout 15
+
+if [ "$failures" != 0 ]; then
+	echo "lab-harness: $failures expectation(s) failed"
+	exit 1
+fi
+echo "lab-harness: all expectations met"
