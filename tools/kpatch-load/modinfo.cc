@@ -90,8 +90,11 @@ Expected<std::vector<SectionView>> read_sections(const std::string &path, std::s
     if (shstrndx == SHN_XINDEX)
       shstrndx = sh0.sh_link;
   }
-  if (shnum == 0 || shnum > (img.size() / sizeof(Elf64_Shdr)))
-    return bad(path, fmt::format("implausible section count {}", shnum));
+  if (shnum == 0)
+    return bad(path, "no section headers");
+  if (eh.e_shoff > img.size() || shnum > (img.size() - eh.e_shoff) / sizeof(Elf64_Shdr))
+    return bad(path, fmt::format("section header table ({} entries at offset {}) lies outside the file (truncated?)",
+                                 shnum, eh.e_shoff));
   Elf64_Shdr strsh;
   if (shstrndx >= shnum || !shdr_at(shstrndx, strsh))
     return bad(path, "section name table index out of range");
