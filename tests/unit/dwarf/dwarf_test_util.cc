@@ -2,8 +2,10 @@
 #include "dwarf_test_util.h"
 
 #include <stdlib.h>
+#include <zlib.h>
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -89,6 +91,29 @@ const elf::Symbol &must_find_symbol(const elf::ObjectFile &obj, const std::strin
   if (!s)
     throw std::runtime_error("no symbol " + name + " in " + obj.path);
   return obj.symbols[*s];
+}
+
+void compress_section(elf::Section &s) {
+  Elf64_Chdr ch{};
+  ch.ch_type = ELFCOMPRESS_ZLIB;
+  ch.ch_size = s.data.size();
+  ch.ch_addralign = s.addralign;
+  uLongf len = compressBound(static_cast<uLong>(s.data.size()));
+  std::vector<u8> out(sizeof ch + len);
+  if (compress(out.data() + sizeof ch, &len, s.data.data(), static_cast<uLong>(s.data.size())) != Z_OK)
+    throw std::runtime_error("zlib compress failed for " + s.name);
+  std::memcpy(out.data(), &ch, sizeof ch);
+  out.resize(sizeof ch + len);
+  s.data = std::move(out);
+  s.size = s.data.size();
+  s.flags |= SHF_COMPRESSED;
+}
+
+std::optional<u64> find_imul_imm8(const std::vector<u8> &code, u8 imm) {
+  for (size_t i = 0; i + 2 < code.size(); ++i)
+    if (code[i] == 0x6b && (code[i + 1] & 0xc0) == 0xc0 && code[i + 2] == imm)
+      return i;
+  return std::nullopt;
 }
 
 } // namespace kpg::dwarf::test

@@ -49,4 +49,11 @@ elf::ObjectFile must_read(const std::string &path);
 elf::SectionId must_find_section(const elf::ObjectFile &obj, const std::string &name);
 const elf::Symbol &must_find_symbol(const elf::ObjectFile &obj, const std::string &name);
 
+// Replaces s.data with its ELF SHF_COMPRESSED form (Elf64_Chdr + zlib), as gcc -gz=zlib.
+void compress_section(elf::Section &s);
+
+// Offset of the first x86 `imul $imm8, r/m32, r32` (6b /r ib) with the given immediate in a
+// register-direct form: GCC -O2 compiles `x * 42` to `imul $0x2a,%edi,%eax`.
+std::optional<u64> find_imul_imm8(const std::vector<u8> &code, u8 imm);
+
 } // namespace kpg::dwarf::test
