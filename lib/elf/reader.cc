@@ -26,6 +26,7 @@ struct RawSection {
   GElf_Shdr shdr{};
   std::string name;
   std::optional<SectionId> model; // set for sections that become model Sections
+  bool decompressed = false;      // SHF_COMPRESSED, inflated by libelf: shdr describes the result
 };
 
 class Reader {
@@ -48,6 +49,7 @@ private:
   Expected<void> read_relocations();
   Expected<void> read_groups();
   Expected<Elf_Data *> section_data(size_t idx);
+  Expected<void> decompress(size_t idx);
 
   std::string name_;
   ReadOptions opts_;
@@ -60,8 +62,6 @@ private:
   size_t strtab_idx_ = 0;
   size_t shndx_idx_ = 0;  // SHT_SYMTAB_SHNDX, 0: none
   size_t nsyms_ = 0;
-
-  friend Expected<ObjectFile> read_object_from_memory(const std::string &, std::span<const u8>, const ReadOptions &);
 };
 
 Expected<Elf_Data *> Reader::section_data(size_t idx) {
@@ -69,13 +69,45 @@ Expected<Elf_Data *> Reader::section_data(size_t idx) {
   if (!scn)
     return err_sec(idx, "cannot access section: " + libelf_msg());
   const GElf_Shdr &sh = raw_[idx].shdr;
-  if (sh.sh_type != SHT_NOBITS && sh.sh_size > 0 && (sh.sh_offset > image_.size() || sh.sh_size > image_.size() - sh.sh_offset))
+  if (sh.sh_type != SHT_NOBITS && sh.sh_size > 0 && !raw_[idx].decompressed &&
+      (sh.sh_offset > image_.size() || sh.sh_size > image_.size() - sh.sh_offset))
     return err_sec(idx, fmt::format("section contents [0x{:x}, 0x{:x}) extend past the end of the file (0x{:x} bytes)",
                                     sh.sh_offset, sh.sh_offset + sh.sh_size, image_.size()));
   Elf_Data *d = elf_getdata(scn, nullptr);
   if (!d && sh.sh_size > 0 && sh.sh_type != SHT_NOBITS)
     return err_sec(idx, "cannot read section contents: " + libelf_msg());
   return d;
+}
+
+// SHF_COMPRESSED sections (.debug_* with CONFIG_DEBUG_INFO_COMPRESSED, gcc -gz): relocations
+// and REL addends refer to the uncompressed bytes, so the model holds those, as lld does.
+// The flag is dropped and the section is written back uncompressed.
+Expected<void> Reader::decompress(size_t idx) {
+  GElf_Shdr &sh = raw_[idx].shdr;
+  if (sh.sh_size > 0 && (sh.sh_offset > image_.size() || sh.sh_size > image_.size() - sh.sh_offset))
+    return err_sec(idx, fmt::format("section contents [0x{:x}, 0x{:x}) extend past the end of the file (0x{:x} bytes)",
+                                    sh.sh_offset, sh.sh_offset + sh.sh_size, image_.size()));
+  Elf_Scn *scn = elf_getscn(elf_, idx);
+  GElf_Chdr ch;
+  if (!scn || !gelf_getchdr(scn, &ch))
+    return err_sec(idx, "cannot read the compression header: " + libelf_msg());
+  if (ch.ch_type != ELFCOMPRESS_ZLIB)
+    return err_sec(idx, fmt::format("unsupported compression type {} (only ELFCOMPRESS_ZLIB)", ch.ch_type));
+  // Deflate expands at most 1032:1; a bigger claim is a corrupt header, and libelf would
+  // allocate whatever it says before finding out.
+  if (ch.ch_size / 1032 > sh.sh_size)
+    return err_sec(idx, fmt::format("uncompressed size 0x{:x} is impossible for 0x{:x} compressed bytes", ch.ch_size,
+                                    sh.sh_size));
+  if (!opts_.section_data) {
+    sh.sh_size = ch.ch_size;
+    sh.sh_addralign = ch.ch_addralign;
+    sh.sh_flags &= ~static_cast<u64>(SHF_COMPRESSED);
+    return {};
+  }
+  if (elf_compress(scn, 0, 0) < 0 || !gelf_getshdr(scn, &sh))
+    return err_sec(idx, "cannot decompress: " + libelf_msg());
+  raw_[idx].decompressed = true;
+  return {};
 }
 
 Expected<void> Reader::read_header() {
@@ -178,7 +210,15 @@ Expected<void> Reader::read_sections() {
   for (size_t i = 1; i < raw_.size(); i++) {
     const GElf_Shdr &sh = raw_[i].shdr;
     bool is_reloc = sh.sh_type == SHT_RELA || sh.sh_type == SHT_REL;
-    if (i == shstrndx_ || i == symtab_idx_ || i == strtab_idx_ || i == shndx_idx_)
+    bool table = i == shstrndx_ || i == symtab_idx_ || i == strtab_idx_ || i == shndx_idx_;
+    if (sh.sh_flags & SHF_COMPRESSED) {
+      // Only contents are compressed in practice; the tables the reader interprets are not.
+      if (table || is_reloc || sh.sh_type == SHT_GROUP || sh.sh_type == SHT_NOBITS)
+        return err_sec(i, fmt::format("SHF_COMPRESSED is not supported on a {} section", section_type_name(sh.sh_type)));
+      if (auto r = decompress(i); !r)
+        return r;
+    }
+    if (table)
       continue;
     if (is_reloc)
       continue; // cooked into the target by read_relocations (or skipped on request)
