@@ -204,6 +204,21 @@ Expected<void> Reader::read_section_headers() {
   return {};
 }
 
+// Section types whose entry size libelf fixes when it writes a file (elf32_updatenull.c); the
+// model keeps sh_entsize as read, so a different value could not survive a round trip.
+static u64 fixed_entsize(u32 type) {
+  switch (type) {
+  case SHT_GROUP:
+  case SHT_SYMTAB_SHNDX:
+  case SHT_HASH: return sizeof(Elf32_Word);
+  case SHT_DYNAMIC: return sizeof(Elf64_Dyn);
+  case SHT_DYNSYM: return sizeof(Elf64_Sym);
+  case SHT_SUNW_move: return sizeof(Elf64_Move);
+  case SHT_SUNW_syminfo: return sizeof(Elf64_Syminfo);
+  default: return 0;
+  }
+}
+
 // Sections that become model Sections: everything except the tables the writer regenerates
 // (symtab, its strtab, shstrtab, symtab_shndx) and relocation sections (cooked into targets).
 Expected<void> Reader::read_sections() {
@@ -222,6 +237,12 @@ Expected<void> Reader::read_sections() {
       continue;
     if (is_reloc)
       continue; // cooked into the target by read_relocations (or skipped on request)
+    // What libelf requires of the sections the writer gives it back.
+    if (sh.sh_addralign & (sh.sh_addralign - 1))
+      return err_sec(i, fmt::format("sh_addralign {} is not a power of two", sh.sh_addralign));
+    if (u64 want = fixed_entsize(sh.sh_type); want && sh.sh_entsize != want)
+      return err_sec(i, fmt::format("bad sh_entsize {} for a {} section (expected {})", sh.sh_entsize,
+                                    section_type_name(sh.sh_type), want));
     Section s;
     s.name = raw_[i].name;
     s.type = sh.sh_type;
@@ -290,11 +311,18 @@ Expected<void> Reader::read_symbols() {
     return err_sec(symtab_idx_, fmt::format("sh_info {} (first global) exceeds the symbol count {}",
                                             raw_[symtab_idx_].shdr.sh_info, nsyms_));
   obj_.symbols.reserve(nsyms_);
+  std::optional<size_t> first_nonlocal;
   for (size_t i = 0; i < nsyms_; i++) {
     GElf_Sym gs;
     Elf32_Word xi = 0;
     if (!gelf_getsymshndx(*sd, xndx, static_cast<int>(i), &gs, &xi))
       return err_sec(symtab_idx_, fmt::format("cannot read symbol {}: {}", i, libelf_msg()));
+    if (i == 0) {
+      // The null symbol is reserved (all zero in the gABI); whatever a broken file has there
+      // means nothing, and the writer emits zeros.
+      obj_.add_symbol(Symbol{});
+      continue;
+    }
     Symbol s;
     const char *nm = elf_strptr(elf_, strtab_idx_, gs.st_name);
     if (!nm)
@@ -302,6 +330,14 @@ Expected<void> Reader::read_symbols() {
                                               gs.st_name, raw_[strtab_idx_].name));
     s.name = nm;
     s.bind = GELF_ST_BIND(gs.st_info);
+    // ELF requires locals first (sh_info = first non-local) and the writer emits them so; a
+    // local after a non-local would be renumbered on the way through (lld rejects it too).
+    if (s.bind != STB_LOCAL && !first_nonlocal)
+      first_nonlocal = i;
+    else if (s.bind == STB_LOCAL && first_nonlocal)
+      return make_error(Location(name_).with_symbol(s.name),
+                        fmt::format("local symbol {} follows non-local symbol {}: locals must come first", i,
+                                    *first_nonlocal));
     s.type = GELF_ST_TYPE(gs.st_info);
     s.other = gs.st_other;
     s.value = gs.st_value;
@@ -407,7 +443,9 @@ Expected<void> Reader::read_relocations() {
                                             obj_.symbols.size()));
       r.sym = SymbolId(static_cast<u32>(symidx));
       unsigned fsz = reloc_field_size(obj_.header.machine, r.type);
-      if (r.offset > tsec.size || fsz > tsec.size - r.offset)
+      // Even a field of unknown size starts inside the section: that is verify()'s rule too,
+      // and what it accepts here the writer must be able to write.
+      if (r.offset >= tsec.size || fsz > tsec.size - r.offset)
         return make_error(here, fmt::format("relocation {} at offset 0x{:x} ({} bytes) lies outside '{}' (size 0x{:x})", k,
                                             r.offset, fsz, tsec.name, tsec.size));
       if (!rela && fsz && !tsec.data.empty()) {
@@ -425,13 +463,20 @@ Expected<void> Reader::read_relocations() {
       relocs.push_back(r);
     }
     bool livepatch = sh.sh_flags & SHF_RELA_LIVEPATCH;
+    // An empty ordinary relocation section says nothing, and the writer emits none for a
+    // section without relocations: recording its name or format would not survive a round
+    // trip. (Livepatch ones are kept: extra_relocs are always written.)
+    if (relocs.empty() && !livepatch)
+      continue;
     std::string expected_name = (rela ? ".rela" : ".rel") + tsec.name;
     bool primary = !livepatch && tsec.reloc_name.empty() && tsec.relocs.empty();
     if (primary) {
       tsec.relocs = std::move(relocs);
       tsec.reloc_format = rela ? RelocFormat::Rela : RelocFormat::Rel;
       tsec.reloc_name = raw_[i].name == expected_name ? std::string() : raw_[i].name;
-      tsec.reloc_flags = sh.sh_flags;
+      // The writer always sets SHF_INFO_LINK, and SHF_GROUP for a grouped target (as GNU as
+      // does); record the flags as they will be written so that a round trip is stable.
+      tsec.reloc_flags = sh.sh_flags | SHF_INFO_LINK | (tsec.flags & SHF_GROUP);
     } else {
       if (!rela)
         return err_sec(i, "a second relocation section for one target must be SHT_RELA");
