@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Reading one section's bytes from a possibly huge ELF file (a vmlinux with debug info is
+// hundreds of megabytes) without building the whole model: .notes for the build ID,
+// .modinfo of a module, .comment for the compiler.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "support/error.h"
+
+namespace kpg::elf {
+
+// The contents of the first section named `name`; an error if there is none.
+Expected<std::vector<u8>> read_section_bytes(const std::string &path, const std::string &name);
+
+// GNU build ID (NT_GNU_BUILD_ID note) as lowercase hex, from any note section of the file.
+Expected<std::string> read_build_id(const std::string &path);
+
+// Parses an ELF note stream (the format of SHT_NOTE sections and /sys/kernel/notes) and
+// returns the GNU build ID as hex, if present.
+std::string build_id_from_notes(const std::vector<u8> &notes);
+
+} // namespace kpg::elf
