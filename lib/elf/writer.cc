@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
 #include <unordered_map>
@@ -115,6 +116,7 @@ private:
   void layout_sections();
   void layout_symbols();
   void fill_contents();
+  void layout_offsets();
   Expected<std::vector<u8>> emit();
   u32 out_symidx(SymbolId id) const { return symidx_[to_index(id)]; }
   std::vector<u8> encode_relocs(const std::vector<Reloc> &relocs, bool rela) const;
@@ -126,6 +128,7 @@ private:
   std::vector<SymbolId> symorder_;
   u32 first_global_ = 0;
   size_t symtab_ = 0, strtab_ = 0, shstrtab_ = 0, shndx_ = 0;
+  u64 shoff_ = 0; // section header table offset
 };
 
 void Writer::layout_sections() {
@@ -339,6 +342,25 @@ void Writer::fill_contents() {
   out_[shstrtab_].shdr.sh_size = out_[shstrtab_].bytes.size();
 }
 
+// File offsets, decided here rather than by libelf (ELF_F_LAYOUT): libelf pads each section
+// to its full sh_addralign, so a single absurd alignment (2^40, from a corrupt input) would
+// make a terabyte file. File offsets in a relocatable object need no alignment (linkers and
+// the module loader copy contents to aligned addresses); they are aligned like GNU as does,
+// but to a page at most.
+void Writer::layout_offsets() {
+  constexpr u64 max_file_align = 4096;
+  auto align_up = [](u64 v, u64 a) { return (v + a - 1) / a * a; };
+  u64 off = sizeof(Elf64_Ehdr);
+  for (size_t i = 1; i < out_.size(); i++) {
+    GElf_Shdr &sh = out_[i].shdr;
+    off = align_up(off, std::clamp<u64>(sh.sh_addralign, 1, max_file_align));
+    sh.sh_offset = off;
+    if (sh.sh_type != SHT_NOBITS)
+      off += sh.sh_size;
+  }
+  shoff_ = align_up(off, sizeof(Elf64_Off));
+}
+
 Expected<std::vector<u8>> Writer::emit() {
   Location file(obj_.path);
   int fd = memfd_create("kpatch-gen-elf", MFD_CLOEXEC);
@@ -355,6 +377,7 @@ Expected<std::vector<u8>> Writer::emit() {
     Elf *e;
     ~ElfCloser() { elf_end(e); }
   } ec{e};
+  elf_flagelf(e, ELF_C_SET, ELF_F_LAYOUT); // offsets from layout_offsets()
   if (!gelf_newehdr(e, ELFCLASS64))
     return make_error(file, fmt::format("gelf_newehdr: {}", elf_errmsg(-1)));
   GElf_Ehdr eh;
@@ -367,6 +390,7 @@ Expected<std::vector<u8>> Writer::emit() {
   eh.e_version = EV_CURRENT;
   eh.e_flags = obj_.header.flags;
   eh.e_entry = obj_.header.entry;
+  eh.e_shoff = shoff_;
   eh.e_shstrndx = shstrtab_ < SHN_LORESERVE ? static_cast<u16>(shstrtab_) : SHN_XINDEX;
   if (!gelf_update_ehdr(e, &eh))
     return make_error(file, fmt::format("gelf_update_ehdr: {}", elf_errmsg(-1)));
@@ -418,6 +442,7 @@ Expected<std::vector<u8>> Writer::run() {
   layout_sections();
   layout_symbols();
   fill_contents();
+  layout_offsets();
   return emit();
 }
 
