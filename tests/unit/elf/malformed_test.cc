@@ -215,5 +215,66 @@ TEST(elf_malformed, GroupWithoutFlagsWord) {
   EXPECT_THAT(read_error(m.build()), AllOf(StartsWith("bad.o: .group: "), HasSubstr("flags word")));
 }
 
+// Found by fuzz/fuzz_elf_reader.cc: accepted before, but the model could not be written back
+// unchanged (the writer, or libelf under it, would have altered or refused it).
+
+TEST(elf_malformed, GroupBadEntsize) {
+  MiniObject m;
+  m.b.add({.name = ".group", .type = SHT_GROUP, .link = MiniObject::kSymtab, .info = MiniObject::kSymFunc,
+           .addralign = 4, .entsize = 8, .data = bytes_of(std::vector<u32>{GRP_COMDAT, MiniObject::kText})});
+  EXPECT_THAT(read_error(m.build()), AllOf(StartsWith("bad.o: .group: "), HasSubstr("sh_entsize 8")));
+}
+
+TEST(elf_malformed, AlignmentNotAPowerOfTwo) {
+  MiniObject m;
+  m.b.sections[MiniObject::kData].addralign = 24;
+  EXPECT_THAT(read_error(m.build()), AllOf(StartsWith("bad.o: .data: "), HasSubstr("sh_addralign 24")));
+}
+
+TEST(elf_malformed, LocalSymbolAfterGlobal) {
+  MiniObject m;
+  m.syms.push_back(make_sym(m.strtab.add("late_local"), STB_LOCAL, STT_NOTYPE, MiniObject::kText));
+  EXPECT_THAT(read_error(m.build()),
+              AllOf(StartsWith("bad.o: (late_local): "), HasSubstr("local symbol 5 follows non-local symbol 3")));
+}
+
+TEST(elf_malformed, RelocationAtSectionEnd) {
+  // A field of unknown size (R_X86_64_NONE here) still has to start inside the section.
+  MiniObject m;
+  m.relas[1] = make_rela(16, MiniObject::kSymLocal, R_X86_64_NONE, 0);
+  EXPECT_THAT(read_error(m.build()), AllOf(StartsWith("bad.o: .rela.text+0x18: "), HasSubstr("outside '.text'")));
+}
+
+// A compressed .debug_info whose header is `ch`, followed by `stream`.
+std::vector<u8> with_compressed_debug_info(Elf64_Chdr ch, std::vector<u8> stream) {
+  MiniObject m;
+  std::vector<u8> contents = bytes_of(std::vector<Elf64_Chdr>{ch});
+  contents.insert(contents.end(), stream.begin(), stream.end());
+  m.b.add({.name = ".debug_info", .flags = SHF_COMPRESSED, .addralign = 8, .data = contents});
+  return m.build();
+}
+
+TEST(elf_malformed, CompressedSectionWithCorruptData) {
+  EXPECT_THAT(read_error(with_compressed_debug_info({ELFCOMPRESS_ZLIB, 0, 64, 1}, std::vector<u8>(8, 0xff))),
+              AllOf(StartsWith("bad.o: .debug_info: "), HasSubstr("decompress")));
+}
+
+TEST(elf_malformed, CompressedSectionClaimingAHugeSize) {
+  // libelf would allocate ch_size before noticing that the stream is short.
+  EXPECT_THAT(read_error(with_compressed_debug_info({ELFCOMPRESS_ZLIB, 0, u64{1} << 40, 1}, {0x78, 0x9c})),
+              AllOf(StartsWith("bad.o: .debug_info: "), HasSubstr("impossible")));
+}
+
+TEST(elf_malformed, CompressedSectionOfUnknownType) {
+  EXPECT_THAT(read_error(with_compressed_debug_info({7, 0, 64, 1}, std::vector<u8>(8, 0))),
+              AllOf(StartsWith("bad.o: .debug_info: "), HasSubstr("compression type 7")));
+}
+
+TEST(elf_malformed, CompressedSymbolTable) {
+  MiniObject m;
+  m.b.sections[MiniObject::kSymtab].flags |= SHF_COMPRESSED;
+  EXPECT_THAT(read_error(m.build()), AllOf(StartsWith("bad.o: .symtab: "), HasSubstr("SHF_COMPRESSED")));
+}
+
 } // namespace
 } // namespace kpg::elf::test
