@@ -406,6 +406,10 @@ Expected<void> Reader::read_relocations() {
                                     symtab_idx_));
     if (sh.sh_info == 0 || sh.sh_info >= raw_.size() || !raw_[sh.sh_info].model)
       return err_sec(i, fmt::format("bad sh_info {}: it must name the section the relocations apply to", sh.sh_info));
+    // A group's contents are structural (the model keeps no bytes for them to patch).
+    if (raw_[sh.sh_info].shdr.sh_type == SHT_GROUP)
+      return err_sec(i, fmt::format("bad sh_info {}: relocations cannot apply to section group '{}'", sh.sh_info,
+                                    raw_[sh.sh_info].name));
     bool rela = sh.sh_type == SHT_RELA;
     size_t entsize = rela ? sizeof(Elf64_Rela) : sizeof(Elf64_Rel);
     if (sh.sh_entsize != entsize)
