@@ -238,6 +238,16 @@ TEST(elf_malformed, LocalSymbolAfterGlobal) {
               AllOf(StartsWith("bad.o: (late_local): "), HasSubstr("local symbol 5 follows non-local symbol 3")));
 }
 
+TEST(elf_malformed, RelocationSectionTargetsAGroup) {
+  MiniObject m;
+  u32 group = m.b.add({.name = ".group", .type = SHT_GROUP, .link = MiniObject::kSymtab, .info = MiniObject::kSymFunc,
+                       .addralign = 4, .entsize = 4, .data = bytes_of(std::vector<u32>{GRP_COMDAT, MiniObject::kText})});
+  m.relas = {make_rela(4, MiniObject::kSymFunc, R_X86_64_NONE, 0)};
+  m.b.sections[MiniObject::kRelaText].info = group;
+  EXPECT_THAT(read_error(m.build()),
+              AllOf(StartsWith("bad.o: .rela.text: "), HasSubstr("cannot apply to section group '.group'")));
+}
+
 TEST(elf_malformed, RelocationAtSectionEnd) {
   // A field of unknown size (R_X86_64_NONE here) still has to start inside the section.
   MiniObject m;
