@@ -39,8 +39,9 @@ struct DebugSection {
   std::vector<u8> data;
 };
 
-// Copies of the object's non-empty .debug_* sections, decompressed (SHF_COMPRESSED, from
-// CONFIG_DEBUG_INFO_COMPRESSED's -gz=zlib) and relocated against `addr`.
+// Copies of the object's non-empty .debug_* sections, relocated against `addr`. A section
+// still marked SHF_COMPRESSED (gcc -gz=zlib, CONFIG_DEBUG_INFO_COMPRESSED) is inflated first:
+// elf::read_object() already does that, but a model built in memory may not have.
 //
 // Relocated value = address(symbol's section) + st_value + addend, where the address of a
 // non-SHF_ALLOC section is 0, as in a linked image (sh_addr of .debug_str is 0 in vmlinux
