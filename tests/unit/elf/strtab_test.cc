@@ -55,11 +55,11 @@ TEST(elf_strtab, SymbolNamesAreDeduplicated) {
   std::vector<u8> image = must_write(obj);
   ShdrView v = view_sections(image);
 
-  EXPECT_EQ(count(table_text(image, v, ".strtab"), std::string("\0state.0\0", 9)), 1u);
-  auto syms = entries_of<Elf64_Sym>(image, v.shdrs[*v.find(".symtab")]);
+  std::string strtab = table_text(image, v, ".strtab");
+  EXPECT_EQ(count(strtab, std::string("\0state.0\0", 9)), 1u);
   std::vector<u32> offsets;
-  for (const Elf64_Sym &s : syms)
-    if (s.st_name && table_text(image, v, ".strtab").c_str() + s.st_name == std::string("state.0"))
+  for (const Elf64_Sym &s : entries_of<Elf64_Sym>(image, v.shdrs[*v.find(".symtab")]))
+    if (std::string_view(strtab.c_str() + s.st_name) == "state.0")
       offsets.push_back(s.st_name);
   ASSERT_EQ(offsets.size(), 2u);
   EXPECT_EQ(offsets[0], offsets[1]);

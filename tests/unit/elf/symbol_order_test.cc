@@ -19,7 +19,7 @@ protected:
   void SetUp() override {
     obj.path = "model.o";
     obj.add_symbol({});
-    text = obj.add_section({.name = ".text.f", .flags = SHF_ALLOC | SHF_EXECINSTR,
+    text = obj.add_section({.name = ".text.f", .flags = SHF_ALLOC | SHF_EXECINSTR | SHF_GROUP,
                             .data = std::vector<u8>(16, 0x90), .size = 16});
     SectionId data = obj.add_section({.name = ".data.v", .flags = SHF_ALLOC | SHF_WRITE,
                                       .data = std::vector<u8>(8, 0), .size = 8});
@@ -30,6 +30,9 @@ protected:
     SymbolId sec = obj.add_symbol({.type = STT_SECTION, .section = data});
     obj.sections[text].relocs = {{1, R_X86_64_PLT32, ext, -4}, {5, R_X86_64_PC32, v, -4},
                                  {9, R_X86_64_PC32, sec, 4}, {12, R_X86_64_32S, f, 0}};
+    // A COMDAT group signed by f, whose output index is not its model index either.
+    obj.add_section({.name = ".group", .type = SHT_GROUP, .addralign = 4, .entsize = 4, .group_signature = f,
+                     .group_flags = GRP_COMDAT, .group_members = {text}});
     image = must_write(obj);
     view = view_sections(image);
   }
@@ -70,6 +73,14 @@ TEST_F(elf_symbol_order, RelocationsStillNameTheirSymbols) {
   EXPECT_NE(dis.find("R_X86_64_PC32     v-0x0000000000000004"), std::string::npos) << dis;
   EXPECT_NE(dis.find("R_X86_64_PC32     .data.v+0x0000000000000004"), std::string::npos) << dis;
   EXPECT_NE(dis.find("R_X86_64_32S      f"), std::string::npos) << dis;
+}
+
+TEST_F(elf_symbol_order, GroupSignatureFollowsItsSymbol) {
+  ObjectFile out = must_read("out.o", image);
+  const Section &g = out.sections[*out.find_section(".group")];
+  ASSERT_TRUE(g.group_signature);
+  EXPECT_EQ(out.symbol_name(*g.group_signature), "f");
+  EXPECT_NE(to_index(*g.group_signature), 1u); // f was model symbol 1, it is now after the locals
 }
 
 } // namespace
