@@ -61,13 +61,31 @@ expect_exit "judge: a non-zero scenario exit fails" 1 "$lab" judge "$tmp/exit.lo
 	echo "lab-harness: the lab kernel is not built; run ci/lab/lab.sh kernel" >&2
 	exit 1
 }
+# A dynamically linked C++ program built on the host must run in the guest: --add copies
+# the libraries ldd lists (libstdc++, libc, the loader) to the same paths.
+cat >"$tmp/hello.cc" <<'CXX'
+#include <iostream>
+#include <string>
+int main(int argc, char **argv) {
+	std::string s = argc > 1 ? argv[1] : "none";
+	std::cout << "kpg-hello " << s << std::endl;
+	return 0;
+}
+CXX
+g++ -O1 -o "$tmp/hello" "$tmp/hello.cc"
+if ! ldd "$tmp/hello" | grep -q 'libstdc++'; then
+	echo "lab-harness: expected $tmp/hello to link libstdc++ dynamically" >&2
+	exit 1
+fi
 cat >"$tmp/pass.scenario" <<'SCEN'
 . /kpg/lib.sh
 kpg_check "the guest runs our kernel" sh -c '[ -d /sys/kernel/livepatch ]'
 kpg_check_fails "a command that fails is seen as failing" false
 kpg_probe_fails "no patch is loaded" 'ls /sys/kernel/livepatch/* 2>/dev/null | grep -q .'
+kpg_probe "a dynamically linked C++ program runs" '[ "$(/kpg/bin/hello world)" = "kpg-hello world" ]'
 SCEN
-expect_exit "boot: passing scenario" 0 "$lab" run "$tmp/pass.scenario" --timeout 60
+expect_exit "boot: passing scenario (with a C++ program)" 0 "$lab" run "$tmp/pass.scenario" --timeout 60 \
+	--add "$tmp/hello:/kpg/bin/hello"
 
 cat >"$tmp/fail.scenario" <<'SCEN'
 . /kpg/lib.sh
