@@ -66,8 +66,13 @@ public:
       return;
     last_print_ = now;
     last_patch_ = p.patch;
-    std::string count = p.pending ? fmt::format("{} tasks not yet switched", *p.pending)
-                                  : std::string("pending tasks unknown (cannot read /proc/*/task/*/patch_state)");
+    // All visible tasks switched but the transition still open: the kernel completes it
+    // from klp_transition_work, which re-runs about once a second (idle tasks are not in
+    // /proc either). Saying so keeps "0 pending" from looking like a hang.
+    std::string count = !p.pending      ? std::string("pending tasks unknown (cannot read /proc/*/task/*/patch_state)")
+                        : *p.pending == 0 ? std::string("all tasks switched; the kernel completes the transition at "
+                                                        "its next check (about once a second)")
+                                          : fmt::format("{} tasks not yet switched", *p.pending);
     step(fmt::format("{}: {}: {} ({:.1f} s)", p.patch, target_word(p.target), count,
                      static_cast<double>(p.elapsed_ms) / 1000.0));
   }
