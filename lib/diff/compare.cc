@@ -48,6 +48,9 @@ private:
   std::string insn_text(const ObjectView &v, SectionId sec, const disasm::Insn &i) const;
 
   DiffContext &ctx_;
+  // Entries of the function being compared that differ only in their line field (the
+  // WARN_ON() below an inserted line: same code, bug_entry.line 212 -> 214), for the report.
+  std::vector<std::string> entry_lines_;
   const ObjectView &ov_, &pv_;
   mutable std::map<std::pair<u32, u32>, bool> anon_cache_;
 };
@@ -241,6 +244,15 @@ std::optional<Difference> Comparer::compare_entries(SymbolId o, SymbolId p) {
     if (a.spec->line_field && a.entsize == a.spec->line_field_entry_size)
       ignore = a.spec->line_field;
     bool same = a.owner_off == b.owner_off && same_region(a.sec, a.offset, b.sec, b.offset, a.entsize, ignore);
+    if (same && ignore && ignore->second - ignore->first == 2) {
+      auto line = [](const ObjectView &v, const EntryRef &e, u64 at) {
+        const auto &d = v.sec(e.sec).data;
+        return e.offset + at + 2 <= d.size() ? d[e.offset + at] | (d[e.offset + at + 1] << 8) : 0;
+      };
+      int la = line(ov_, a, ignore->first), lb = line(pv_, b, ignore->first);
+      if (la != lb)
+        entry_lines_.push_back(fmt::format("+0x{:x}: {} line {} -> {}", b.owner_off, b.spec->name, la, lb));
+    }
     // struct alt_instr: the replacement instructions live in .altinstr_replacement.
     if (same && a.spec->repl_offset && a.spec->repl_len_offset) {
       auto ra = ov_.relocs_in(a.sec, a.offset + *a.spec->repl_offset, a.offset + *a.spec->repl_offset + 4);
@@ -288,8 +300,13 @@ void Comparer::run() {
       c.status = Status::New;
     } else {
       SymRole role = pv_.facts(p).role;
+      entry_lines_.clear();
       std::optional<Difference> d =
           role == SymRole::Object ? compare_object(*o, p) : compare_function(*o, p);
+      // Kept while the function may still turn out to be line-only (no difference, or only
+      // immediates that ignore_line_only_changes() will judge); reported only for Same.
+      if (!entry_lines_.empty() && (!d || d->kind == "immediate"))
+        c.line_only = entry_lines_;
       if (d) {
         c.status = Status::Changed;
         c.diff = std::move(d);

@@ -106,7 +106,10 @@ inline Difference make_difference(std::string kind, u64 offset, std::string orig
 struct SymbolChange {
   Status status = Status::Same;
   std::optional<Difference> diff;
-  std::string line_only; // non-empty: differences were only __LINE__ values (explained here)
+  // Non-empty: the only differences were these __LINE__ values ("+0x6: 22 -> 26",
+  // "+0x10: __bug_table line 212 -> 214"). compare() fills it for special entries that differ
+  // only in their line field, ignore_line_only_changes() for immediates; reported for Same.
+  std::vector<std::string> line_only;
 };
 
 struct ChangeSet {

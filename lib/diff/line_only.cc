@@ -122,7 +122,9 @@ void LineOnly::run() {
       continue;
     SymbolChange c;
     c.status = Status::Same;
-    c.line_only = fmt::format("only __LINE__ values differ ({})", fmt::join(lines, ", "));
+    c.line_only = std::move(lines);
+    // compare() may already have found special entries that differ only in their line.
+    c.line_only.insert(c.line_only.end(), ch->line_only.begin(), ch->line_only.end());
     ctx_.changes.patched.set(p, std::move(c));
   }
 }

@@ -62,8 +62,9 @@ json make_report(const DiffContext &ctx, const char *result) {
       if (!c)
         continue;
       const elf::Symbol &s = pv.sym(p);
-      if (!c->line_only.empty())
-        line_only.push_back({{"name", s.name}, {"detail", c->line_only}});
+      if (!c->line_only.empty() && c->status == Status::Same)
+        line_only.push_back({{"name", s.name},
+                             {"detail", fmt::format("only __LINE__ values differ ({})", fmt::join(c->line_only, ", "))}});
       if (c->status == Status::Changed && pv.facts(p).role == SymRole::Function) {
         json f = {{"name", s.name}, {"section", pv.sec(*s.section).name}};
         if (c->diff)
