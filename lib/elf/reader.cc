@@ -487,6 +487,13 @@ Expected<void> Reader::read_relocations() {
       obj_.extra_relocs.push_back(ExtraRelocSection{raw_[i].name, sh.sh_flags, target, std::move(relocs)});
     }
   }
+  // The writer puts each extra relocation section right after its target, so that is their
+  // order in any file it writes; keep the model in that order (file order among the extras
+  // of one target) so that a round trip does not permute them.
+  std::stable_sort(obj_.extra_relocs.begin(), obj_.extra_relocs.end(),
+                   [](const ExtraRelocSection &a, const ExtraRelocSection &b) {
+                     return to_index(a.target) < to_index(b.target);
+                   });
   return {};
 }
 
