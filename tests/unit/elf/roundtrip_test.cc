@@ -146,6 +146,29 @@ TEST(elf_roundtrip, LivepatchRelocationSectionIsKeptInExtraRelocs) {
   EXPECT_TRUE(in.same_content(out)) << "before:\n" << dump(in) << "after:\n" << dump(out);
 }
 
+TEST(elf_roundtrip, LivepatchRelocationSectionsAreKeptInTargetOrder) {
+  // klp relocation sections need not follow their targets' order in a .ko; the writer puts
+  // each after its target, so the model lists them in that order from the start.
+  MiniObject m;
+  auto klp = [&](const char *name, u32 target) {
+    m.b.add({.name = name,
+             .type = SHT_RELA,
+             .flags = SHF_ALLOC | SHF_INFO_LINK | SHF_RELA_LIVEPATCH,
+             .link = MiniObject::kSymtab,
+             .info = target,
+             .addralign = 8,
+             .entsize = sizeof(Elf64_Rela),
+             .data = bytes_of(std::vector<Elf64_Rela>{make_rela(0, MiniObject::kSymExt, R_X86_64_64, 0)})});
+  };
+  klp(".klp.rela.vmlinux..data", MiniObject::kData);
+  klp(".klp.rela.vmlinux..text", MiniObject::kText);
+  ObjectFile in = must_read("klp.ko", m.build());
+  ASSERT_THAT(in.extra_relocs, SizeIs(2));
+  EXPECT_EQ(in.extra_relocs[0].name, ".klp.rela.vmlinux..text");
+  EXPECT_EQ(in.extra_relocs[1].name, ".klp.rela.vmlinux..data");
+  EXPECT_TRUE(in.same_content(rewrite(in)));
+}
+
 TEST(elf_roundtrip, RelRelocationsKeepTheirImplicitAddends) {
   // SHT_REL input (no r_addend): the addend is read from the patched bytes and the bytes are
   // written back unchanged, so the second read sees the same addends.
