@@ -93,6 +93,11 @@ void Includer::targets_of(SectionId sec, u64 start, u64 end, const std::string &
           add_symbol(t.sym, IncludeKind::ColdPart, "cold part of " + pv_.sym(*f.parent).name);
         }
       } else if (f.role == SymRole::Object) {
+        // A new __initdata object would be copied into the module's own .init.data, which the
+        // module loader frees right after the (livepatch) module's init: same as new __init code.
+        if (!f.fresh_static && status(t.sym) == Status::New && is_init_section_name(pv_.sec(*ts.section).name))
+          ctx_.refuse(code::INIT_CHANGED, ctx_.loc_patched(t.sym),
+                      fmt::format("new __init object {} is {}: __init data is freed after init", ts.name, why));
         if (f.fresh_static)
           add_symbol(t.sym, IncludeKind::FreshStatic, "fresh static " + why);
         else if (status(t.sym) == Status::New)

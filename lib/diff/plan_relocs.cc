@@ -35,6 +35,7 @@ private:
   };
   std::vector<Site> sites() const;
   void plan_site(const Site &s);
+  void check_init_reference(const Site &site, const elf::Reloc &r, const Target &t);
   ExternalRef decide(SymbolId t);
   ExternalRef decide_original(SymbolId p);          // the running kernel's version of patched symbol p
   std::optional<u32> target_block();
@@ -201,6 +202,31 @@ void Planner::plan_raw_branches(SymbolId s) {
   }
 }
 
+// __init code and data are freed once the kernel (or the module) has booted; kallsyms still
+// lists them, so a livepatch relocation would resolve to freed memory. A patched runtime
+// function that now calls an existing __init function (say a new call to an
+// `__init parse_foo_opt()` helper in a sysfs store handler) would jump into whatever reuses
+// that page. Section-mismatch-free kernel code never does this outside `__ref` functions,
+// which only reach init code while booting, so a patch must not either.
+void Planner::check_init_reference(const Site &site, const elf::Reloc &r, const Target &t) {
+  const elf::Symbol &s = pv_.sym(t.sym);
+  bool init = false;
+  if (s.section) {
+    init = is_init_section_name(pv_.sec(*s.section).name);
+  } else if (ctx_.target) {
+    auto idx = ctx_.target->find_global(s.name);
+    init = idx && ctx_.target->syms()[*idx].init;
+  }
+  if (!init)
+    return;
+  ctx_.refuse(code::INIT_CHANGED, Location(pv_.obj().path).with_section(pv_.sec(site.sec).name, r.offset),
+              fmt::format("{} refers to {}, which is __init (section {}): it is freed after boot, and the patched "
+                          "code would reach freed memory. Do that work from a pre-patch callback, or move the "
+                          "callee out of __init",
+                          site.who, s.name,
+                          s.section ? pv_.sec(*s.section).name : std::string("init section of the target")));
+}
+
 void Planner::plan_site(const Site &site) {
   for (const elf::Reloc &r : pv_.relocs_in(site.sec, site.start, site.end)) {
     Target t = pv_.resolve(site.sec, r);
@@ -218,6 +244,8 @@ void Planner::plan_site(const Site &site) {
     }
     if (t.kind == Target::Kind::Symbol && pv_.facts(t.sym).role == SymRole::ColdPart)
       continue; // a cold part of a function we do not copy: jumped to only from its parent
+    if (!site.special)
+      check_init_reference(site, r, t);
     if (!ctx_.plan.external.has(t.sym))
       ctx_.plan.external.set(t.sym, decide(t.sym));
   }
