@@ -13,6 +13,7 @@ find_package(fmt REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(OpenSSL REQUIRED)   # libcrypto: SHA-256 of produced modules
+find_package(ZLIB REQUIRED)      # lib/elf: inflating SHF_COMPRESSED (gcc -gz) sections
 
 # LLVM 16 MC for x86-64 disassembly. Prefer llvm-16 even when another LLVM is installed.
 find_package(LLVM 16 REQUIRED CONFIG HINTS /usr/lib/llvm-16/lib/cmake/llvm)

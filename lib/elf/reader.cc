@@ -11,6 +11,7 @@
 
 #include <gelf.h>
 #include <libelf.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cstring>
@@ -26,7 +27,8 @@ struct RawSection {
   GElf_Shdr shdr{};
   std::string name;
   std::optional<SectionId> model; // set for sections that become model Sections
-  bool decompressed = false;      // SHF_COMPRESSED, inflated by libelf: shdr describes the result
+  // SHF_COMPRESSED, inflated by the reader: the contents, and shdr now describes them.
+  std::optional<std::vector<u8>> inflated;
 };
 
 class Reader {
@@ -69,8 +71,7 @@ Expected<Elf_Data *> Reader::section_data(size_t idx) {
   if (!scn)
     return err_sec(idx, "cannot access section: " + libelf_msg());
   const GElf_Shdr &sh = raw_[idx].shdr;
-  if (sh.sh_type != SHT_NOBITS && sh.sh_size > 0 && !raw_[idx].decompressed &&
-      (sh.sh_offset > image_.size() || sh.sh_size > image_.size() - sh.sh_offset))
+  if (sh.sh_type != SHT_NOBITS && sh.sh_size > 0 && (sh.sh_offset > image_.size() || sh.sh_size > image_.size() - sh.sh_offset))
     return err_sec(idx, fmt::format("section contents [0x{:x}, 0x{:x}) extend past the end of the file (0x{:x} bytes)",
                                     sh.sh_offset, sh.sh_offset + sh.sh_size, image_.size()));
   Elf_Data *d = elf_getdata(scn, nullptr);
@@ -81,32 +82,44 @@ Expected<Elf_Data *> Reader::section_data(size_t idx) {
 
 // SHF_COMPRESSED sections (.debug_* with CONFIG_DEBUG_INFO_COMPRESSED, gcc -gz): relocations
 // and REL addends refer to the uncompressed bytes, so the model holds those, as lld does.
-// The flag is dropped and the section is written back uncompressed.
+// The flag is dropped and the section is written back uncompressed. Inflated with zlib
+// here, not with libelf's elf_compress(): that rewrites the section header in place, and
+// libelf's headers point into the caller's (const) image.
 Expected<void> Reader::decompress(size_t idx) {
   GElf_Shdr &sh = raw_[idx].shdr;
-  if (sh.sh_size > 0 && (sh.sh_offset > image_.size() || sh.sh_size > image_.size() - sh.sh_offset))
+  if (sh.sh_offset > image_.size() || sh.sh_size > image_.size() - sh.sh_offset)
     return err_sec(idx, fmt::format("section contents [0x{:x}, 0x{:x}) extend past the end of the file (0x{:x} bytes)",
                                     sh.sh_offset, sh.sh_offset + sh.sh_size, image_.size()));
-  Elf_Scn *scn = elf_getscn(elf_, idx);
-  GElf_Chdr ch;
-  if (!scn || !gelf_getchdr(scn, &ch))
-    return err_sec(idx, "cannot read the compression header: " + libelf_msg());
+  Elf64_Chdr ch;
+  if (sh.sh_size < sizeof ch)
+    return err_sec(idx, "compressed section too small for its compression header");
+  std::memcpy(&ch, image_.data() + sh.sh_offset, sizeof ch);
   if (ch.ch_type != ELFCOMPRESS_ZLIB)
     return err_sec(idx, fmt::format("unsupported compression type {} (only ELFCOMPRESS_ZLIB)", ch.ch_type));
-  // Deflate expands at most 1032:1; a bigger claim is a corrupt header, and libelf would
-  // allocate whatever it says before finding out.
-  if (ch.ch_size / 1032 > sh.sh_size)
+  // Deflate expands at most 1032:1; a bigger claim is a corrupt header, and would have us
+  // allocate whatever it says.
+  u64 packed = sh.sh_size - sizeof ch;
+  if (ch.ch_size / 1032 > packed || ch.ch_size > UINT32_MAX)
     return err_sec(idx, fmt::format("uncompressed size 0x{:x} is impossible for 0x{:x} compressed bytes", ch.ch_size,
-                                    sh.sh_size));
-  if (!opts_.section_data) {
-    sh.sh_size = ch.ch_size;
-    sh.sh_addralign = ch.ch_addralign;
-    sh.sh_flags &= ~static_cast<u64>(SHF_COMPRESSED);
-    return {};
+                                    packed));
+  if (opts_.section_data) {
+    std::vector<u8> out(ch.ch_size);
+    z_stream zs{};
+    zs.next_in = const_cast<u8 *>(image_.data() + sh.sh_offset + sizeof ch); // zlib does not write it
+    zs.avail_in = static_cast<uInt>(packed);
+    zs.next_out = out.data();
+    zs.avail_out = static_cast<uInt>(out.size());
+    int rc = inflateInit(&zs);
+    if (rc == Z_OK)
+      rc = inflate(&zs, Z_FINISH);
+    inflateEnd(&zs);
+    if (rc != Z_STREAM_END || zs.total_out != ch.ch_size)
+      return err_sec(idx, fmt::format("cannot decompress: {}", zs.msg ? zs.msg : "truncated or corrupt zlib stream"));
+    raw_[idx].inflated = std::move(out);
   }
-  if (elf_compress(scn, 0, 0) < 0 || !gelf_getshdr(scn, &sh))
-    return err_sec(idx, "cannot decompress: " + libelf_msg());
-  raw_[idx].decompressed = true;
+  sh.sh_size = ch.ch_size;
+  sh.sh_addralign = ch.ch_addralign;
+  sh.sh_flags &= ~static_cast<u64>(SHF_COMPRESSED);
   return {};
 }
 
@@ -252,7 +265,9 @@ Expected<void> Reader::read_sections() {
     s.entsize = sh.sh_entsize;
     s.size = sh.sh_size;
     s.info = sh.sh_type == SHT_GROUP ? 0 : sh.sh_info;
-    if (sh.sh_type != SHT_NOBITS && opts_.section_data && sh.sh_type != SHT_GROUP) {
+    if (raw_[i].inflated) {
+      s.data = std::move(*raw_[i].inflated);
+    } else if (sh.sh_type != SHT_NOBITS && opts_.section_data && sh.sh_type != SHT_GROUP) {
       auto d = section_data(i);
       if (!d)
         return std::move(d).take_error();
