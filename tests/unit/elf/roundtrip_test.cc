@@ -211,6 +211,17 @@ TEST(elf_roundtrip, CompressedDebugSectionsAreReadUncompressed) {
   EXPECT_TRUE(in.same_content(out)) << "before:\n" << dump(in) << "after:\n" << dump(out);
 }
 
+TEST(elf_roundtrip, ReadingCompressedSectionsLeavesTheImageUntouched) {
+  // read_object_from_memory() takes a const image: libelf's own decompression would rewrite
+  // the section headers inside it.
+  TempDir dir;
+  std::vector<u8> image = read_bytes(compile_c(dir, "gz", "int g(int x) { return x * 7; }\n", "-g -gz=zlib"));
+  std::vector<u8> before = image;
+  ObjectFile obj = must_read("gz.o", image);
+  EXPECT_FALSE(obj.sections[*obj.find_section(".debug_info")].data.empty());
+  EXPECT_TRUE(image == before);
+}
+
 // The rest were found by fuzz/fuzz_elf_reader.cc: inputs the reader accepted but that did
 // not survive read -> write -> read. Either the reader now rejects them (see
 // malformed_test.cc) or it records what the writer will write, as here.
