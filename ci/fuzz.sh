@@ -31,6 +31,7 @@ for c in "$repo"/fuzz/seeds/*.c; do
 	n=$(basename "$c" .c)
 	gcc -c $cflags -o "$seeds/$n.o" "$c"
 	gcc -c $cflags -g -o "$seeds/$n-g.o" "$c" # DWARF sections and their relocations
+	gcc -c $cflags -g -gz=zlib -o "$seeds/$n-gz.o" "$c" # SHF_COMPRESSED
 done
 for s in "$repo"/fuzz/seeds/*.s; do
 	as --64 -o "$seeds/$(basename "$s" .s).o" "$s"
