@@ -16,4 +16,23 @@ struct DiffArgs {
 CLI::App *add_diff_command(CLI::App &app, DiffArgs &args);
 int run_diff_command(const DiffArgs &args);
 
+struct BuildArgs {
+  std::vector<std::string> patches, cves;
+  std::string kernel_src, vmlinux, config, modules_dir, symvers, kernel_build, name, description, outdir, cache;
+  bool no_replace = false, json = false, quiet = false;
+  int jobs = 0;
+};
+CLI::App *add_build_command(CLI::App &app, BuildArgs &args);
+int run_build_command(const BuildArgs &args);
+
+struct InspectArgs {
+  std::string module;
+  bool json = false;
+};
+CLI::App *add_inspect_command(CLI::App &app, InspectArgs &args);
+int run_inspect_command(const InspectArgs &args);
+
+// Where templates/ is: $KPATCH_GEN_TEMPLATES, else the source tree's (compiled in).
+std::string templates_dir();
+
 } // namespace kpg::cli

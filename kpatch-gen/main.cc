@@ -11,19 +11,29 @@
 int main(int argc, char **argv) {
   CLI::App app{"kpatch-gen: make live patches for Linux 6.1 x86-64 from source patches.\n\n"
                "Subcommands:\n"
-               "  diff   compare an original and a patched object file and write a livepatch diff object\n\n"
+               "  build    build a verified live patch module from source patches\n"
+               "  diff     compare an original and a patched object file and write a livepatch diff object\n"
+               "  inspect  show what a live patch module patches and for which kernel\n\n"
                "Run 'kpatch-gen SUBCOMMAND --help' for details."};
   app.require_subcommand(1);
   app.fallthrough(false);
   kpg::cli::DiffArgs diff_args;
+  kpg::cli::BuildArgs build_args;
+  kpg::cli::InspectArgs inspect_args;
+  CLI::App *build = kpg::cli::add_build_command(app, build_args);
   CLI::App *diff = kpg::cli::add_diff_command(app, diff_args);
+  CLI::App *inspect = kpg::cli::add_inspect_command(app, inspect_args);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
+  if (build->parsed())
+    return kpg::cli::run_build_command(build_args);
   if (diff->parsed())
     return kpg::cli::run_diff_command(diff_args);
+  if (inspect->parsed())
+    return kpg::cli::run_inspect_command(inspect_args);
   return 2;
 }

@@ -78,7 +78,12 @@ Expected<void> remove_sections(ObjectFile &obj, const std::function<bool(Section
       if (t.section && gone[to_index(*t.section)] && !gone[to_index(x.target)])
         return make_error(Location(obj.path).with_section(x.name), "relocation refers to a section being removed");
     }
-  // Section symbols of removed sections go first (relocations to them were checked above).
+  // Relocations that apply to removed sections go with them; then the section symbols of
+  // removed sections (remaining relocations to them were checked above).
+  for (SectionId id : obj.sections.ids())
+    if (gone[to_index(id)])
+      obj.sections[id].relocs.clear();
+  std::erase_if(obj.extra_relocs, [&](const ExtraRelocSection &x) { return gone[to_index(x.target)]; });
   if (auto r = remove_symbols(obj, [&](SymbolId id) {
         const Symbol &s = obj.symbols[id];
         return s.is_section() && s.section && gone[to_index(*s.section)];

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// What kbuild knows that the builder needs: which translation units a patch affects, how to
+// compile them exactly as the kernel was built, and which object (vmlinux or a module) each
+// one is linked into.
+//
+// Affected units. A .c file the patch changes is one unit. A changed header affects every unit
+// that includes it, directly or not; the sound way to know is the dependency list kbuild
+// records for each object it compiled (the deps_<obj> list in .<obj>.cmd, written by fixdep
+// from gcc -MMD), so header changes need the directory of a full build of this kernel (the
+// lab's, or any earlier one), found next to the target vmlinux or given with --kernel-build.
+//
+// Membership. kbuild compiles an object that goes into module M with -DMODULE
+// -DKBUILD_MODNAME='"M"' (for composite modules too: every fs/xfs/*.o gets xfs), and an
+// object of vmlinux without -DMODULE. The builder reads that back from the .cmd file of the
+// original object it just compiled: no guessing from Makefiles.
+#pragma once
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "build/patchfile.h"
+#include "build/progress.h"
+#include "build/tree.h"
+#include "support/error.h"
+
+namespace kpg::build {
+
+struct Unit {
+  std::string source;  // "fs/proc/cmdline.c" (relative to the source tree)
+  std::string object;  // "fs/proc/cmdline.o"
+  std::string why;     // "changed by the patch" / "includes include/linux/foo.h (changed)"
+  std::string objname; // "vmlinux" or the module name; set after compiling
+  std::string module_file; // "binfmt_misc.ko" when objname is a module
+};
+
+// Dependency lists of a full kernel build.
+class BuildDeps {
+public:
+  static Expected<BuildDeps> load(const std::string &build_dir);
+  const std::string &dir() const { return dir_; }
+  bool built(const std::string &object) const { return objects_.count(object) != 0; }
+  // Objects whose recorded dependencies include `path` (relative to the source tree).
+  std::vector<std::string> dependents(const std::string &path) const;
+  size_t object_count() const { return objects_.size(); }
+
+private:
+  std::string dir_, srctree_;
+  std::set<std::string> objects_;
+  std::map<std::string, std::vector<std::string>> users_; // dependency -> objects
+};
+
+// The units a set of patched files affects. Without `deps` only .c files can be handled.
+Expected<std::vector<Unit>> affected_units(const std::vector<PatchedFile> &files, const BuildDeps *deps);
+
+// Compiles every unit in both trees (originals are reused when up to date) with the exact
+// kbuild command plus -ffunction-sections -fdata-sections; objtool and ORC generation run as
+// in the real build. Fills Unit::objname/module_file from the original objects' .cmd files.
+Expected<void> compile_units(const PreparedTree &tree, std::vector<Unit> &units, int jobs, const std::string &logdir,
+                             Progress &progress);
+
+} // namespace kpg::build

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "build/verify.h"
+
+#include <algorithm>
+#include <cstring>
+#include <fmt/format.h>
+
+#include "diff/names.h"
+#include "diff/special_sections.h"
+#include "elf/sections.h"
+
+namespace kpg::build {
+
+std::vector<std::pair<std::string, std::string>> modinfo_all(const std::vector<u8> &bytes) {
+  std::vector<std::pair<std::string, std::string>> out;
+  size_t i = 0;
+  while (i < bytes.size()) {
+    size_t end = i;
+    while (end < bytes.size() && bytes[end] != 0)
+      end++;
+    std::string kv(bytes.begin() + static_cast<long>(i), bytes.begin() + static_cast<long>(end));
+    size_t eq = kv.find('=');
+    if (eq != std::string::npos)
+      out.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    i = end + 1;
+  }
+  return out;
+}
+
+std::map<std::string, std::string> parse_modinfo(const std::vector<u8> &bytes) {
+  std::map<std::string, std::string> m;
+  for (auto &[k, v] : modinfo_all(bytes))
+    m[k] = v;
+  return m;
+}
+
+static bool contains_cstring(const std::vector<u8> &hay, const std::string &s) {
+  std::string needle = s;
+  needle.push_back('\0');
+  return std::search(hay.begin(), hay.end(), needle.begin(), needle.end()) != hay.end();
+}
+
+Expected<std::string> kernel_release(const std::string &vmlinux) {
+  auto ro = elf::read_section_bytes(vmlinux, ".rodata");
+  if (!ro)
+    return std::move(ro).take_error();
+  static const std::string banner = "Linux version ";
+  auto it = std::search(ro->begin(), ro->end(), banner.begin(), banner.end());
+  if (it == ro->end())
+    return make_error(Location(vmlinux).with_section(".rodata"), "no 'Linux version' banner: is this a vmlinux?");
+  auto start = it + static_cast<long>(banner.size());
+  auto end = std::find_if(start, ro->end(), [](u8 c) { return c == ' ' || c == 0; });
+  return std::string(start, end);
+}
+
+std::vector<std::string> verify_module(const VerifyInput &in) {
+  std::vector<std::string> problems;
+  const elf::ObjectFile &ko = *in.ko;
+  auto mi = ko.find_section(".modinfo");
+  if (!mi) {
+    problems.push_back("the module has no .modinfo section");
+    return problems;
+  }
+  auto info = parse_modinfo(ko.sections[*mi].data);
+  if (info["livepatch"] != "Y")
+    problems.push_back("modinfo lacks livepatch=Y");
+  auto ro = elf::read_section_bytes(in.vmlinux, ".rodata");
+  if (!ro)
+    problems.push_back(ro.error().str());
+  else if (!contains_cstring(*ro, info["vermagic"]))
+    problems.push_back(fmt::format("vermagic '{}' is not the target's (not found in {} .rodata): the module was built "
+                                   "for another kernel release or configuration",
+                                   info["vermagic"], in.vmlinux));
+  if (in.symvers) {
+    if (auto v = ko.find_section("__versions")) {
+      const auto &d = ko.sections[*v].data;
+      for (size_t off = 0; off + 64 <= d.size(); off += 64) {
+        u64 crc;
+        std::memcpy(&crc, d.data() + off, 8);
+        std::string name(reinterpret_cast<const char *>(d.data() + off + 8), strnlen(reinterpret_cast<const char *>(d.data() + off + 8), 56));
+        const diff::SymversEntry *e = in.symvers->find(name);
+        if (!e)
+          problems.push_back(fmt::format("__versions lists '{}', which the target's Module.symvers does not export", name));
+        else if (static_cast<u32>(crc) != e->crc)
+          problems.push_back(fmt::format("CRC of '{}' is 0x{:08x}, the target's is 0x{:08x}: the kernel would refuse "
+                                         "the module ('disagrees about version of symbol')",
+                                         name, static_cast<u32>(crc), e->crc));
+      }
+    }
+    for (const elf::Symbol &s : ko.symbols) {
+      if (!s.is_undefined() || s.name.empty() || s.name.rfind(".klp.sym.", 0) == 0)
+        continue;
+      const diff::SymversEntry *e = in.symvers->find(s.name);
+      if (!e)
+        problems.push_back(fmt::format("undefined symbol '{}' is neither exported by the target nor resolved by a "
+                                       "livepatch relocation (is it defined by a unit that was not part of the patch?)",
+                                       s.name));
+      else if (e->module != "vmlinux")
+        problems.push_back(fmt::format("undefined symbol '{}' is exported by module {}: loading the patch would "
+                                       "require that module",
+                                       s.name, e->module));
+    }
+  }
+  return problems;
+}
+
+std::vector<std::string> verify_original(const elf::ObjectFile &orig, const diff::TargetSymbols &target,
+                                         const std::string &unit) {
+  std::vector<std::string> problems;
+  std::string file;
+  std::vector<std::string> locals;
+  for (const elf::Symbol &s : orig.symbols) {
+    if (s.is_file() && file.empty())
+      file = s.name;
+    if (s.is_local() && (s.is_func() || s.is_object()) && s.section &&
+        !diff::is_init_section_name(orig.sections[*s.section].name) && !s.name.starts_with("__UNIQUE_ID"))
+      locals.push_back(s.name);
+  }
+  std::string why;
+  auto block = target.find_block(file, locals, &why);
+  std::vector<std::string> missing, sizes;
+  for (const elf::Symbol &s : orig.symbols) {
+    if (!s.is_func() || !s.section || s.size == 0)
+      continue;
+    const std::string &secname = orig.sections[*s.section].name;
+    if (diff::is_init_section_name(secname) || diff::is_exit_section_name(secname))
+      continue; // freed or discarded in the running kernel
+    std::optional<u32> idx;
+    if (s.is_local()) {
+      if (!block) {
+        problems.push_back(fmt::format("{}: {}", unit, why));
+        return problems;
+      }
+      idx = target.find_local(*block, s.name, diff::decode_name(s.name).key);
+    } else {
+      idx = target.find_global(s.name);
+    }
+    if (!idx) {
+      missing.push_back(s.name);
+      continue;
+    }
+    const diff::TargetSym &t = target.syms()[*idx];
+    if (t.size != s.size)
+      sizes.push_back(fmt::format("{} ({} bytes here, {} in the target)", s.name, s.size, t.size));
+  }
+  if (!sizes.empty())
+    problems.push_back(fmt::format("{}: functions differ in size from the target kernel: {}. The original objects do "
+                                   "not reproduce the running kernel (different compiler, flags, config or source)",
+                                   unit, fmt::join(sizes, ", ")));
+  if (!missing.empty())
+    problems.push_back(fmt::format("{}: functions not in the target kernel: {} (not built into the target, or the "
+                                   "target was built from another source)",
+                                   unit, fmt::join(missing, ", ")));
+  return problems;
+}
+
+} // namespace kpg::build

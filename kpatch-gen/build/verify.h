@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Checks that a live patch module fits the kernel it is made for, before it is written out
+// (a module that fails to load, or loads and patches the wrong code, is worse than no module).
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "diff/target.h"
+#include "elf/model.h"
+#include "support/error.h"
+
+namespace kpg::build {
+
+// key=value pairs of a .modinfo section (repeated keys: last wins; see modinfo_all).
+std::map<std::string, std::string> parse_modinfo(const std::vector<u8> &bytes);
+std::vector<std::pair<std::string, std::string>> modinfo_all(const std::vector<u8> &bytes);
+
+// "Linux version 6.1.192 (...)" in the target's .rodata -> "6.1.192".
+Expected<std::string> kernel_release(const std::string &vmlinux);
+
+struct VerifyInput {
+  const elf::ObjectFile *ko = nullptr;
+  std::string vmlinux;                  // target
+  const diff::Symvers *symvers = nullptr;
+};
+
+// Every problem found, one per line (empty: all good):
+//  - the module's vermagic is the target's (the exact string is in the target's .rodata,
+//    where kernel/module/main.c keeps VERMAGIC_STRING);
+//  - with MODVERSIONS every __versions CRC equals the target's Module.symvers;
+//  - every undefined symbol is exported by vmlinux (anything else must be a livepatch
+//    relocation: the loader resolves only exports, and a module export would make the patch
+//    depend on that module being loaded).
+std::vector<std::string> verify_module(const VerifyInput &in);
+
+// The original objects must be the ones the target was built from: the same functions with
+// the same sizes (a mismatch means another compiler, config or source, and patching on that
+// basis redirects functions to code compiled for a different kernel).
+std::vector<std::string> verify_original(const elf::ObjectFile &orig, const diff::TargetSymbols &target,
+                                         const std::string &unit);
+
+} // namespace kpg::build

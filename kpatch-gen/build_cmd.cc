@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// `kpatch-gen build`: from a kernel source tree and .patch files to a verified live patch
+// module, compiling only the translation units the patch touches (twice) instead of the
+// whole kernel. The pipeline, in order (each stage prints a progress line and its time):
+//
+//   1. inputs     parse the patches, read the target (release, build ID, symvers)
+//   2. tree       open or prepare the cached original tree (kbuild prepare only)
+//   3. patch      apply the patches to the hard-link copy of the source
+//   4. compile    the affected units, original and patched, with the kernel's exact flags
+//   5. diff       each pair with the diff engine; refusals stop here with their reasons
+//   6. check      the original objects must match the target kernel
+//   7. module     generate the module source, link it with kbuild, post-link
+//   8. verify     vermagic, CRCs, undefined symbols; then write NAME.ko and NAME.json
+#include <filesystem>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include "build/kbuild.h"
+#include "build/modgen.h"
+#include "build/patchfile.h"
+#include "build/postlink.h"
+#include "build/process.h"
+#include "build/progress.h"
+#include "build/tree.h"
+#include "build/verify.h"
+#include "commands.h"
+#include "diff/pipeline.h"
+#include "elf/reader.h"
+#include "elf/sections.h"
+#include "elf/writer.h"
+#include "support/file.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace kpg::cli {
+
+enum BuildExit { BUILD_OK = 0, BUILD_ERROR = 1, BUILD_USAGE = 2, BUILD_NO_CHANGE = 3 };
+
+static std::string default_cache() {
+  if (const char *c = std::getenv("KPATCH_GEN_CACHE"); c && *c)
+    return c;
+  const char *home = std::getenv("HOME");
+  return std::string(home && *home ? home : "/root") + "/.cache/kpatch-gen";
+}
+
+std::string templates_dir() {
+  if (const char *t = std::getenv("KPATCH_GEN_TEMPLATES"); t && *t)
+    return t;
+  return KPG_TEMPLATES_DIR;
+}
+
+static std::string build_help() {
+  return "Build a live patch module for a Linux 6.1 x86-64 kernel from one or more source patches, compiling only "
+         "the translation units the patches touch (original and patched) in a cached, prepared copy of the kernel "
+         "tree. Several patches combine into one cumulative module; atomic replace is on unless --no-replace.\n\n"
+         "Exit codes:\n"
+         "  0  module written (OUTDIR/NAME.ko and OUTDIR/NAME.json)\n"
+         "  1  refused (the reasons are printed with their codes) or error\n"
+         "  2  usage error\n"
+         "  3  no functional change in the patches\n\n"
+         "Cache: $KPATCH_GEN_CACHE (default ~/.cache/kpatch-gen); one prepared tree per source, config, compiler and "
+         "release. The user's source tree is never modified.\n\n"
+         "Example (the lab kernel of ci/lab):\n"
+         "  L=$(ci/lab/lab.sh kernel --print-dir)\n"
+         "  kpatch-gen build examples/cmdline-string/cmdline-string.patch --kernel-src $L/src \\\n"
+         "      --target-vmlinux $L/build/vmlinux -o out/\n";
+}
+
+CLI::App *add_build_command(CLI::App &app, BuildArgs &a) {
+  CLI::App *c = app.add_subcommand("build", "build a verified live patch module from source patches");
+  c->footer(build_help());
+  c->add_option("PATCH", a.patches, "unified diffs against --kernel-src, applied in order")->required()->check(CLI::ExistingFile);
+  c->add_option("--kernel-src", a.kernel_src, "pristine kernel source tree (never modified)")->required()->check(CLI::ExistingDirectory);
+  c->add_option("--target-vmlinux", a.vmlinux, "vmlinux of the kernel the patch is for (symbols; DWARF helps)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  c->add_option("--config", a.config, "kernel .config (default: .config next to --target-vmlinux)")->check(CLI::ExistingFile);
+  c->add_option("--target-modules", a.modules_dir, "directory with the target's module .ko files (searched recursively)")
+      ->check(CLI::ExistingDirectory);
+  c->add_option("--symvers", a.symvers, "target Module.symvers (default: next to --target-vmlinux)")->check(CLI::ExistingFile);
+  c->add_option("--kernel-build", a.kernel_build,
+                "directory of a full build of the target kernel, for header dependencies (default: the directory of "
+                "--target-vmlinux when it has kbuild's .cmd files)")
+      ->check(CLI::ExistingDirectory);
+  c->add_option("--name", a.name, "module name (default: livepatch_<first patch name>)");
+  c->add_flag("--no-replace", a.no_replace, "do not replace older live patches atomically (stack on top of them)");
+  c->add_option("--cve", a.cves, "CVE id recorded in the module and the report (repeatable)");
+  c->add_option("--description", a.description, "MODULE_DESCRIPTION of the module");
+  c->add_option("-o,--output", a.outdir, "output directory (default: .)");
+  c->add_option("-j,--jobs", a.jobs, "parallel compile jobs (default: number of CPUs)");
+  c->add_option("--cache", a.cache, "cache directory (default: $KPATCH_GEN_CACHE or ~/.cache/kpatch-gen)");
+  c->add_flag("--json", a.json, "print the result as JSON on stdout");
+  c->add_flag("-q,--quiet", a.quiet, "no progress output");
+  return c;
+}
+
+namespace {
+
+struct BuildState {
+  explicit BuildState(const BuildArgs &a) : args(a), progress(a.quiet, 8) {}
+  const BuildArgs &args;
+  build::Progress progress;
+  int jobs = 1;
+  std::vector<build::PatchInfo> patches;
+  std::vector<std::string> files;
+  std::string release, build_id, config, symvers_path, outdir, name, cache, work;
+  std::optional<diff::Symvers> symvers;
+  std::optional<build::BuildDeps> deps;
+  std::unique_ptr<build::PreparedTree> tree;
+  std::vector<build::Unit> units;
+  std::vector<std::string> diff_objects;
+  build::ModuleSpec spec;
+  json unit_results = json::array();
+  json reports = json::object();
+  json result = json::object();
+};
+
+void fail(BuildState &st, const std::string &msg) {
+  std::fprintf(stderr, "kpatch-gen build: error: %s\n", msg.c_str());
+  st.result["result"] = "error";
+  st.result["error"] = msg;
+}
+
+int finish(BuildState &st, int code) {
+  if (st.tree)
+    (void)st.tree->restore(); // the hard-link copy goes back to pristine, whatever happened
+  st.progress.finish();
+  json t = json::object();
+  for (const auto &[n, s] : st.progress.timings())
+    t[n] = s;
+  st.result["timings"] = t;
+  st.result["total_seconds"] = st.progress.total_seconds();
+  if (st.args.json)
+    std::printf("%s\n", st.result.dump(2).c_str());
+  return code;
+}
+
+std::optional<std::string> find_module_file(const std::vector<std::string> &dirs, const std::string &file) {
+  std::string alt = file;
+  std::replace(alt.begin(), alt.end(), '_', '-');
+  for (const std::string &d : dirs) {
+    if (d.empty() || !fs::is_directory(d))
+      continue;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(d, fs::directory_options::skip_permission_denied, ec);
+         it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (ec)
+        break;
+      std::string n = it->path().filename().string();
+      if (n == file || n == alt)
+        return it->path().string();
+    }
+  }
+  return std::nullopt;
+}
+
+// 1. Patches, target release / build ID / symvers / config, and a full build's dependencies.
+bool stage_inputs(BuildState &st) {
+  const BuildArgs &a = st.args;
+  st.progress.stage("inputs", fmt::format("{} patch(es) for {}", a.patches.size(), a.vmlinux));
+  std::vector<std::string> problems;
+  std::set<std::string> seen;
+  for (const std::string &p : a.patches) {
+    auto info = build::parse_patch(p);
+    if (!info) {
+      problems.push_back(info.error().str());
+      continue;
+    }
+    for (const build::PatchedFile &f : info->files) {
+      if (std::string why = build::unsupported_reason(f.path); !why.empty())
+        problems.push_back(fmt::format("{}: {}: {}", p, f.path, why));
+      if (seen.insert(f.path).second)
+        st.files.push_back(f.path);
+    }
+    st.patches.push_back(std::move(*info));
+  }
+  std::string vmdir = fs::path(a.vmlinux).parent_path().string();
+  if (vmdir.empty())
+    vmdir = ".";
+  st.config = !a.config.empty() ? a.config : vmdir + "/.config";
+  if (!fs::exists(st.config))
+    problems.push_back("no kernel config: pass --config (looked for " + st.config + ")");
+  st.symvers_path = !a.symvers.empty() ? a.symvers : vmdir + "/Module.symvers";
+  if (fs::exists(st.symvers_path)) {
+    auto sv = diff::Symvers::load(st.symvers_path);
+    if (!sv)
+      problems.push_back(sv.error().str());
+    else
+      st.symvers = std::move(*sv);
+  } else {
+    problems.push_back("no Module.symvers of the target: pass --symvers (looked for " + st.symvers_path + ")");
+  }
+  auto rel = build::kernel_release(a.vmlinux);
+  if (!rel)
+    problems.push_back(rel.error().str());
+  else
+    st.release = *rel;
+  if (auto bid = elf::read_build_id(a.vmlinux))
+    st.build_id = *bid;
+  else
+    st.progress.note("note: the target vmlinux has no build ID; the module will not record one");
+  std::string deps_dir = a.kernel_build;
+  if (deps_dir.empty() && fs::exists(vmdir + "/vmlinux.o"))
+    deps_dir = vmdir;
+  if (!deps_dir.empty()) {
+    auto d = build::BuildDeps::load(deps_dir);
+    if (!d)
+      problems.push_back(d.error().str());
+    else
+      st.deps = std::move(*d);
+  }
+  if (!problems.empty()) {
+    std::string msg = "cannot start:";
+    for (const std::string &p : problems)
+      msg += "\n  " + p;
+    fail(st, msg);
+    return false;
+  }
+  std::string first = fs::path(a.patches[0]).stem().string();
+  st.name = build::sanitize_module_name(!a.name.empty() ? a.name : "livepatch_" + first);
+  st.outdir = a.outdir.empty() ? "." : a.outdir;
+  st.cache = a.cache.empty() ? default_cache() : a.cache;
+  st.jobs = a.jobs > 0 ? a.jobs : static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+  st.progress.note(fmt::format("target {} (build ID {}), module {}", st.release,
+                               st.build_id.empty() ? "none" : st.build_id, st.name));
+  if (st.deps)
+    st.progress.note(fmt::format("header dependencies from {} ({} objects)", st.deps->dir(), st.deps->object_count()));
+  return true;
+}
+
+// 2. The prepared tree (cached per source, config, compiler, release).
+bool stage_tree(BuildState &st) {
+  st.progress.stage("tree", "prepared original tree for " + st.args.kernel_src);
+  build::TreeInputs ti{st.args.kernel_src, st.config, st.symvers_path, st.cache, templates_dir(), st.release, st.jobs};
+  auto tree = build::PreparedTree::open(ti, st.progress);
+  if (!tree) {
+    fail(st, tree.error().str());
+    return false;
+  }
+  st.tree = std::make_unique<build::PreparedTree>(std::move(*tree));
+  st.progress.note((st.tree->was_cached() ? "cached: " : "prepared: ") + st.tree->dir());
+  st.work = st.tree->dir() + "/work";
+  std::error_code ec;
+  fs::remove_all(st.work, ec);
+  fs::create_directories(st.work + "/diff", ec);
+  return true;
+}
+
+// 3. Apply the patches to the hard-link copy; find the affected units.
+bool stage_patch(BuildState &st) {
+  st.progress.stage("patch", fmt::format("{} file(s)", st.files.size()));
+  std::vector<std::string> paths;
+  std::vector<build::PatchedFile> all;
+  for (const build::PatchInfo &p : st.patches) {
+    paths.push_back(p.file);
+    all.insert(all.end(), p.files.begin(), p.files.end());
+  }
+  if (auto ap = st.tree->apply_patches(paths, st.files); !ap) {
+    fail(st, ap.error().str());
+    return false;
+  }
+  auto units = build::affected_units(all, st.deps ? &*st.deps : nullptr);
+  if (!units) {
+    fail(st, units.error().str());
+    return false;
+  }
+  if (units->empty()) {
+    fail(st, "the patches change no translation unit of this kernel");
+    return false;
+  }
+  st.units = std::move(*units);
+  return true;
+}
+
+// 4. Compile original and patched units.
+bool stage_compile(BuildState &st) {
+  st.progress.stage("compile", fmt::format("{} unit(s), original and patched", st.units.size()));
+  for (const build::Unit &u : st.units)
+    st.progress.note(fmt::format("{}: {}", u.object, u.why));
+  if (auto c = build::compile_units(*st.tree, st.units, st.jobs, st.work, st.progress); !c) {
+    fail(st, c.error().str());
+    return false;
+  }
+  return true;
+}
+
+// 5. Diff every pair. Refusals of all units are shown before stopping.
+int stage_diff(BuildState &st) {
+  st.progress.stage("diff", fmt::format("{} unit(s)", st.units.size()));
+  std::map<std::string, build::ModuleObject> objects;
+  bool refused = false;
+  size_t n = 0;
+  for (build::Unit &u : st.units) {
+    diff::Options o;
+    o.orig_path = st.tree->orig_obj() + "/" + u.object;
+    o.patched_path = st.tree->patched_obj() + "/" + u.object;
+    o.out_path = fmt::format("{}/diff/kpg_d{}.o", st.work, n);
+    o.report_path = fmt::format("{}/diff/kpg_d{}.json", st.work, n);
+    o.objname = u.objname;
+    o.symvers_path = st.symvers_path;
+    if (u.objname == "vmlinux") {
+      o.target_path = st.args.vmlinux;
+    } else {
+      auto ko = find_module_file({st.args.modules_dir, st.deps ? st.deps->dir() : ""}, u.module_file);
+      if (!ko) {
+        fail(st, fmt::format("{} belongs to module {}: pass --target-modules with the target's {}", u.object, u.objname,
+                             u.module_file));
+        return BUILD_ERROR;
+      }
+      o.target_path = *ko;
+    }
+    Diag diag;
+    diag.set_quiet(st.args.quiet);
+    diff::DiffResult r = diff::run_diff(o, diag);
+    st.reports[u.source] = r.report;
+    json ur = {{"source", u.source}, {"object", u.object}, {"objname", u.objname}, {"why", u.why},
+               {"result", r.report.value("result", "error")}, {"target", o.target_path}};
+    st.unit_results.push_back(ur);
+    if (r.exit_code == diff::EXIT_NO_CHANGE) {
+      st.progress.note(u.object + ": no functional change");
+      continue;
+    }
+    if (r.exit_code != diff::EXIT_CHANGED) {
+      refused = true;
+      continue;
+    }
+    st.diff_objects.push_back(o.out_path);
+    n++;
+    build::ModuleObject &mo = objects[u.objname];
+    mo.name = u.objname;
+    for (const diff::PatchedFunction &f : r.output.functions) {
+      st.progress.note(fmt::format("{}: patch {}{}", u.object, f.old_name, f.sympos ? fmt::format(",{}", f.sympos) : ""));
+      mo.funcs.push_back(build::ModuleFunc{f.old_name, f.sympos, f.alias, u.source});
+    }
+    for (const diff::Callback &cb : r.callbacks) {
+      if (mo.callbacks.count(cb.kind)) {
+        fail(st, fmt::format("two {} callbacks for {} (one in {}): livepatch runs one callback of each kind per object",
+                             cb.kind, u.objname, u.source));
+        return BUILD_ERROR;
+      }
+      mo.callbacks[cb.kind] = cb.alias;
+    }
+  }
+  if (refused) {
+    fail(st, "the patch cannot be live patched (reasons above; details in --json output)");
+    st.result["result"] = "refused";
+    return BUILD_ERROR;
+  }
+  if (st.diff_objects.empty()) {
+    st.result["result"] = "no-change";
+    if (!st.args.quiet)
+      std::fprintf(stderr, "kpatch-gen build: no functional change in the patches\n");
+    return BUILD_NO_CHANGE;
+  }
+  // vmlinux first, then modules by name: the order of klp_objects in the generated module.
+  if (objects.count("vmlinux"))
+    st.spec.objects.push_back(objects["vmlinux"]);
+  for (auto &[name, o] : objects)
+    if (name != "vmlinux")
+      st.spec.objects.push_back(o);
+  return BUILD_OK;
+}
+
+// 6. The original objects must reproduce the target kernel.
+bool stage_check(BuildState &st) {
+  st.progress.stage("check", "original objects against the target kernel");
+  std::vector<std::string> problems;
+  std::map<std::string, diff::TargetSymbols> targets;
+  for (const json &ur : st.unit_results) {
+    std::string tp = ur["target"];
+    if (!targets.count(tp)) {
+      auto t = diff::TargetSymbols::load(tp);
+      if (!t) {
+        problems.push_back(t.error().str());
+        continue;
+      }
+      targets.emplace(tp, std::move(*t));
+    }
+    auto orig = elf::read_object(st.tree->orig_obj() + "/" + ur["object"].get<std::string>());
+    if (!orig) {
+      problems.push_back(orig.error().str());
+      continue;
+    }
+    for (const std::string &p : build::verify_original(*orig, targets.at(tp), ur["source"]))
+      problems.push_back(p);
+  }
+  if (!problems.empty()) {
+    std::string msg = "the original objects do not match the target kernel:";
+    for (const std::string &p : problems)
+      msg += "\n  " + p;
+    fail(st, msg);
+    return false;
+  }
+  return true;
+}
+
+json manifest(const BuildState &st) {
+  json objs = json::array();
+  for (const build::ModuleObject &o : st.spec.objects) {
+    json funcs = json::array();
+    for (const build::ModuleFunc &f : o.funcs)
+      funcs.push_back({{"name", f.old_name}, {"sympos", f.sympos}, {"unit", f.unit}});
+    json cbs = json::array();
+    for (const auto &[k, v] : o.callbacks)
+      cbs.push_back(k);
+    objs.push_back({{"name", o.name}, {"functions", funcs}, {"callbacks", cbs}});
+  }
+  return {{"format", "kpatch-gen-module/1"},
+          {"name", st.spec.name},
+          {"replace", st.spec.replace},
+          {"description", st.spec.description},
+          {"cves", st.spec.cves},
+          {"target", {{"release", st.release}, {"build_id", st.build_id}}},
+          {"objects", objs},
+          {"patches", [&] {
+             json p = json::array();
+             for (const build::PatchInfo &pi : st.patches)
+               p.push_back(fs::path(pi.file).filename().string());
+             return p;
+           }()}};
+}
+
+// 7./8. Link, post-link, verify, write.
+int stage_module(BuildState &st) {
+  st.spec.name = st.name;
+  st.spec.replace = !st.args.no_replace;
+  st.spec.description = st.args.description;
+  st.spec.cves = st.args.cves;
+  st.spec.target_release = st.release;
+  st.spec.target_build_id = st.build_id;
+  st.spec.diff_objects = st.diff_objects;
+  st.progress.stage("module", "generate and link " + st.name + ".ko");
+  auto ko_path = build::build_module(*st.tree, st.spec, templates_dir(), st.jobs, st.progress);
+  if (!ko_path) {
+    fail(st, ko_path.error().str());
+    return BUILD_ERROR;
+  }
+  auto ko = elf::read_object(*ko_path);
+  if (!ko) {
+    fail(st, ko.error().str());
+    return BUILD_ERROR;
+  }
+  json man = manifest(st);
+  auto pl = build::post_link(*ko, man.dump());
+  if (!pl) {
+    fail(st, "post-link: " + pl.error().str());
+    return BUILD_ERROR;
+  }
+  st.progress.note(fmt::format("{} livepatch relocation(s) in {} section(s), {} .klp.sym symbol(s)", pl->klp_relocs,
+                               pl->klp_sections, pl->klp_symbols));
+
+  st.progress.stage("verify", "vermagic, CRCs, undefined symbols");
+  build::VerifyInput vi{&*ko, st.args.vmlinux, st.symvers ? &*st.symvers : nullptr};
+  auto problems = build::verify_module(vi);
+  if (!problems.empty()) {
+    std::string msg = "the module does not fit the target kernel:";
+    for (const std::string &p : problems)
+      msg += "\n  " + p;
+    fail(st, msg);
+    return BUILD_ERROR;
+  }
+  auto bytes = elf::write_object_to_memory(*ko);
+  if (!bytes) {
+    fail(st, bytes.error().str());
+    return BUILD_ERROR;
+  }
+  std::error_code ec;
+  fs::create_directories(st.outdir, ec);
+  std::string out_ko = st.outdir + "/" + st.name + ".ko", out_json = st.outdir + "/" + st.name + ".json";
+  if (auto w = write_file_atomic(out_ko, *bytes); !w) {
+    fail(st, w.error().str());
+    return BUILD_ERROR;
+  }
+  json full = man;
+  full["module"] = st.name + ".ko";
+  full["sha256"] = sha256_hex(*bytes);
+  full["units"] = st.unit_results;
+  full["reports"] = st.reports;
+  full["klp_relocations"] = pl->klp_relocs;
+  if (auto w = write_text_file_atomic(out_json, full.dump(2) + "\n"); !w) {
+    fail(st, w.error().str());
+    return BUILD_ERROR;
+  }
+  st.result = full;
+  st.result["result"] = "built";
+  st.result["output"] = {{"module", out_ko}, {"report", out_json}};
+  if (!st.args.quiet)
+    std::fprintf(stderr, "kpatch-gen build: wrote %s (sha256 %s) and %s\n", out_ko.c_str(),
+                 full["sha256"].get<std::string>().c_str(), out_json.c_str());
+  return BUILD_OK;
+}
+
+} // namespace
+
+int run_build_command(const BuildArgs &a) {
+  BuildState st(a);
+  st.result["format"] = "kpatch-gen-build-result/1";
+  if (!stage_inputs(st) || !stage_tree(st) || !stage_patch(st) || !stage_compile(st))
+    return finish(st, BUILD_ERROR);
+  if (int rc = stage_diff(st); rc != BUILD_OK)
+    return finish(st, rc);
+  if (!stage_check(st))
+    return finish(st, BUILD_ERROR);
+  return finish(st, stage_module(st));
+}
+
+} // namespace kpg::cli

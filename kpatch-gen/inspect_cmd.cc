@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// `kpatch-gen inspect MODULE.ko`: what a live patch module patches and for which kernel --
+// from its manifest (written by the builder), its .modinfo and its livepatch relocations.
+#include <fmt/format.h>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "build/postlink.h"
+#include "build/verify.h"
+#include "commands.h"
+#include "elf/reader.h"
+
+using nlohmann::json;
+
+namespace kpg::cli {
+
+CLI::App *add_inspect_command(CLI::App &app, InspectArgs &a) {
+  CLI::App *c = app.add_subcommand("inspect", "show what a live patch module patches and for which kernel");
+  c->footer("Exit codes: 0 ok, 1 not a readable live patch module, 2 usage.");
+  c->add_option("MODULE", a.module, "live patch module (.ko)")->required()->check(CLI::ExistingFile);
+  c->add_flag("--json", a.json, "print JSON");
+  return c;
+}
+
+int run_inspect_command(const InspectArgs &a) {
+  auto ko = elf::read_object(a.module);
+  if (!ko) {
+    std::fprintf(stderr, "kpatch-gen inspect: %s\n", ko.error().str().c_str());
+    return 1;
+  }
+  json out;
+  out["module"] = a.module;
+  if (auto mi = ko->find_section(".modinfo")) {
+    json info = json::object();
+    for (auto &[k, v] : build::modinfo_all(ko->sections[*mi].data)) {
+      if (info.contains(k)) {
+        if (!info[k].is_array())
+          info[k] = json::array({info[k]});
+        info[k].push_back(v);
+      } else {
+        info[k] = v;
+      }
+    }
+    out["modinfo"] = info;
+  }
+  if (!out.contains("modinfo") || out["modinfo"].value("livepatch", "") != "Y") {
+    std::fprintf(stderr, "kpatch-gen inspect: %s: not a live patch module (no livepatch=Y in .modinfo)\n", a.module.c_str());
+    return 1;
+  }
+  if (auto m = ko->find_section(build::MANIFEST_SECTION)) {
+    const auto &d = ko->sections[*m].data;
+    out["manifest"] = json::parse(d.begin(), d.end(), nullptr, false);
+  }
+  std::map<std::string, size_t> klp;
+  for (const elf::ExtraRelocSection &x : ko->extra_relocs)
+    klp[x.name] += x.relocs.size();
+  out["klp_relocation_sections"] = klp;
+  if (a.json) {
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  const json &mi = out["modinfo"];
+  std::printf("module:   %s (%s)\n", mi.value("name", "?").c_str(), a.module.c_str());
+  std::printf("kernel:   %s  vermagic \"%s\"\n", mi.value("kpg_target_release", "?").c_str(), mi.value("vermagic", "?").c_str());
+  std::printf("build id: %s\n", mi.value("kpg_target_build_id", "(not recorded)").c_str());
+  if (mi.contains("description"))
+    std::printf("about:    %s\n", mi["description"].get<std::string>().c_str());
+  if (mi.contains("kpg_cve")) {
+    std::string cves = mi["kpg_cve"].is_array() ? mi["kpg_cve"].dump() : mi["kpg_cve"].get<std::string>();
+    std::printf("cves:     %s\n", cves.c_str());
+  }
+  if (out.contains("manifest") && out["manifest"].is_object()) {
+    const json &m = out["manifest"];
+    std::printf("replace:  %s\n", m.value("replace", true) ? "yes (atomic replace of older patches)" : "no (stacks)");
+    for (const json &o : m["objects"]) {
+      std::printf("object %s:\n", o["name"].get<std::string>().c_str());
+      for (const json &f : o["functions"])
+        std::printf("  %s%s  (%s)\n", f["name"].get<std::string>().c_str(),
+                    f["sympos"].get<u64>() ? fmt::format(",{}", f["sympos"].get<u64>()).c_str() : "",
+                    f["unit"].get<std::string>().c_str());
+      for (const json &c : o["callbacks"])
+        std::printf("  callback %s\n", c.get<std::string>().c_str());
+    }
+  } else {
+    std::printf("(no kpatch-gen manifest: built by another tool)\n");
+  }
+  for (const auto &[sec, n] : klp)
+    std::printf("%s: %zu livepatch relocation(s)\n", sec.c_str(), n);
+  return 0;
+}
+
+} // namespace kpg::cli
