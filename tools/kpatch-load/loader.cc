@@ -281,12 +281,16 @@ OpResult unload_patch(Host &host, Reporter &rep, Store *store, const std::string
     return res;
   }
 
+  // Like a load's finit_module, the write to enabled already runs the kernel's first
+  // attempt to switch every task, so the transition time counts from the (last) write.
+  i64 t_write = host.clock.now_ms();
   if (*st.enabled) {
     // Writing 0 disables; if this patch is still patching, the same write reverses that.
     // EBUSY: another patch is in transition (__klp_disable_patch refuses); wait for it.
     const i64 start = host.clock.now_ms();
     i64 interval = 50;
     for (;;) {
+      t_write = host.clock.now_ms();
       int err = host.fs.write_attr(kLivepatchDir + "/" + name + "/enabled", "0");
       if (err == 0)
         break;
@@ -312,7 +316,7 @@ OpResult unload_patch(Host &host, Reporter &rep, Store *store, const std::string
   }
   rep.step(fmt::format("{}: unpatching transition started (timeout {:.0f} s)", name, secs(opts.wait.timeout_ms)));
   WaitResult wr = wait_for_transition(host, rep, name, kUnpatched, opts.wait);
-  res.transition_ms = wr.elapsed_ms;
+  res.transition_ms = host.clock.now_ms() - t_write;
   switch (wr.end) {
   case WaitEnd::Done: break;
   case WaitEnd::TimedOut: {
@@ -335,10 +339,10 @@ OpResult unload_patch(Host &host, Reporter &rep, Store *store, const std::string
   if (wr.forced) {
     res.code = worse(res.code, ExitCode::Forced);
     rep.warn(forced_cost(name, kUnpatched, {}));
-    rep.step(fmt::format("{}: disabled by force in {:.3f} s; module stays loaded", name, secs(wr.elapsed_ms)));
+    rep.step(fmt::format("{}: disabled by force in {:.3f} s; module stays loaded", name, secs(res.transition_ms)));
     return res;
   }
-  rep.step(fmt::format("{}: unpatched in {:.3f} s", name, secs(wr.elapsed_ms)));
+  rep.step(fmt::format("{}: unpatched in {:.3f} s", name, secs(res.transition_ms)));
   OpResult rm = remove_module_when_free(host, rep, name, opts.refcnt_timeout_ms);
   res.merge(rm);
   if (store && rm.code == ExitCode::Ok)

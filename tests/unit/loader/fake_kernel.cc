@@ -284,6 +284,7 @@ int FakeKernel::load_module(const std::string &host_path, const std::string &) {
     return def.load_errno;
   if (mi->is_livepatch() && transition_)
     return EBUSY; // klp_enable_patch: another transition in progress
+  run_until(now_ + def.load_ms); // reading, relocating and initialising the module
   Module m{name, mi->is_livepatch(), mi->is_livepatch() ? 1 : 0};
   m.refcnt += extra_refs_[name];
   modules_[name] = m;

@@ -41,6 +41,7 @@ public:
     bool replace = true;
     int load_errno = 0;     // finit_module fails with this
     i64 free_delay_ms = 0;  // completion -> directory removed and reference dropped
+    i64 load_ms = 0;        // time finit_module takes before the patch is enabled
   };
   struct Task {
     i32 pid = 0, tid = 0;

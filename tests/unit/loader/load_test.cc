@@ -46,6 +46,16 @@ TEST_F(Load, CompletesWhenAllTasksSwitch) {
   EXPECT_LE(r.transition_ms, 2500);
 }
 
+TEST_F(Load, TransitionTimeIncludesFinitModule) {
+  FakeKernel::PatchDef def;
+  def.load_ms = 300; // klp_enable_patch runs, and completes the transition, inside finit_module
+  k.define_patch("kpg_a", def);
+  OpResult r = load("kpg_a");
+  EXPECT_EQ(r.code, ExitCode::Ok);
+  EXPECT_EQ(r.transition_ms, 300);
+  EXPECT_TRUE(any_contains(rep.steps, "kpg_a: patched in 0.300 s (finit_module 0.300 s)"));
+}
+
 TEST_F(Load, RecordsTargetKernelOfLoadedModule) {
   ASSERT_EQ(load("kpg_a").code, ExitCode::Ok);
   std::optional<LoadedRecord> rec = store.loaded_record("kpg_a");
