@@ -69,7 +69,7 @@ Commands:
       for run). Useful to re-check a log, and to test the verdict itself.
 
 Scenario format: see ci/lab/README.md. In short, SCENARIO is a shell script run in the
-guest as `sh /kpg/scenario` after `. /kpg/lib.sh` helpers are available:
+guest as `sh /kpg/scenario`; it sources the helpers and reports checks through them:
   . /kpg/lib.sh
   kpg_loaded_probe /kpg/add/livepatch-sample.ko 'grep -q "live patched" /proc/cmdline'
 
@@ -78,6 +78,8 @@ Environment:
   KPG_LAB_SOURCE     kernel source tarball (default /usr/src/linux-source-6.1.tar.xz)
   KPG_LAB_JOBS       make -j value (default: nproc)
   KPG_LAB_KVM=1      try KVM (probed first; falls back to TCG)
+  KPG_LAB_UNVERIFIED_KERNEL=1  let `boot` start a bzImage outside its O= build dir,
+                     whose objects cannot be checked for -ffunction-sections
 
 Exit codes: 0 ok, 1 check failed, 2 usage, 3 missing prerequisite, 4 kernel build failed,
 5 boot failed/timed out/no KPG-DONE, 6 initramfs failed.
