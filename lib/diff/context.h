@@ -40,6 +40,7 @@ inline constexpr const char *UNSUPPORTED_RELOCATION = "UNSUPPORTED_RELOCATION";
 inline constexpr const char *INCOMPATIBLE_OBJECTS = "INCOMPATIBLE_OBJECTS";
 inline constexpr const char *TARGET_SYMBOL_NOT_FOUND = "TARGET_SYMBOL_NOT_FOUND";
 inline constexpr const char *AMBIGUOUS_TARGET_SYMBOL = "AMBIGUOUS_TARGET_SYMBOL";
+inline constexpr const char *WEAK_OVERRIDDEN = "WEAK_OVERRIDDEN";
 inline constexpr const char *INTERNAL = "INTERNAL";
 } // namespace code
 

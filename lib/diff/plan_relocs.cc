@@ -62,8 +62,8 @@ std::vector<Planner::Site> Planner::sites() const {
       v.push_back({sel.sec, e.offset, e.offset + sel.entsize, true, sel.spec->name});
     if (!sel.aux_kept.empty())
       if (auto repl = pv_.obj().find_section(sel.spec->aux_section))
-        for (auto [a, b] : sel.aux_kept)
-          v.push_back({*repl, a, b, true, sel.spec->aux_section});
+        for (auto [a, b] : sel.aux_kept) // replacement code: planned like code (output.cc)
+          v.push_back({*repl, a, b, false, sel.spec->aux_section});
   }
   return v;
 }
@@ -267,6 +267,16 @@ void Planner::run() {
     ExternalRef ref;
     locate(ref, *o);
     ctx_.plan.func_sympos.set(p, ref.sympos);
+    // A __weak definition that the running kernel overrides (fs/proc/meminfo.c's empty
+    // arch_report_meminfo() loses to arch/x86's): its name in kallsyms is the overriding
+    // function, so "patching" it would replace the wrong code.
+    const elf::Symbol &os = ov_.sym(*o);
+    if (ctx_.target && os.bind == STB_WEAK)
+      if (auto idx = ctx_.target->find_global(os.name); idx && ctx_.target->syms()[*idx].size != os.size)
+        ctx_.refuse(code::WEAK_OVERRIDDEN, ctx_.loc_orig(*o),
+                    fmt::format("{} is a __weak definition that the target overrides with another {} ({} bytes, not "
+                                "{}): changing it has no effect; patch the overriding definition instead",
+                                os.name, os.name, ctx_.target->syms()[*idx].size, os.size));
   }
   // Special entries must not need module-specific livepatch relocations: those are applied
   // when the module comes, after its jump labels and static calls were set up, so the entry
