@@ -263,6 +263,7 @@ void Builder::copy_special(const SpecialSelection &sel) {
   if (!sel.aux_kept.empty()) {
     if (auto repl = pv_.obj().find_section(sel.spec->aux_section)) {
       SectionId out = new_section(pv_.sec(*repl), pv_.sec(*repl).name);
+      std::vector<Range> chunks;
       for (auto [a, b] : sel.aux_kept) {
         if (map_location(*repl, a) && map_location(*repl, b))
           continue; // two entries sharing one replacement
@@ -272,8 +273,15 @@ void Builder::copy_special(const SpecialSelection &sel) {
                        pv_.sec(*repl).data.begin() + static_cast<long>(b));
         os.size = os.data.size();
         ranges_.push_back(Range{*repl, a, b, out, at});
+        chunks.push_back(ranges_.back());
         section_symbol(out);
       }
+      // Replacement code has relocations of its own: ALTERNATIVE_CALL() / alternative_call_2()
+      // (e.g. clear_page_rep vs clear_page_erms in clear_page()) put a `call` in the
+      // replacement. Without them apply_alternatives() would write a call to the next
+      // instruction. It is code like a function body, so the function-pointer rule applies.
+      for (const Range &c : chunks)
+        copy_relocs(c.src, c.start, c.end, c.out, c.out_start, false);
     }
   }
   SectionId out = new_section(src, src.name);
