@@ -103,12 +103,17 @@ bool Comparer::same_target(const Target &o, const Target &p) const {
 }
 
 // Bytes [ooff, ooff+len) vs [poff, poff+len), relocation fields masked and relocations
-// compared by target. `ignore` is a byte range relative to the region start (a line field).
+// compared by target. `ignore` is a byte range relative to the region start whose bytes and
+// relocations are not compared (a line field; a field compared separately by the caller).
 bool Comparer::same_region(SectionId osec, u64 ooff, SectionId psec, u64 poff, u64 len,
                            std::optional<std::pair<u64, u64>> ignore) const {
   const elf::Section &a = ov_.sec(osec), &b = pv_.sec(psec);
-  auto ro = ov_.relocs_in(osec, ooff, ooff + len);
-  auto rp = pv_.relocs_in(psec, poff, poff + len);
+  auto outside = [&](u64 base) {
+    return [=](const elf::Reloc &r) { return !ignore || r.offset - base < ignore->first || r.offset - base >= ignore->second; };
+  };
+  std::vector<elf::Reloc> ro, rp;
+  std::ranges::copy_if(ov_.relocs_in(osec, ooff, ooff + len), std::back_inserter(ro), outside(ooff));
+  std::ranges::copy_if(pv_.relocs_in(psec, poff, poff + len), std::back_inserter(rp), outside(poff));
   if (ro.size() != rp.size())
     return false;
   std::vector<bool> mask(len, false);
@@ -243,6 +248,14 @@ std::optional<Difference> Comparer::compare_entries(SymbolId o, SymbolId p) {
     std::optional<std::pair<u64, u64>> ignore;
     if (a.spec->line_field && a.entsize == a.spec->line_field_entry_size)
       ignore = a.spec->line_field;
+    // struct alt_instr.repl_offset points into .altinstr_replacement, which holds the
+    // replacements of every function of the unit back to back: comparing it as "the same
+    // place in the same anonymous section" would make every function with an alternative
+    // change when one replacement changes (or when one before it grows). The replacement is
+    // compared by its own bytes and relocations below instead.
+    bool alt = a.spec->repl_offset && a.spec->repl_len_offset;
+    if (alt)
+      ignore = std::make_pair(*a.spec->repl_offset, *a.spec->repl_offset + 4);
     bool same = a.owner_off == b.owner_off && same_region(a.sec, a.offset, b.sec, b.offset, a.entsize, ignore);
     if (same && ignore && ignore->second - ignore->first == 2) {
       auto line = [](const ObjectView &v, const EntryRef &e, u64 at) {
@@ -253,15 +266,20 @@ std::optional<Difference> Comparer::compare_entries(SymbolId o, SymbolId p) {
       if (la != lb)
         entry_lines_.push_back(fmt::format("+0x{:x}: {} line {} -> {}", b.owner_off, b.spec->name, la, lb));
     }
-    // struct alt_instr: the replacement instructions live in .altinstr_replacement.
-    if (same && a.spec->repl_offset && a.spec->repl_len_offset) {
+    // struct alt_instr: the replacement instructions live in .altinstr_replacement (their
+    // length, replacementlen, was compared with the entry's bytes).
+    if (same && alt) {
       auto ra = ov_.relocs_in(a.sec, a.offset + *a.spec->repl_offset, a.offset + *a.spec->repl_offset + 4);
       auto rb = pv_.relocs_in(b.sec, b.offset + *b.spec->repl_offset, b.offset + *b.spec->repl_offset + 4);
-      if (ra.size() == 1 && rb.size() == 1) {
+      if (ra.size() != rb.size() || ra.size() > 1) {
+        same = false;
+      } else if (ra.size() == 1) {
         Target ta = ov_.resolve(a.sec, ra[0]), tb = pv_.resolve(b.sec, rb[0]);
         u64 len = ov_.sec(a.sec).data[a.offset + *a.spec->repl_len_offset];
-        if (ta.kind == Target::Kind::Anonymous && tb.kind == Target::Kind::Anonymous && len > 0)
+        if (ta.kind == Target::Kind::Anonymous && tb.kind == Target::Kind::Anonymous && ta.offset >= 0 && tb.offset >= 0)
           same = same_region(ta.sec, static_cast<u64>(ta.offset), tb.sec, static_cast<u64>(tb.offset), len);
+        else
+          same = same_target(ta, tb);
       }
     }
     if (!same)

@@ -2,6 +2,8 @@
 # every command is echoed (set -x) and the first failing one ends the test with its line.
 #
 #   kcc SRC OUT [extra flags]   compile C (or .s) with the kernel's x86-64 code flags
+#   kcc_pair ORIG.c PATCHED.c [flags]  compile both as "unit.c" (same __FILE__, same FILE
+#                               symbol, like two builds of one tree) -> $t/orig.o $t/patched.o
 #   kdiff ORIG PATCHED [args]   run `kpatch-gen diff` -> $t/out.o, $t/report.json; sets $rc
 #   expect_rc N                 the last kdiff exit code must be N
 #   jqr FILTER                  jq over the last report (raw output)
@@ -9,6 +11,10 @@
 #   has_line TEXT               stdin contains TEXT as a whole line
 #   not CMD...                  CMD must fail
 #   out_sym NAME                the output object defines NAME (any type)
+#   sec_size SECTION [FILE]     size in bytes (decimal) of SECTION (default: in $t/out.o); empty if absent
+#   sec_bytes SECTION OFF LEN [FILE]  LEN bytes at OFF (decimal) of SECTION as hex ("0b000000")
+#   out_relocs SECTION [FILE]   relocations of SECTION (default: in $t/out.o), one per line as
+#                               "OFFSET TYPE SYMBOL +|- ADDEND" in hex without leading zeros
 set -o errexit -o nounset -o pipefail
 name=$(basename "$0" .sh)
 : "${KPATCH_GEN:?set KPATCH_GEN to the kpatch-gen binary}"
@@ -31,6 +37,16 @@ kcc() {
 	shift 2
 	# shellcheck disable=SC2086
 	gcc $KFLAGS "$@" -c "$src" -o "$out"
+}
+
+kcc_pair() {
+	local o=$1 p=$2 side
+	shift 2
+	for side in orig patched; do
+		mkdir -p "$t/src-$side"
+		if [ $side = orig ]; then cp "$o" "$t/src-$side/unit.c"; else cp "$p" "$t/src-$side/unit.c"; fi
+		(cd "$t/src-$side" && kcc unit.c "$t/$side.o" "$@")
+	done
 }
 
 kdiff() {
@@ -56,3 +72,20 @@ refusal_codes() { jqr '.refusals[].code'; }
 has_line() { grep -qxF -- "$1"; }
 not() { if "$@"; then return 1; else return 0; fi; }
 out_sym() { readelf -sW "$t/out.o" | awk '{print $8}' | grep -qxF -- "$1"; }
+out_relocs() {
+	readelf -rW "${2:-$t/out.o}" | awk -v s="'.rela$1'" '
+		/^Relocation section/ { f = ($3 == s); next }
+		f && $3 ~ /^R_X86_64_/ { print $1, $3, $5, $6, $7 }' | sed 's/^0*\([0-9a-f]\)/\1/'
+}
+sec_size() {
+	local h
+	h=$(readelf -SW "${2:-$t/out.o}" | sed -n 's/^ *\[ *[0-9]*\] *//p' | awk -v n="$1" '$1 == n {print $5; exit}')
+	[ -z "$h" ] || echo $((16#$h))
+}
+sec_bytes() {
+	local f=${4:-$t/out.o} h
+	h=$(readelf -SW "$f" | sed -n 's/^ *\[ *[0-9]*\] *//p' | awk -v n="$1" '$1 == n {print $4; exit}')
+	[ -n "$h" ] || return 1
+	od -An -tx1 -v -j $((16#$h + $2)) -N "$3" "$f" | tr -d ' \n'
+	echo
+}
