@@ -46,6 +46,10 @@ Snapshot take_snapshot(Host &host, Store *store) {
         scan = scan_tasks(host.fs);
         scanned = true;
       }
+      // /proc/<pid>/task/<tid>/patch_state is mode 0400: without root nothing is readable,
+      // and "0 pending" would be a lie.
+      if (scan.tasks.empty() && !scan.problem.empty())
+        ps.pending_problem = scan.problem;
       for (const TaskRef &t : pending_tasks(scan, *ps.info.state.enabled ? kPatched : kUnpatched)) {
         Blocker b = describe_task(host.fs, t, {});
         ps.pending.push_back({t.pid, t.tid, b.comm});
@@ -101,6 +105,9 @@ json snapshot_json(const Snapshot &s) {
     pj["pending_tasks"] = json::array();
     for (const PendingTask &t : p.pending)
       pj["pending_tasks"].push_back({{"pid", t.pid}, {"tid", t.tid}, {"comm", t.comm}});
+    if (!p.pending_problem.empty())
+      pj["pending_tasks"] = nullptr; // unknown, see pending_problem
+    pj["pending_problem"] = nonempty(p.pending_problem);
     j["patches"].push_back(pj);
   }
   j["inactive_modules"] = json::array();
@@ -133,7 +140,9 @@ std::string format_list(const Snapshot &s) {
     out += "no livepatches loaded\n";
   for (const PatchStatus &p : s.patches) {
     out += fmt::format("{:<24} {:<10}", p.info.state.name, p.state);
-    if (!p.pending.empty())
+    if (!p.pending_problem.empty())
+      out += " (pending tasks unknown)";
+    else if (!p.pending.empty())
       out += fmt::format(" ({} tasks pending)", p.pending.size());
     out += fmt::format("  target kernel: {}\n", target_text(p));
   }
@@ -164,7 +173,9 @@ std::string format_status(const Snapshot &s) {
       for (const KlpFunc &f : o.funcs)
         out += fmt::format("    {},{}\n", f.name, f.sympos);
     }
-    if (p.state == "patching" || p.state == "unpatching") {
+    if (!p.pending_problem.empty()) {
+      out += fmt::format("  tasks not yet switched: unknown ({})\n", p.pending_problem);
+    } else if (p.state == "patching" || p.state == "unpatching") {
       out += fmt::format("  tasks not yet switched: {}\n", p.pending.size());
       for (const PendingTask &t : p.pending)
         out += fmt::format("    pid {} tid {} ({})\n", t.pid, t.tid, t.comm);

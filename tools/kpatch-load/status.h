@@ -30,6 +30,7 @@ struct PatchStatus {
   std::optional<i64> refcnt;
   std::optional<LoadedRecord> record;
   std::vector<PendingTask> pending; // only while in transition
+  std::string pending_problem;      // why `pending` is unknown (patch_state is root-only)
 };
 
 struct Snapshot {

@@ -63,6 +63,21 @@ TEST_F(Status, TransitionListsPendingTasks) {
   EXPECT_TRUE(contains(format_status(take_snapshot(host, &store)), "tasks not yet switched: 1"));
 }
 
+TEST_F(Status, UnreadablePatchStatesMakePendingUnknown) {
+  FakeKernel::Task t{200, 200, "kpg_sleeper", {}, 0};
+  t.stuck_patching = true;
+  k.add_task(t);
+  ASSERT_EQ(k.load_module(mod("kpg_a"), ""), 0);
+  // What a non-root reader gets from the 0400 files, simulated with unparsable content.
+  for (i32 tid : {1, 2, 200})
+    k.write_tree_file("/proc/" + std::to_string(tid) + "/task/" + std::to_string(tid) + "/patch_state", "?\n");
+  Snapshot s = take_snapshot(host, &store);
+  auto j = snapshot_json(s);
+  EXPECT_TRUE(j["patches"][0]["pending_tasks"].is_null());
+  EXPECT_TRUE(contains(j["patches"][0]["pending_problem"].get<std::string>(), "patch_state contains '?'"));
+  EXPECT_TRUE(contains(format_status(s), "tasks not yet switched: unknown"));
+}
+
 TEST_F(Status, TargetKernelUnknownWithoutRecord) {
   k.preload("kpg_a"); // loaded by someone else
   auto j = snapshot_json(take_snapshot(host, &store));
