@@ -69,21 +69,24 @@ std::optional<u32> TargetSymbols::find_block(const std::string &file, const std:
   struct Cand {
     u32 block;
     size_t hits;
+    std::vector<std::string> missing;
   };
   std::vector<Cand> cands;
   for (u32 b = 1; b < blocks_.size(); b++) {
     if (blocks_[b].file != file)
       continue;
-    size_t hits = 0;
+    Cand c{b, 0, {}};
     for (const std::string &n : local_names) {
       std::string key = decode_name(n).key;
-      for (u32 i = blocks_[b].first; i < blocks_[b].last; i++)
-        if (syms_[i].name == n || decode_name(syms_[i].name).key == key) {
-          hits++;
-          break;
-        }
+      bool found = false;
+      for (u32 i = blocks_[b].first; i < blocks_[b].last && !found; i++)
+        found = syms_[i].name == n || decode_name(syms_[i].name).key == key;
+      if (found)
+        c.hits++;
+      else
+        c.missing.push_back(n);
     }
-    cands.push_back({b, hits});
+    cands.push_back(std::move(c));
   }
   if (cands.empty()) {
     if (why)
@@ -100,6 +103,21 @@ std::optional<u32> TargetSymbols::find_block(const std::string &file, const std:
   if (!local_names.empty() && cands[0].hits == 0) {
     if (why)
       *why = fmt::format("FILE block '{}' in {} has none of this unit's {} local names", file, path_, local_names.size());
+    return std::nullopt;
+  }
+  // A block that lacks some of our locals is another unit of the same name that happens to
+  // share a few (every kernel/sched/core.c-like file has a static `helper`, a `count`...),
+  // or our unit built differently: either way its symbols are not ours, and taking the best
+  // partial match would patch another unit's function.
+  if (!cands[0].missing.empty()) {
+    if (why) {
+      std::vector<std::string> some(cands[0].missing.begin(),
+                                    cands[0].missing.begin() + static_cast<long>(std::min<size_t>(cands[0].missing.size(), 5)));
+      *why = fmt::format("the best FILE block '{}' in {} lacks {} of this unit's {} local names ({}{}): it is another "
+                         "unit of that name, or the target was built from other source or config",
+                         file, path_, cands[0].missing.size(), local_names.size(), fmt::join(some, ", "),
+                         cands[0].missing.size() > some.size() ? ", ..." : "");
+    }
     return std::nullopt;
   }
   return cands[0].block;

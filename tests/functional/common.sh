@@ -53,6 +53,7 @@ kdiff() {
 	local o=$1 p=$2
 	shift 2
 	rc=0
+	rm -f "$t/out.o" "$t/report.json" # a refused run must not leave an earlier run's output around
 	"$KPATCH_GEN" diff "$o" "$p" -o "$t/out.o" --report "$t/report.json" "$@" || rc=$?
 }
 
@@ -79,12 +80,12 @@ out_relocs() {
 }
 sec_size() {
 	local h
-	h=$(readelf -SW "${2:-$t/out.o}" | sed -n 's/^ *\[ *[0-9]*\] *//p' | awk -v n="$1" '$1 == n {print $5; exit}')
+	h=$(readelf -SW "${2:-$t/out.o}" | sed -n 's/^ *\[ *[0-9]*\] *//p' | awk -v n="$1" '$1 == n && !d {print $5; d = 1}')
 	[ -z "$h" ] || echo $((16#$h))
 }
 sec_bytes() {
 	local f=${4:-$t/out.o} h
-	h=$(readelf -SW "$f" | sed -n 's/^ *\[ *[0-9]*\] *//p' | awk -v n="$1" '$1 == n {print $4; exit}')
+	h=$(readelf -SW "$f" | sed -n 's/^ *\[ *[0-9]*\] *//p' | awk -v n="$1" '$1 == n && !d {print $4; d = 1}')
 	[ -n "$h" ] || return 1
 	od -An -tx1 -v -j $((16#$h + $2)) -N "$3" "$f" | tr -d ' \n'
 	echo

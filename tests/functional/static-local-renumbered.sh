@@ -19,7 +19,7 @@ C
 kcc "$t/orig.c" "$t/orig.o"
 kcc "$t/patched.c" "$t/patched.o"
 # Which name each function's variable has on each side (from the relocations gcc wrote).
-var_of() { readelf -rW "$1" | awk -v s=".rela.text.$2" '$0 ~ "section ." s "." {f=1; next} /Relocation section/ {f=0} f && /\.bss\.calls/ {print $5; exit}' | sed 's/^\.bss\.//'; }
+var_of() { readelf -rW "$1" | awk -v s=".rela.text.$2" '$0 ~ "section ." s "." {f=1; next} /Relocation section/ {f=0} f && /\.bss\.calls/ && !d {print $5; d = 1}' | sed 's/^\.bss\.//'; }
 otx=$(var_of "$t/orig.o" tx_count)
 ptx=$(var_of "$t/patched.o" tx_count)
 orx=$(var_of "$t/orig.o" rx_count)
