@@ -19,6 +19,19 @@ static Expected<void> check_object(const elf::ObjectFile &o) {
     return make_error(loc, fmt::format("machine {} is not x86-64 (EM_X86_64 = 62)", o.header.machine));
   if (o.symbols.size() <= 1)
     return make_error(loc, "no symbol table (stripped object?)");
+  // Every pass slices section contents by [st_value, st_value + st_size) of functions and
+  // objects (comparison, decoding, copying); a symbol that claims bytes its section does not
+  // have is a corrupt object, reported here rather than read out of bounds later.
+  for (elf::SymbolId id : o.symbols.ids()) {
+    const elf::Symbol &s = o.symbols[id];
+    if (!s.section || s.is_section())
+      continue;
+    const elf::Section &sec = o.sections[*s.section];
+    if (s.value > sec.size || s.size > sec.size - s.value)
+      return make_error(loc.with_section(sec.name).with_symbol(s.name),
+                        fmt::format("symbol {} at 0x{:x} with size 0x{:x} lies outside its section {} (size 0x{:x})",
+                                    s.name, s.value, s.size, sec.name, sec.size));
+  }
   return {};
 }
 

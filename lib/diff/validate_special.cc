@@ -42,6 +42,32 @@ static void validate_one(DiffContext &ctx, const ObjectView &v, const SpecialSec
       return;
     }
   }
+  // struct alt_instr: the replacement [repl, repl + replacementlen) must lie inside
+  // .altinstr_replacement; the output copies exactly those bytes, and compare() reads them.
+  if (spec.repl_offset && spec.repl_len_offset && *spec.repl_len_offset < entsize) {
+    for (u64 off = 0; off < s.size; off += entsize) {
+      auto rr = v.relocs_in(*sid, off + *spec.repl_offset, off + *spec.repl_offset + 4);
+      if (rr.empty())
+        continue;
+      Target t = v.resolve(*sid, rr[0]);
+      std::optional<SectionId> tsec;
+      i64 toff = t.offset;
+      if (t.kind == Target::Kind::Anonymous || t.kind == Target::Kind::String) {
+        tsec = t.sec;
+      } else if (t.kind == Target::Kind::Symbol) {
+        tsec = v.sym(t.sym).section;
+        toff += static_cast<i64>(v.sym(t.sym).value);
+      }
+      u64 len = s.data.size() > off + *spec.repl_len_offset ? s.data[off + *spec.repl_len_offset] : 0;
+      if (!tsec || v.sec(*tsec).name != spec.aux_section || toff < 0 ||
+          static_cast<u64>(toff) + len > v.sec(*tsec).size) {
+        ctx.refuse(code::BAD_SPECIAL_SECTION, Location(v.obj().path).with_section(spec.name, off),
+                   fmt::format("entry {}: its replacement ({} bytes at {}) is not inside {}", off / entsize, len,
+                               v.describe(t), spec.aux_section));
+        return;
+      }
+    }
+  }
   if (!spec.aux_section.empty() && spec.aux_entry_size) {
     auto aux = v.obj().find_section(spec.aux_section);
     u64 auxsize = ctx.entry_sizes[spec.aux_section].size;
