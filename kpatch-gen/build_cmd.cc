@@ -313,7 +313,6 @@ int stage_diff(BuildState &st) {
       o.target_path = *ko;
     }
     Diag diag;
-    diag.set_quiet(st.args.quiet);
     diff::DiffResult r = diff::run_diff(o, diag);
     st.reports[u.source] = r.report;
     json ur = {{"source", u.source}, {"object", u.object}, {"objname", u.objname}, {"why", u.why},
@@ -347,6 +346,12 @@ int stage_diff(BuildState &st) {
   if (refused) {
     fail(st, "the patch cannot be live patched (reasons above; details in --json output)");
     st.result["result"] = "refused";
+    json codes = json::array();
+    for (const auto &[unit, rep] : st.reports.items())
+      for (const json &r : rep.value("refusals", json::array()))
+        codes.push_back({{"unit", unit}, {"code", r["code"]}, {"message", r["message"]}});
+    st.result["refusals"] = codes;
+    st.result["units"] = st.unit_results;
     return BUILD_ERROR;
   }
   if (st.diff_objects.empty()) {

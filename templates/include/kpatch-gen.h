@@ -43,6 +43,18 @@
  * with atomic replace a newer patch may keep using them, so a replacing patch must use the
  * same ids.
  *
+ * SYSTEM CALLS
+ *
+ * SYSCALL_DEFINEn() puts the body into a `static inline` __do_sys_<name>(), and the kernel's
+ * `inline` implies notrace: when gcc emits it out of line, a changed body is refused
+ * (NO_FENTRY). Write the patched syscall with KPG_SYSCALL_DEFINEn() instead: the same wrappers
+ * (__x64_sys_<name>, and __ia32_sys_<name> with IA32_EMULATION, built from the kernel's own
+ * macros) around a body under a new name, so the body is a new function and the traceable
+ * wrappers are what gets patched:
+ *
+ *     KPG_SYSCALL_DEFINE1(newuname, struct new_utsname __user *, name)
+ *     { ... }
+ *
  * WHAT A PATCH CANNOT DO (kpatch-gen refuses these with a reason code)
  *   - change __init code or data (INIT_CHANGED): use a callback to redo its effect;
  *   - change the initial value of existing data (DATA_INIT_CHANGED) or the size/layout of an
@@ -62,12 +74,43 @@
  * assignments type-check the callback's signature.
  */
 #define __KPG_CALLBACK(kind, type, fn)                                                  \
-	static type __kpg_callback_##kind##_##fn __used                                 \
+	static __typeof__(type) __kpg_callback_##kind##_##fn __used                    \
 		__section(".kpatch_gen.callbacks." #kind) = fn
 
 #define KPG_PRE_PATCH_CALLBACK(fn) __KPG_CALLBACK(pre_patch, int (*)(struct klp_object *), fn)
 #define KPG_POST_PATCH_CALLBACK(fn) __KPG_CALLBACK(post_patch, void (*)(struct klp_object *), fn)
 #define KPG_PRE_UNPATCH_CALLBACK(fn) __KPG_CALLBACK(pre_unpatch, void (*)(struct klp_object *), fn)
 #define KPG_POST_UNPATCH_CALLBACK(fn) __KPG_CALLBACK(post_unpatch, void (*)(struct klp_object *), fn)
+
+#ifdef CONFIG_X86_64
+#include <linux/syscalls.h>
+
+#define KPG_SYSCALL_DEFINE0(sname)                                                       \
+	static long __kpg_do_sys_##sname(void);                                         \
+	__X64_SYS_STUB0(sname)                                                           \
+	__IA32_SYS_STUB0(sname)                                                          \
+	static long __kpg_do_sys_##sname(void)
+#define KPG_SYSCALL_DEFINE1(name, ...) KPG_SYSCALL_DEFINEx(1, _##name, __VA_ARGS__)
+#define KPG_SYSCALL_DEFINE2(name, ...) KPG_SYSCALL_DEFINEx(2, _##name, __VA_ARGS__)
+#define KPG_SYSCALL_DEFINE3(name, ...) KPG_SYSCALL_DEFINEx(3, _##name, __VA_ARGS__)
+#define KPG_SYSCALL_DEFINE4(name, ...) KPG_SYSCALL_DEFINEx(4, _##name, __VA_ARGS__)
+#define KPG_SYSCALL_DEFINE5(name, ...) KPG_SYSCALL_DEFINEx(5, _##name, __VA_ARGS__)
+#define KPG_SYSCALL_DEFINE6(name, ...) KPG_SYSCALL_DEFINEx(6, _##name, __VA_ARGS__)
+
+/* arch/x86/include/asm/syscall_wrapper.h's __SYSCALL_DEFINEx with the body renamed and not inline. */
+#define KPG_SYSCALL_DEFINEx(x, name, ...)                                                \
+	static long __se_sys##name(__MAP(x, __SC_LONG, __VA_ARGS__));                   \
+	static long __kpg_do_sys##name(__MAP(x, __SC_DECL, __VA_ARGS__));               \
+	__X64_SYS_STUBx(x, name, __VA_ARGS__)                                            \
+	__IA32_SYS_STUBx(x, name, __VA_ARGS__)                                           \
+	static long __se_sys##name(__MAP(x, __SC_LONG, __VA_ARGS__))                    \
+	{                                                                                \
+		long ret = __kpg_do_sys##name(__MAP(x, __SC_CAST, __VA_ARGS__));        \
+		__MAP(x, __SC_TEST, __VA_ARGS__);                                        \
+		__PROTECT(x, ret, __MAP(x, __SC_ARGS, __VA_ARGS__));                     \
+		return ret;                                                              \
+	}                                                                                \
+	static long __kpg_do_sys##name(__MAP(x, __SC_DECL, __VA_ARGS__))
+#endif /* CONFIG_X86_64 */
 
 #endif /* _KPATCH_GEN_H */
