@@ -165,8 +165,15 @@ const Insns &ObjectView::code(SectionId sec, u64 start, u64 end) const {
     end = std::min<u64>(end, s.data.size());
     std::span<const u8> bytes(s.data.data() + start, end - start);
     res->insns = dec_.decode(bytes);
-    for (disasm::Insn &i : res->insns)
+    // The decoder works in buffer coordinates; everything here is in section offsets. Branch
+    // targets too: in a shared section (.sched.text, .text without -ffunction-sections) a
+    // function starts at a non-zero offset and `call sched_inner` must land on its neighbour,
+    // not `start` bytes before it.
+    for (disasm::Insn &i : res->insns) {
       i.offset += static_cast<u32>(start);
+      if (i.branch_target)
+        *i.branch_target += static_cast<i64>(start);
+    }
   }
   auto &slot = code_cache_[key];
   slot = std::move(res);
