@@ -102,12 +102,14 @@ void Checker::check_comdat(SymbolId p) {
   for (const elf::Section &g : pv_.obj().sections) {
     if (g.type != SHT_GROUP || !(g.group_flags & GRP_COMDAT))
       continue;
+    // A group is known by its signature symbol (every group section is named ".group").
+    std::string sig = g.group_signature ? pv_.name(*g.group_signature) : g.name;
     for (SectionId m : g.group_members)
       if (m == sec)
         ctx_.refuse(code::COMDAT_CHANGED, ctx_.loc_patched(p),
                     fmt::format("{} changed inside COMDAT group '{}': the linker keeps one copy of a COMDAT group "
                                 "from any object, so the running kernel may use another unit's copy",
-                                pv_.sym(p).name, g.name));
+                                pv_.sym(p).name, sig));
   }
 }
 
