@@ -72,3 +72,24 @@ make_logged() { # make_logged LOGFILE WHAT make-args...
 	fi
 }
 
+
+# Examples written against the author header (#include "kpatch-gen.h") can only compile
+# once the header provides what they use. Prints what is missing, e.g.
+# "templates/include/kpatch-gen.h does not define: KPG_SYSCALL_DEFINE1", or nothing.
+# Callers treat a missing feature as a skip with that reason; a header that has the
+# feature but does not compile is a failure.
+kpg_header_gaps() { # kpg_header_gaps HEADER PATCH
+	local header=$1 patch=$2 m missing=""
+	grep -q '^+#include "kpatch-gen.h"' "$patch" || return 0
+	if [ ! -f "$header" ]; then
+		echo "needs templates/include/kpatch-gen.h, which does not exist yet"
+		return 0
+	fi
+	# KPG_* names the patch's added lines use, minus those it #defines itself
+	# (examples/shadow-newpid defines KPG_SHADOW_NEWPID).
+	while IFS= read -r m; do
+		grep -q "^+[[:space:]]*#[[:space:]]*define[[:space:]]*$m\b" "$patch" && continue
+		grep -Eq "^[[:space:]]*#[[:space:]]*define[[:space:]]+$m\b" "$header" || missing="$missing $m"
+	done < <(grep '^+' "$patch" | grep -o 'KPG_[A-Z0-9_]*' | sort -u)
+	[ -z "$missing" ] || echo "templates/include/kpatch-gen.h does not define:$missing"
+}
