@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "build/compiler.h"
 #include "build/kbuild.h"
 #include "build/modgen.h"
 #include "build/patchfile.h"
@@ -27,6 +28,7 @@
 #include "build/verify.h"
 #include "commands.h"
 #include "diff/pipeline.h"
+#include "dwarf/dwarf.h"
 #include "elf/reader.h"
 #include "elf/sections.h"
 #include "elf/writer.h"
@@ -92,6 +94,8 @@ CLI::App *add_build_command(CLI::App &app, BuildArgs &a) {
   c->add_option("-o,--output", a.outdir, "output directory (default: .)");
   c->add_option("-j,--jobs", a.jobs, "parallel compile jobs (default: number of CPUs)");
   c->add_option("--cache", a.cache, "cache directory (default: $KPATCH_GEN_CACHE or ~/.cache/kpatch-gen)");
+  c->add_flag("--skip-compiler-check", a.skip_compiler_check,
+              "build even if the compiler or its flags differ from the target kernel's (at your own risk)");
   c->add_flag("--json", a.json, "print the result as JSON on stdout");
   c->add_flag("-q,--quiet", a.quiet, "no progress output");
   return c;
@@ -234,7 +238,15 @@ bool stage_inputs(BuildState &st) {
 // 2. The prepared tree (cached per source, config, compiler, release).
 bool stage_tree(BuildState &st) {
   st.progress.stage("tree", "prepared original tree for " + st.args.kernel_src);
-  build::TreeInputs ti{st.args.kernel_src, st.config, st.symvers_path, st.cache, templates_dir(), st.release, st.jobs};
+  build::TreeInputs ti;
+  ti.kernel_src = st.args.kernel_src;
+  ti.config = st.config;
+  ti.symvers = st.symvers_path;
+  ti.cache_root = st.cache;
+  ti.templates_dir = templates_dir();
+  ti.release = st.release;
+  ti.cc = build::compiler_from_config(st.config);
+  ti.jobs = st.jobs;
   auto tree = build::PreparedTree::open(ti, st.progress);
   if (!tree) {
     fail(st, tree.error().str());
@@ -369,13 +381,62 @@ int stage_diff(BuildState &st) {
   return BUILD_OK;
 }
 
-// 6. The original objects must reproduce the target kernel.
+// 6. The original objects must reproduce the target, compiled by the same compiler.
 bool stage_check(BuildState &st) {
-  st.progress.stage("check", "original objects against the target kernel");
-  std::vector<std::string> problems;
+  st.progress.stage("check", "compiler and original objects against the target kernel");
+  std::vector<std::string> problems, compiler_problems;
+  // The compiler: version from the target's .comment, flags from its DW_AT_producer.
+  auto comment = elf::read_section_bytes(st.args.vmlinux, ".comment");
+  std::string target_cc = comment ? std::string(comment->begin(), std::find(comment->begin(), comment->end(), 0)) : "";
+  if (!target_cc.empty() && build::compiler_identity(target_cc) != build::compiler_identity(st.tree->compiler()))
+    compiler_problems.push_back(fmt::format("the target was built by '{}', the objects would be built by '{}'",
+                                            target_cc, st.tree->compiler()));
+  std::vector<std::string> vmlinux_sources;
+  for (const json &ur : st.unit_results)
+    if (ur["objname"] == "vmlinux")
+      vmlinux_sources.push_back(ur["source"]);
+  dwarf::CuOptions co;
+  co.functions = true;
+  co.only_names = vmlinux_sources;
+  std::map<std::string, const dwarf::CompileUnit *> cu_of;
+  std::vector<dwarf::CompileUnit> cus;
+  if (!vmlinux_sources.empty()) {
+    auto r = dwarf::compile_units(st.args.vmlinux, co);
+    if (r)
+      cus = std::move(*r);
+    else
+      st.progress.note("note: no DWARF in the target vmlinux (" + r.error().message +
+                       "): objects are checked against its symbol table only, and compiler flags are not compared");
+  }
+  for (const dwarf::CompileUnit &cu : cus)
+    for (const std::string &src : vmlinux_sources)
+      if (cu.name == src || cu.name.ends_with("/" + src))
+        cu_of[src] = &cu;
   std::map<std::string, diff::TargetSymbols> targets;
   for (const json &ur : st.unit_results) {
-    std::string tp = ur["target"];
+    std::string src = ur["source"], tp = ur["target"];
+    std::string orig_path = st.tree->orig_obj() + "/" + ur["object"].get<std::string>();
+    auto orig = elf::read_object(orig_path);
+    if (!orig) {
+      problems.push_back(orig.error().str());
+      continue;
+    }
+    if (auto it = cu_of.find(src); it != cu_of.end()) {
+      std::vector<build::DwarfFunction> fns;
+      for (const dwarf::FunctionInfo &f : it->second->functions)
+        fns.push_back({f.name, f.size});
+      for (const std::string &p : build::verify_original_dwarf(*orig, fns, src))
+        problems.push_back(p);
+      dwarf::CuOptions mine_opts;
+      mine_opts.only_names = {src};
+      if (auto mine = dwarf::compile_units(orig_path, mine_opts); mine && !mine->empty()) {
+        auto d = build::producer_differences(it->second->producer, mine->front().producer);
+        if (!d.empty())
+          compiler_problems.push_back(
+              fmt::format("{}: compiler flags differ from the target's ({})", src, fmt::join(d, " ")));
+      }
+      continue;
+    }
     if (!targets.count(tp)) {
       auto t = diff::TargetSymbols::load(tp);
       if (!t) {
@@ -384,13 +445,18 @@ bool stage_check(BuildState &st) {
       }
       targets.emplace(tp, std::move(*t));
     }
-    auto orig = elf::read_object(st.tree->orig_obj() + "/" + ur["object"].get<std::string>());
-    if (!orig) {
-      problems.push_back(orig.error().str());
-      continue;
-    }
-    for (const std::string &p : build::verify_original(*orig, targets.at(tp), ur["source"]))
+    for (const std::string &p : build::verify_original(*orig, targets.at(tp), src))
       problems.push_back(p);
+  }
+  st.result["compiler"] = {{"target", target_cc}, {"ours", st.tree->compiler()}, {"problems", compiler_problems}};
+  if (!compiler_problems.empty()) {
+    if (st.args.skip_compiler_check) {
+      for (const std::string &p : compiler_problems)
+        std::fprintf(stderr, "kpatch-gen build: warning: %s (ignored: --skip-compiler-check)\n", p.c_str());
+    } else {
+      for (const std::string &p : compiler_problems)
+        problems.push_back(p + " (--skip-compiler-check to build anyway, at your own risk)");
+    }
   }
   if (!problems.empty()) {
     std::string msg = "the original objects do not match the target kernel:";
@@ -485,11 +551,13 @@ int stage_module(BuildState &st) {
   full["units"] = st.unit_results;
   full["reports"] = st.reports;
   full["klp_relocations"] = pl->klp_relocs;
+  full["compiler"] = st.result["compiler"];
   if (auto w = write_text_file_atomic(out_json, full.dump(2) + "\n"); !w) {
     fail(st, w.error().str());
     return BUILD_ERROR;
   }
-  st.result = full;
+  for (const auto &[k, v] : full.items())
+    st.result[k] = v;
   st.result["result"] = "built";
   st.result["output"] = {{"module", out_ko}, {"report", out_json}};
   if (!st.args.quiet)

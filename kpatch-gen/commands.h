@@ -19,7 +19,7 @@ int run_diff_command(const DiffArgs &args);
 struct BuildArgs {
   std::vector<std::string> patches, cves;
   std::string kernel_src, vmlinux, config, modules_dir, symvers, kernel_build, name, description, outdir, cache;
-  bool no_replace = false, json = false, quiet = false;
+  bool no_replace = false, json = false, quiet = false, skip_compiler_check = false;
   int jobs = 0;
 };
 CLI::App *add_build_command(CLI::App &app, BuildArgs &args);

@@ -48,7 +48,7 @@ static Expected<void> copy_if_different(const std::string &from, const std::stri
 
 PreparedTree::PreparedTree(PreparedTree &&o) noexcept
     : dir_(std::move(o.dir_)), src_(std::move(o.src_)), key_(std::move(o.key_)), compiler_(std::move(o.compiler_)),
-      release_(std::move(o.release_)), lock_fd_(o.lock_fd_), cached_(o.cached_) {
+      release_(std::move(o.release_)), cc_(std::move(o.cc_)), lock_fd_(o.lock_fd_), cached_(o.cached_) {
   o.lock_fd_ = -1;
 }
 
@@ -60,7 +60,10 @@ PreparedTree::~PreparedTree() {
 std::string PreparedTree::kcflags() const { return "-ffunction-sections -fdata-sections -I" + include_dir(); }
 
 std::vector<std::string> PreparedTree::make_vars() const {
-  return {"KCFLAGS=" + kcflags(), "KERNELRELEASE=" + release_};
+  std::vector<std::string> v{"KCFLAGS=" + kcflags(), "KERNELRELEASE=" + release_};
+  if (cc_ != "gcc")
+    v.push_back("CC=" + cc_);
+  return v;
 }
 
 Expected<PreparedTree> PreparedTree::open(const TreeInputs &in, Progress &progress) {
@@ -76,10 +79,13 @@ Expected<PreparedTree> PreparedTree::open(const TreeInputs &in, Progress &progre
   auto config = read_file(in.config);
   if (!config)
     return std::move(config).take_error();
-  auto cc = capture({"gcc", "--version"});
+  auto cc = capture({in.cc, "--version"});
   if (!cc)
-    return std::move(cc).take_error();
+    return make_error(Location(in.config), fmt::format("the configuration was made with compiler '{}', which cannot "
+                                                       "be run here: {}",
+                                                       in.cc, cc.error().message));
   t.compiler_ = *cc;
+  t.cc_ = in.cc;
   t.release_ = in.release;
   std::string id = std::string(kLayoutVersion) + "\n" + t.src_ + "\n" + kernel_version(t.src_) + "\n" + t.compiler_ +
                    "\n" + t.release_ + "\n";

@@ -40,6 +40,9 @@ struct TreeInputs {
   // setlocalversion would say about the tree (a git checkout with a patch applied is
   // "-dirty").
   std::string release;
+  // The C compiler kbuild runs ("gcc", or "gcc-12" for Debian's kernels: the first word of
+  // CONFIG_CC_VERSION_TEXT), so that the config's compiler text is reproduced exactly.
+  std::string cc = "gcc";
   int jobs = 2;
 };
 
@@ -80,7 +83,7 @@ private:
   Expected<void> prepare(const TreeInputs &in, Progress &progress);
   Expected<void> restore_from_dirty_list();
 
-  std::string dir_, src_, key_, compiler_, release_;
+  std::string dir_, src_, key_, compiler_, release_, cc_;
   int lock_fd_ = -1;
   bool cached_ = false;
 };

@@ -159,4 +159,44 @@ std::vector<std::string> verify_original(const elf::ObjectFile &orig, const diff
   return problems;
 }
 
+std::vector<std::string> verify_original_dwarf(const elf::ObjectFile &orig, const std::vector<DwarfFunction> &cu_functions,
+                                               const std::string &unit) {
+  std::multimap<std::string, u64> have;
+  for (const DwarfFunction &f : cu_functions)
+    have.emplace(f.name, f.size);
+  std::vector<std::string> missing, sizes;
+  for (const elf::Symbol &s : orig.symbols) {
+    if (!s.is_func() || !s.section || s.size == 0)
+      continue;
+    const std::string &secname = orig.sections[*s.section].name;
+    if (diff::is_init_section_name(secname) || diff::is_exit_section_name(secname))
+      continue;
+    diff::DecodedName n = diff::decode_name(s.name);
+    if (n.is_cold)
+      continue; // the unlikely part of a split function: DWARF lists the part with the entry
+    auto [lo, hi] = have.equal_range(n.base);
+    if (lo == hi) {
+      missing.push_back(s.name);
+      continue;
+    }
+    bool same = false;
+    std::vector<u64> seen;
+    for (auto it = lo; it != hi; ++it) {
+      same |= it->second == s.size;
+      seen.push_back(it->second);
+    }
+    if (!same && s.bind != STB_WEAK)
+      sizes.push_back(fmt::format("{} ({} bytes here, {} in the target)", s.name, s.size, fmt::join(seen, "/")));
+  }
+  std::vector<std::string> problems;
+  if (!sizes.empty())
+    problems.push_back(fmt::format("{}: functions differ in size from the target's DWARF: {}. The original objects do "
+                                   "not reproduce the running kernel (different compiler, flags, config or source)",
+                                   unit, fmt::join(sizes, ", ")));
+  if (!missing.empty())
+    problems.push_back(fmt::format("{}: functions the target's DWARF does not have for this file: {}", unit,
+                                   fmt::join(missing, ", ")));
+  return problems;
+}
+
 } // namespace kpg::build

@@ -41,4 +41,15 @@ std::vector<std::string> verify_module(const VerifyInput &in);
 std::vector<std::string> verify_original(const elf::ObjectFile &orig, const diff::TargetSymbols &target,
                                          const std::string &unit);
 
+// The same check against the target's DWARF compile unit for this source file (the -dbg
+// vmlinux says exactly which functions came from which file, with their sizes): every
+// function of the original object must be there with the same size. Function names in DWARF
+// carry no clone suffix, so `show_map.isra.0` is looked up as `show_map` with its size.
+struct DwarfFunction {
+  std::string name;
+  u64 size = 0;
+};
+std::vector<std::string> verify_original_dwarf(const elf::ObjectFile &orig, const std::vector<DwarfFunction> &cu_functions,
+                                               const std::string &unit);
+
 } // namespace kpg::build
