@@ -22,7 +22,7 @@ done
 pkgs="build-essential cmake ninja-build pkg-config git patch patchutils
 libelf-dev libdwarf-dev llvm-16-dev clang-16 libclang-rt-16-dev libfmt-dev libcli11-dev
 libgtest-dev libgmock-dev nlohmann-json3-dev zlib1g-dev libzstd-dev libssl-dev
-binutils elfutils python3 time jq"
+binutils elfutils python3 time jq dwarves"
 labpkgs="linux-source-6.1 qemu-system-x86 busybox-static bc bison flex cpio xz-utils kmod
 rsync libncurses-dev"
 

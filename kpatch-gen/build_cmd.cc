@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "build/compiler.h"
+#include "build/debian.h"
 #include "build/kbuild.h"
 #include "build/modgen.h"
 #include "build/patchfile.h"
@@ -75,9 +76,8 @@ CLI::App *add_build_command(CLI::App &app, BuildArgs &a) {
   CLI::App *c = app.add_subcommand("build", "build a verified live patch module from source patches");
   c->footer(build_help());
   c->add_option("PATCH", a.patches, "unified diffs against --kernel-src, applied in order")->required()->check(CLI::ExistingFile);
-  c->add_option("--kernel-src", a.kernel_src, "pristine kernel source tree (never modified)")->required()->check(CLI::ExistingDirectory);
+  c->add_option("--kernel-src", a.kernel_src, "pristine kernel source tree (never modified)")->check(CLI::ExistingDirectory);
   c->add_option("--target-vmlinux", a.vmlinux, "vmlinux of the kernel the patch is for (symbols; DWARF helps)")
-      ->required()
       ->check(CLI::ExistingFile);
   c->add_option("--config", a.config, "kernel .config (default: .config next to --target-vmlinux)")->check(CLI::ExistingFile);
   c->add_option("--target-modules", a.modules_dir, "directory with the target's module .ko files (searched recursively)")
@@ -87,6 +87,10 @@ CLI::App *add_build_command(CLI::App &app, BuildArgs &a) {
                 "directory of a full build of the target kernel, for header dependencies (default: the directory of "
                 "--target-vmlinux when it has kbuild's .cmd files)")
       ->check(CLI::ExistingDirectory);
+  a.debian_opt = c->add_option("--debian-kernel", a.debian_release,
+                                "build for Debian's own kernel RELEASE (e.g. 6.1.0-56-cloud-amd64; 'running' = `uname "
+                                "-r`): source, config, symvers, vmlinux and modules come from its packages, fetched "
+                                "with apt into the cache when not installed");
   c->add_option("--name", a.name, "module name (default: livepatch_<first patch name>)");
   c->add_flag("--no-replace", a.no_replace, "do not replace older live patches atomically (stack on top of them)");
   c->add_option("--cve", a.cves, "CVE id recorded in the module and the report (repeatable)");
@@ -110,7 +114,9 @@ struct BuildState {
   int jobs = 1;
   std::vector<build::PatchInfo> patches;
   std::vector<std::string> files;
+  std::string kernel_src, vmlinux, modules_dir; // from the command line or the Debian packages
   std::string release, build_id, config, symvers_path, outdir, name, cache, work;
+  json debian;
   std::optional<diff::Symvers> symvers;
   std::optional<build::BuildDeps> deps;
   std::unique_ptr<build::PreparedTree> tree;
@@ -164,7 +170,45 @@ std::optional<std::string> find_module_file(const std::vector<std::string> &dirs
 // 1. Patches, target release / build ID / symvers / config, and a full build's dependencies.
 bool stage_inputs(BuildState &st) {
   const BuildArgs &a = st.args;
-  st.progress.stage("inputs", fmt::format("{} patch(es) for {}", a.patches.size(), a.vmlinux));
+  st.progress.stage("inputs", fmt::format("{} patch(es)", a.patches.size()));
+  st.cache = a.cache.empty() ? default_cache() : a.cache;
+  st.kernel_src = a.kernel_src;
+  st.vmlinux = a.vmlinux;
+  st.modules_dir = a.modules_dir;
+  if (a.debian_opt && a.debian_opt->count() > 0) {
+    std::string rel = a.debian_release;
+    if (rel.empty() || rel == "running") {
+      auto d = build::default_debian_release();
+      if (!d) {
+        fail(st, d.error().str());
+        return false;
+      }
+      rel = *d;
+    }
+    auto k = build::provision_debian_kernel(rel, st.cache, st.progress);
+    if (!k) {
+      fail(st, k.error().str());
+      return false;
+    }
+    st.progress.note(fmt::format("Debian kernel {} ({}): packages {} in {:.1f} s", k->release, k->version,
+                                 k->downloaded ? "fetched and unpacked" : "found", k->provision_seconds));
+    if (st.kernel_src.empty())
+      st.kernel_src = k->source_tree;
+    if (st.vmlinux.empty())
+      st.vmlinux = k->vmlinux;
+    if (st.modules_dir.empty())
+      st.modules_dir = k->modules_dir;
+    st.config = !a.config.empty() ? a.config : k->config;
+    st.symvers_path = !a.symvers.empty() ? a.symvers : k->symvers;
+    st.debian = {{"release", k->release}, {"version", k->version}, {"vmlinux", k->vmlinux}, {"vmlinuz", k->vmlinuz},
+                 {"modules", k->modules_dir}, {"source", k->source_tree}, {"provision_seconds", k->provision_seconds},
+                 {"downloaded", k->downloaded}};
+    st.result["debian"] = st.debian;
+  }
+  if (st.kernel_src.empty() || st.vmlinux.empty()) {
+    fail(st, "give --kernel-src and --target-vmlinux, or --debian-kernel");
+    return false;
+  }
   std::vector<std::string> problems;
   std::set<std::string> seen;
   for (const std::string &p : a.patches) {
@@ -181,13 +225,15 @@ bool stage_inputs(BuildState &st) {
     }
     st.patches.push_back(std::move(*info));
   }
-  std::string vmdir = fs::path(a.vmlinux).parent_path().string();
+  std::string vmdir = fs::path(st.vmlinux).parent_path().string();
   if (vmdir.empty())
     vmdir = ".";
-  st.config = !a.config.empty() ? a.config : vmdir + "/.config";
+  if (st.config.empty())
+    st.config = !a.config.empty() ? a.config : vmdir + "/.config";
   if (!fs::exists(st.config))
     problems.push_back("no kernel config: pass --config (looked for " + st.config + ")");
-  st.symvers_path = !a.symvers.empty() ? a.symvers : vmdir + "/Module.symvers";
+  if (st.symvers_path.empty())
+    st.symvers_path = !a.symvers.empty() ? a.symvers : vmdir + "/Module.symvers";
   if (fs::exists(st.symvers_path)) {
     auto sv = diff::Symvers::load(st.symvers_path);
     if (!sv)
@@ -197,12 +243,12 @@ bool stage_inputs(BuildState &st) {
   } else {
     problems.push_back("no Module.symvers of the target: pass --symvers (looked for " + st.symvers_path + ")");
   }
-  auto rel = build::kernel_release(a.vmlinux);
+  auto rel = build::kernel_release(st.vmlinux);
   if (!rel)
     problems.push_back(rel.error().str());
   else
     st.release = *rel;
-  if (auto bid = elf::read_build_id(a.vmlinux))
+  if (auto bid = elf::read_build_id(st.vmlinux))
     st.build_id = *bid;
   else
     st.progress.note("note: the target vmlinux has no build ID; the module will not record one");
@@ -226,7 +272,6 @@ bool stage_inputs(BuildState &st) {
   std::string first = fs::path(a.patches[0]).stem().string();
   st.name = build::sanitize_module_name(!a.name.empty() ? a.name : "livepatch_" + first);
   st.outdir = a.outdir.empty() ? "." : a.outdir;
-  st.cache = a.cache.empty() ? default_cache() : a.cache;
   st.jobs = a.jobs > 0 ? a.jobs : static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
   st.progress.note(fmt::format("target {} (build ID {}), module {}", st.release,
                                st.build_id.empty() ? "none" : st.build_id, st.name));
@@ -237,9 +282,9 @@ bool stage_inputs(BuildState &st) {
 
 // 2. The prepared tree (cached per source, config, compiler, release).
 bool stage_tree(BuildState &st) {
-  st.progress.stage("tree", "prepared original tree for " + st.args.kernel_src);
+  st.progress.stage("tree", "prepared original tree for " + st.kernel_src);
   build::TreeInputs ti;
-  ti.kernel_src = st.args.kernel_src;
+  ti.kernel_src = st.kernel_src;
   ti.config = st.config;
   ti.symvers = st.symvers_path;
   ti.cache_root = st.cache;
@@ -314,9 +359,9 @@ int stage_diff(BuildState &st) {
     o.objname = u.objname;
     o.symvers_path = st.symvers_path;
     if (u.objname == "vmlinux") {
-      o.target_path = st.args.vmlinux;
+      o.target_path = st.vmlinux;
     } else {
-      auto ko = find_module_file({st.args.modules_dir, st.deps ? st.deps->dir() : ""}, u.module_file);
+      auto ko = find_module_file({st.modules_dir, st.deps ? st.deps->dir() : ""}, u.module_file);
       if (!ko) {
         fail(st, fmt::format("{} belongs to module {}: pass --target-modules with the target's {}", u.object, u.objname,
                              u.module_file));
@@ -386,7 +431,7 @@ bool stage_check(BuildState &st) {
   st.progress.stage("check", "compiler and original objects against the target kernel");
   std::vector<std::string> problems, compiler_problems;
   // The compiler: version from the target's .comment, flags from its DW_AT_producer.
-  auto comment = elf::read_section_bytes(st.args.vmlinux, ".comment");
+  auto comment = elf::read_section_bytes(st.vmlinux, ".comment");
   std::string target_cc = comment ? std::string(comment->begin(), std::find(comment->begin(), comment->end(), 0)) : "";
   if (!target_cc.empty() && build::compiler_identity(target_cc) != build::compiler_identity(st.tree->compiler()))
     compiler_problems.push_back(fmt::format("the target was built by '{}', the objects would be built by '{}'",
@@ -401,7 +446,7 @@ bool stage_check(BuildState &st) {
   std::map<std::string, const dwarf::CompileUnit *> cu_of;
   std::vector<dwarf::CompileUnit> cus;
   if (!vmlinux_sources.empty()) {
-    auto r = dwarf::compile_units(st.args.vmlinux, co);
+    auto r = dwarf::compile_units(st.vmlinux, co);
     if (r)
       cus = std::move(*r);
     else
@@ -524,7 +569,7 @@ int stage_module(BuildState &st) {
                                pl->klp_sections, pl->klp_symbols));
 
   st.progress.stage("verify", "vermagic, CRCs, undefined symbols");
-  build::VerifyInput vi{&*ko, st.args.vmlinux, st.symvers ? &*st.symvers : nullptr};
+  build::VerifyInput vi{&*ko, st.vmlinux, st.symvers ? &*st.symvers : nullptr};
   auto problems = build::verify_module(vi);
   if (!problems.empty()) {
     std::string msg = "the module does not fit the target kernel:";
@@ -552,6 +597,8 @@ int stage_module(BuildState &st) {
   full["reports"] = st.reports;
   full["klp_relocations"] = pl->klp_relocs;
   full["compiler"] = st.result["compiler"];
+  if (!st.debian.is_null())
+    full["debian"] = st.debian;
   if (auto w = write_text_file_atomic(out_json, full.dump(2) + "\n"); !w) {
     fail(st, w.error().str());
     return BUILD_ERROR;

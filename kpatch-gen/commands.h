@@ -19,6 +19,8 @@ int run_diff_command(const DiffArgs &args);
 struct BuildArgs {
   std::vector<std::string> patches, cves;
   std::string kernel_src, vmlinux, config, modules_dir, symvers, kernel_build, name, description, outdir, cache;
+  std::string debian_release;
+  CLI::Option *debian_opt = nullptr;
   bool no_replace = false, json = false, quiet = false, skip_compiler_check = false;
   int jobs = 0;
 };
