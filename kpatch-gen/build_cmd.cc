@@ -29,6 +29,7 @@
 #include "build/verify.h"
 #include "commands.h"
 #include "diff/pipeline.h"
+#include "diff/special_sections.h"
 #include "dwarf/dwarf.h"
 #include "elf/reader.h"
 #include "elf/sections.h"
@@ -117,6 +118,7 @@ struct BuildState {
   std::string kernel_src, vmlinux, modules_dir; // from the command line or the Debian packages
   std::string release, build_id, config, symvers_path, outdir, name, cache, work;
   json debian;
+  std::map<std::string, u64> struct_sizes; // special-section entry sizes from the target's DWARF
   std::optional<diff::Symvers> symvers;
   std::optional<build::BuildDeps> deps;
   std::unique_ptr<build::PreparedTree> tree;
@@ -277,6 +279,12 @@ bool stage_inputs(BuildState &st) {
                                st.build_id.empty() ? "none" : st.build_id, st.name));
   if (st.deps)
     st.progress.note(fmt::format("header dependencies from {} ({} objects)", st.deps->dir(), st.deps->object_count()));
+  // Entry sizes of the special sections, read once for every unit's diff.
+  if (auto sizes = dwarf::struct_sizes(st.vmlinux, diff::special_section_structs()))
+    st.struct_sizes = std::move(*sizes);
+  else
+    st.progress.note("note: no DWARF struct sizes in the target (" + sizes.error().message +
+                     "); the built-in 6.1 entry sizes are used");
   return true;
 }
 
@@ -358,6 +366,8 @@ int stage_diff(BuildState &st) {
     o.report_path = fmt::format("{}/diff/kpg_d{}.json", st.work, n);
     o.objname = u.objname;
     o.symvers_path = st.symvers_path;
+    if (!st.struct_sizes.empty())
+      o.target_struct_sizes = st.struct_sizes;
     if (u.objname == "vmlinux") {
       o.target_path = st.vmlinux;
     } else {

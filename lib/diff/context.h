@@ -51,6 +51,9 @@ struct Options {
   std::string target_path;               // ELF whose symtab stands for the running kernel (optional)
   std::string symvers_path;              // Module.symvers (optional)
   std::map<std::string, u64> entry_sizes; // --entry-size SECTION=BYTES
+  // Struct sizes already read from the target's DWARF (struct name -> bytes), so that a
+  // caller diffing many units reads a 600 MB debug vmlinux once; empty: read them here.
+  std::optional<std::map<std::string, u64>> target_struct_sizes;
   bool quiet = false;
 };
 

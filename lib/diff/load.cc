@@ -80,19 +80,16 @@ Expected<void> load_inputs(DiffContext &ctx) {
     if (!t)
       return std::move(t).take_error();
     ctx.target = std::move(*t);
-    std::vector<std::string> structs;
-    for (const SpecialSection &s : special_sections_6_1_x86_64()) {
-      if (!s.dwarf_struct.empty())
-        structs.push_back(s.dwarf_struct);
-      if (!s.aux_dwarf_struct.empty())
-        structs.push_back(s.aux_dwarf_struct);
+    if (ctx.opt.target_struct_sizes) {
+      dwarf_sizes = *ctx.opt.target_struct_sizes;
+    } else {
+      auto sizes = dwarf::struct_sizes(ctx.opt.target_path, special_section_structs());
+      if (sizes)
+        dwarf_sizes = std::move(*sizes);
+      else
+        ctx.notes.push_back("entry sizes: no usable DWARF in the target (" + sizes.error().message +
+                            "); using the built-in 6.1 table");
     }
-    auto sizes = dwarf::struct_sizes(ctx.opt.target_path, structs);
-    if (sizes)
-      dwarf_sizes = std::move(*sizes);
-    else
-      ctx.notes.push_back("entry sizes: no usable DWARF in the target (" + sizes.error().message +
-                          "); using the built-in 6.1 table");
   }
   if (!ctx.opt.symvers_path.empty()) {
     auto sv = Symvers::load(ctx.opt.symvers_path);

@@ -133,6 +133,17 @@ bool is_init_section_name(std::string_view name) {
 
 bool is_exit_section_name(std::string_view name) { return starts_with(name, ".exit.") || starts_with(name, ".exitcall"); }
 
+std::vector<std::string> special_section_structs() {
+  std::vector<std::string> v;
+  for (const SpecialSection &s : special_sections_6_1_x86_64()) {
+    if (!s.dwarf_struct.empty())
+      v.push_back(s.dwarf_struct);
+    if (!s.aux_dwarf_struct.empty())
+      v.push_back(s.aux_dwarf_struct);
+  }
+  return v;
+}
+
 const char *size_source_name(SizeSource s) {
   switch (s) {
   case SizeSource::Builtin: return "builtin 6.1 x86-64";

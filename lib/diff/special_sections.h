@@ -81,6 +81,9 @@ bool is_data_section_name(std::string_view name);
 bool is_init_section_name(std::string_view name);
 bool is_exit_section_name(std::string_view name);
 
+// The struct names whose DWARF byte_size gives entry sizes (alt_instr, bug_entry, ...).
+std::vector<std::string> special_section_structs();
+
 // Where each special section's entry size came from.
 enum class SizeSource { Builtin, Dwarf, CommandLine };
 struct EntrySize {

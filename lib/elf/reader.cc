@@ -12,6 +12,10 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <zlib.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -461,6 +465,11 @@ Expected<void> Reader::read_relocations() {
         return make_error(here, fmt::format("relocation {} refers to symbol {}, out of range ({} symbols)", k, symidx,
                                             obj_.symbols.size()));
       r.sym = SymbolId(static_cast<u32>(symidx));
+      // In executables (a vmlinux linked with --emit-relocs) r_offset is an address; the
+      // model keeps offsets relative to the section in every file type.
+      // (Some of vmlinux's, e.g. .rela__ex_table, are already section-relative.)
+      if (obj_.header.type != ET_REL && tsec.addr != 0 && r.offset >= tsec.addr && r.offset - tsec.addr < tsec.size)
+        r.offset -= tsec.addr;
       unsigned fsz = reloc_field_size(obj_.header.machine, r.type);
       // Even a field of unknown size starts inside the section: that is verify()'s rule too,
       // and what it accepts here the writer must be able to write.
@@ -593,11 +602,32 @@ Expected<ObjectFile> read_object_from_memory(const std::string &name, std::span<
   return r.run(image);
 }
 
+// The file is mapped, not read: a target vmlinux with debug info is ~600 MB, and a
+// symbol-table-only read touches a few megabytes of it.
 Expected<ObjectFile> read_object(const std::string &path, const ReadOptions &opts) {
-  auto buf = read_file(path);
-  if (!buf)
-    return std::move(buf).take_error();
-  return read_object_from_memory(path, *buf, opts);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return make_error(Location(path), fmt::format("cannot open: {}", std::strerror(errno)));
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    auto buf = read_file(path); // not a regular file (a pipe): read it
+    if (!buf)
+      return std::move(buf).take_error();
+    return read_object_from_memory(path, *buf, opts);
+  }
+  size_t size = static_cast<size_t>(st.st_size);
+  if (size == 0) {
+    ::close(fd);
+    return read_object_from_memory(path, {}, opts);
+  }
+  void *p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (p == MAP_FAILED)
+    return make_error(Location(path), fmt::format("cannot map: {}", std::strerror(errno)));
+  auto obj = read_object_from_memory(path, std::span<const u8>(static_cast<const u8 *>(p), size), opts);
+  ::munmap(p, size);
+  return obj;
 }
 
 } // namespace kpg::elf
