@@ -3,7 +3,8 @@
 # check, a scenario that reported nothing, a kernel WARNING, or a hung guest would make
 # every kernel-level test meaningless. Part 1 feeds synthetic console logs to
 # `lab.sh judge`; part 2 boots the lab kernel with scenarios that must fail (and one that
-# must pass) and checks lab.sh's exit code for each.
+# must pass) and checks lab.sh's exit code for each; part 3 gives check-examples.sh a
+# corpus of broken examples.
 # SPDX-License-Identifier: GPL-2.0-only
 set -eu
 
@@ -100,6 +101,43 @@ expect_exit "boot: scenario without checks" 1 "$lab" run "$tmp/nocheck.scenario"
 # A guest that never finishes: the boot timeout must kill QEMU and fail with exit 5.
 printf '. /kpg/lib.sh\nkpg_check "started" true\nwhile :; do sleep 1; done\n' >"$tmp/hang.scenario"
 expect_exit "boot: hung guest times out" 5 "$lab" run "$tmp/hang.scenario" --timeout 15
+
+# --- Part 3: check-examples.sh must reject broken examples --------------------------------
+# A corpus in a temp dir: one good example (a copy of cmdline-string) and four broken ones.
+ex="$tmp/examples"
+mkdir -p "$ex/good" "$ex/bad-context" "$ex/bad-compile" "$ex/bad-warning" "$ex/no-probe"
+good_patch="$here/../../examples/cmdline-string/cmdline-string.patch"
+cp "$good_patch" "$ex/good/good.patch"
+# Context that is not in the source: must not apply.
+sed 's/seq_puts(m, saved_command_line);/seq_puts(m, saved_cmdline_typo);/' "$good_patch" >"$ex/bad-context/bad-context.patch"
+# A syntax error: must not compile.
+sed 's/ kpg_example=cmdline-string");/ x" undefined_symbol_here);/' "$good_patch" >"$ex/bad-compile/bad-compile.patch"
+# An unused variable: compiles, with a warning, which must fail the check. (Same number of
+# lines, so the hunk header stays valid.)
+sed 's/^+\(\t*\)\(seq_puts(m, " kpg_example=cmdline-string");\)$/+\1{ int kpg_unused; \2 }/' "$good_patch" >"$ex/bad-warning/bad-warning.patch"
+cp "$good_patch" "$ex/no-probe/no-probe.patch"
+for d in good bad-context bad-compile bad-warning no-probe; do
+	echo success >"$ex/$d/expect"
+	[ "$d" = no-probe ] || cp "$here/../../examples/cmdline-string/probe" "$ex/$d/probe"
+	echo "### $d" >>"$ex/README.md"
+done
+rc=0
+KPG_EXAMPLES_DIR="$ex" "$here/../../ci/lab/check-examples.sh" >"$tmp/ce.out" 2>&1 || rc=$?
+want="failed: no-probe bad-compile bad-context bad-warning"
+got=$(sed -n 's/^check-examples: \(failed: .*\)/\1/p' "$tmp/ce.out" | tr ' ' '\n' | sort | tr '\n' ' ')
+# Each must fail for its own reason, not just fail.
+if [ "$rc" = 1 ] && [ "$got" = "$(echo "$want" | tr ' ' '\n' | sort | tr '\n' ' ')" ] &&
+	grep -q '^check-examples: ok   good:' "$tmp/ce.out" &&
+	grep -q '^check-examples: FAIL no-probe: a success example needs a one-line probe' "$tmp/ce.out" &&
+	grep -q '^check-examples: FAIL bad-context: hunk context not unique' "$tmp/ce.out" &&
+	grep -q '^check-examples: FAIL bad-compile: compiling fs/proc/cmdline.o failed' "$tmp/ce.out" &&
+	grep -q '^check-examples: FAIL bad-warning: compiler/objtool warnings' "$tmp/ce.out"; then
+	echo "ok: check-examples rejects broken examples and accepts the good one"
+else
+	echo "FAILED: check-examples on broken examples (exit $rc), expected '$want'; output:"
+	sed 's/^/    /' "$tmp/ce.out"
+	failures=$((failures + 1))
+fi
 
 if [ "$failures" != 0 ]; then
 	echo "lab-harness: $failures expectation(s) failed"
