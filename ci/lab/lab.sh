@@ -469,7 +469,7 @@ boot_kernel() { # boot_kernel KERNEL INITRD TIMEOUT LOG APPEND
 	# is /dev/null so a stray byte from the terminal can't reach the monitor.
 	timeout -k 5 "$tmo" qemu-system-x86_64 -accel "$accel" -smp 2 -m 512 -nographic -no-reboot \
 		-kernel "$kernel" -initrd "$initrd" \
-		-append "console=ttyS0 panic=-1 $append" \
+		-append "console=ttyS0 panic=-1${append:+ $append}" \
 		</dev/null >"$logf" 2>&1 || rc=$?
 	log "[stage] boot ($accel): $(elapsed "$t0" "$(now_ms)") s"
 	case "$rc" in
