@@ -4,11 +4,33 @@
 // stop the run after a phase that reported problems, with every problem of that phase shown.
 #include "diff/pipeline.h"
 
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+
 #include "diff/passes.h"
 #include "elf/writer.h"
 #include "support/file.h"
 
 namespace kpg::diff {
+
+// KPG_DIFF_TIMING=1 prints the wall time of each pass to stderr (bench/diff, profiling).
+class PassTimer {
+public:
+  PassTimer() : on_(std::getenv("KPG_DIFF_TIMING") != nullptr), last_(std::chrono::steady_clock::now()) {}
+  void lap(const char *pass) {
+    if (!on_)
+      return;
+    auto now = std::chrono::steady_clock::now();
+    std::fprintf(stderr, "kpatch-gen diff: %-24s %8.2f ms\n", pass,
+                 std::chrono::duration<double, std::milli>(now - last_).count());
+    last_ = now;
+  }
+
+private:
+  bool on_;
+  std::chrono::steady_clock::time_point last_;
+};
 
 static void write_report(const DiffContext &ctx, DiffResult &res, const char *result) {
   res.report = make_report(ctx, result);
@@ -27,8 +49,11 @@ DiffResult run_diff(const Options &opt, Diag &diag) {
     return res;
   }
   DiffContext ctx(opt, diag, *dec);
+  PassTimer timer;
   auto stop = [&](const char *result, int code) {
+    timer.lap("(until stop)");
     write_report(ctx, res, result);
+    timer.lap("report");
     res.exit_code = code;
     return res;
   };
@@ -38,30 +63,41 @@ DiffResult run_diff(const Options &opt, Diag &diag) {
     ctx.refusals.push_back({code::INCOMPATIBLE_OBJECTS, l.error().loc, l.error().message});
     return stop("error", EXIT_ERROR);
   }
+  timer.lap("load_inputs");
   validate_special_sections(ctx);
+  timer.lap("validate_special");
   if (diag.checkpoint())
     return stop("refused", EXIT_ERROR);
 
   correlate(ctx);
+  timer.lap("correlate");
   compare(ctx);
+  timer.lap("compare");
   ignore_line_only_changes(ctx);
+  timer.lap("line_only");
   classify(ctx);
+  timer.lap("classify");
   check_unsupported(ctx);
+  timer.lap("check_unsupported");
   if (diag.checkpoint())
     return stop("refused", EXIT_ERROR);
 
   include_closure(ctx);
+  timer.lap("include_closure");
   select_special_entries(ctx);
+  timer.lap("select_special");
   if (diag.checkpoint())
     return stop("refused", EXIT_ERROR);
   if (ctx.incl.order.empty())
     return stop("no-change", EXIT_NO_CHANGE);
 
   plan_relocations(ctx);
+  timer.lap("plan_relocations");
   if (diag.checkpoint())
     return stop("refused", EXIT_ERROR);
 
   build_output(ctx);
+  timer.lap("build_output");
   if (diag.checkpoint())
     return stop("refused", EXIT_ERROR);
   if (!opt.out_path.empty()) {
@@ -70,6 +106,7 @@ DiffResult run_diff(const Options &opt, Diag &diag) {
       return stop("error", EXIT_ERROR);
     }
   }
+  timer.lap("write_object");
   res.output = ctx.out_info;
   res.callbacks = ctx.callbacks;
   for (const Callback &cb : ctx.callbacks)
