@@ -126,9 +126,9 @@ void Checker::check_static_locals() {
       continue;
     const elf::Symbol &fs = ov_.sym(f);
     for (const elf::Reloc &r : ov_.relocs_in(*fs.section, fs.value, fs.value + fs.size)) {
-      Target t = ov_.resolve(*fs.section, r);
-      if (t.kind == Target::Kind::Symbol && ov_.facts(t.sym).static_local && !ov_.facts(t.sym).fresh_static)
-        users[to_index(t.sym)].push_back(ff.role == SymRole::ColdPart && ff.parent ? *ff.parent : f);
+      auto t = ov_.target_symbol(*fs.section, r);
+      if (t && ov_.facts(*t).static_local && !ov_.facts(*t).fresh_static)
+        users[to_index(*t)].push_back(ff.role == SymRole::ColdPart && ff.parent ? *ff.parent : f);
     }
   }
   for (auto &[s, funcs] : users) {

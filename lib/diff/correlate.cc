@@ -20,9 +20,12 @@
 //  4. Fresh statics (__warned, __key, ...) are never correlated: the patched code gets its
 //     own copy (names.h).
 #include <algorithm>
+#include <array>
 #include <fmt/format.h>
 #include <map>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 #include "diff/passes.h"
 
@@ -49,11 +52,9 @@ std::map<u32, std::set<std::string>> users_of_objects(const ObjectView &v) {
     if (!fs.section)
       continue;
     std::string user = ff.role == SymRole::ColdPart && ff.parent ? v.facts(*ff.parent).name.key : ff.name.key;
-    for (const elf::Reloc &r : v.relocs_in(*fs.section, fs.value, fs.value + fs.size)) {
-      Target t = v.resolve(*fs.section, r);
-      if (t.kind == Target::Kind::Symbol && v.facts(t.sym).role == SymRole::Object)
-        users[to_index(t.sym)].insert(user);
-    }
+    for (const elf::Reloc &r : v.relocs_in(*fs.section, fs.value, fs.value + fs.size))
+      if (auto t = v.target_symbol(*fs.section, r); t && v.facts(*t).role == SymRole::Object)
+        users[to_index(*t)].insert(user);
   }
   return users;
 }
@@ -87,8 +88,11 @@ private:
 };
 
 void Correlator::run() {
+  // Lookups by name are hashed on views of the models' strings: a 10k-function unit has tens
+  // of thousands of symbols and sections, and ordered maps of copied strings were a third of
+  // the run. Anything iterated follows symbol or section ids, so the result stays deterministic.
   // 1. Globals by exact name.
-  std::map<std::string, SymbolId> pglobals;
+  std::unordered_map<std::string_view, SymbolId> pglobals;
   for (SymbolId id : pv_.obj().symbols.ids())
     if (correlatable(pv_, id) && !pv_.sym(id).is_local())
       pglobals.emplace(pv_.sym(id).name, id);
@@ -100,7 +104,7 @@ void Correlator::run() {
       ctx_.corr.link(id, it->second);
   }
   // A global that became static (or the reverse) keeps its name: still the same symbol.
-  std::map<std::string, SymbolId> plocals_exact;
+  std::unordered_map<std::string_view, SymbolId> plocals_exact;
   for (SymbolId id : pv_.obj().symbols.ids())
     if (correlatable(pv_, id) && pv_.sym(id).is_local())
       plocals_exact.emplace(pv_.sym(id).name, id);
@@ -127,17 +131,28 @@ void Correlator::run() {
                                             elf::symbol_bind_name(pv_.sym(other).bind)));
     }
   }
-  // 2./3. Locals by (role, decoded key).
-  std::map<std::pair<int, std::string>, std::pair<std::vector<SymbolId>, std::vector<SymbolId>>> groups;
+  // 2./3. Locals by (role, decoded key), groups in order of first appearance.
+  struct Group {
+    std::string_view key;
+    std::vector<SymbolId> o, p;
+  };
+  std::vector<Group> groups;
+  std::array<std::unordered_map<std::string_view, size_t>, 16> group_of; // per SymRole
+  auto group = [&](SymRole role, std::string_view key) -> Group & {
+    auto [it, fresh] = group_of[static_cast<size_t>(role)].emplace(key, groups.size());
+    if (fresh)
+      groups.push_back(Group{key, {}, {}});
+    return groups[it->second];
+  };
   for (SymbolId id : ov_.obj().symbols.ids())
     if (correlatable(ov_, id) && ov_.sym(id).is_local() && !ctx_.corr.o2p.has(id))
-      groups[{static_cast<int>(ov_.facts(id).role), ov_.facts(id).name.key}].first.push_back(id);
+      group(ov_.facts(id).role, ov_.facts(id).name.key).o.push_back(id);
   for (SymbolId id : pv_.obj().symbols.ids())
     if (correlatable(pv_, id) && pv_.sym(id).is_local() && !ctx_.corr.p2o.has(id))
-      groups[{static_cast<int>(pv_.facts(id).role), pv_.facts(id).name.key}].second.push_back(id);
-  for (auto &[k, g] : groups)
-    if (!g.first.empty() && !g.second.empty())
-      match_group(k.second, std::move(g.first), std::move(g.second));
+      group(pv_.facts(id).role, pv_.facts(id).name.key).p.push_back(id);
+  for (Group &g : groups)
+    if (!g.o.empty() && !g.p.empty())
+      match_group(std::string(g.key), std::move(g.o), std::move(g.p));
   link_sections();
 }
 
@@ -209,12 +224,12 @@ void Correlator::link_sections() {
       continue;
     ctx_.corr.link_sections(*ov_.sym(o).section, *pv_.sym(*p).section);
   }
-  std::map<std::string, int> ocount, pcount;
+  std::unordered_map<std::string_view, int> ocount, pcount;
   for (const elf::Section &s : ov_.obj().sections)
     ocount[s.name]++;
   for (const elf::Section &s : pv_.obj().sections)
     pcount[s.name]++;
-  std::map<std::string, SectionId> pbyname;
+  std::unordered_map<std::string_view, SectionId> pbyname;
   for (SectionId id : pv_.obj().sections.ids())
     pbyname.emplace(pv_.sec(id).name, id);
   for (SectionId id : ov_.obj().sections.ids()) {

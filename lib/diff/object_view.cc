@@ -56,7 +56,7 @@ ObjectView::ObjectView(const elf::ObjectFile &obj, const disasm::Decoder &dec) :
   const u32 nsyms = obj.symbols.size();
   facts_.resize(nsyms);
   by_section_.resize(obj.sections.size());
-  std::unordered_map<std::string, SymbolId> funcs_by_name;
+  std::unordered_map<std::string_view, SymbolId> funcs_by_name;
   for (SymbolId id : obj.symbols.ids()) {
     if (to_index(id) == 0)
       continue;
@@ -83,7 +83,7 @@ ObjectView::ObjectView(const elf::ObjectFile &obj, const disasm::Decoder &dec) :
     if (f.role != SymRole::ColdPart)
       continue;
     const std::string &n = obj.symbols[id].name;
-    std::string parent = n.substr(0, n.find(".cold"));
+    std::string_view parent = std::string_view(n).substr(0, n.find(".cold"));
     if (auto it = funcs_by_name.find(parent); it != funcs_by_name.end()) {
       f.parent = it->second;
       facts_[to_index(it->second)].children.push_back(id);
@@ -106,10 +106,16 @@ ObjectView::ObjectView(const elf::ObjectFile &obj, const disasm::Decoder &dec) :
       facts_[to_index(sized[0])].bundled = true;
   }
   sorted_relocs_.resize(obj.sections.size());
+  auto by_offset = [](const elf::Reloc &a, const elf::Reloc &b) { return a.offset < b.offset; };
   for (SectionId sid : obj.sections.ids()) {
-    auto &v = sorted_relocs_[to_index(sid)];
-    v = obj.sections[sid].relocs;
-    std::stable_sort(v.begin(), v.end(), [](const elf::Reloc &a, const elf::Reloc &b) { return a.offset < b.offset; });
+    const auto &relocs = obj.sections[sid].relocs;
+    if (std::is_sorted(relocs.begin(), relocs.end(), by_offset)) {
+      sorted_relocs_[to_index(sid)] = relocs;
+      continue;
+    }
+    auto &copy = sorted_copies_.emplace_back(relocs);
+    std::stable_sort(copy.begin(), copy.end(), by_offset);
+    sorted_relocs_[to_index(sid)] = copy; // the vector's buffer does not move with its owner
   }
 }
 
@@ -148,7 +154,7 @@ std::optional<SymbolId> ObjectView::symbol_at(SectionId sec, u64 off) const {
 }
 
 std::span<const elf::Reloc> ObjectView::relocs_in(SectionId sec, u64 start, u64 end) const {
-  const auto &v = sorted_relocs_[to_index(sec)];
+  std::span<const elf::Reloc> v = sorted_relocs_[to_index(sec)];
   auto lo = std::lower_bound(v.begin(), v.end(), start, [](const elf::Reloc &r, u64 o) { return r.offset < o; });
   auto hi = std::lower_bound(lo, v.end(), end, [](const elf::Reloc &r, u64 o) { return r.offset < o; });
   return {lo, hi};
@@ -246,6 +252,29 @@ Target ObjectView::resolve(SectionId site_sec, const elf::Reloc &r) const {
   t.sym = r.sym;
   t.offset = r.addend + t.bias;
   return t;
+}
+
+std::optional<SymbolId> ObjectView::target_symbol(SectionId site_sec, const elf::Reloc &r) const {
+  const elf::Symbol &s = obj_.symbols[r.sym];
+  if (!s.section)
+    return std::nullopt;
+  if (!s.is_section() && facts_[to_index(r.sym)].role != SymRole::Label)
+    return r.sym; // resolve() gives the named symbol itself
+  // Against a section (or a label in it): the target offset is value + addend + bias, where the
+  // bias of a PC-relative field in code is at least its width. If the section holds a single
+  // function/object that starts at or before the lowest possible target, symbol_at() gives that
+  // symbol for any bias.
+  const elf::Section &ts = obj_.sections[*s.section];
+  const auto &v = by_section_[to_index(*s.section)];
+  if (!ts.is_strings() && v.size() == 1 && facts_[to_index(v[0])].bundled) {
+    i64 min_bias = is_pc_relative(r.type) && obj_.sections[site_sec].is_exec() ? reloc_width(r.type) : 0;
+    if (static_cast<i64>(s.value) + r.addend + min_bias >= static_cast<i64>(obj_.symbols[v[0]].value))
+      return v[0];
+  }
+  Target t = resolve(site_sec, r);
+  if (t.kind == Target::Kind::Symbol)
+    return t.sym;
+  return std::nullopt;
 }
 
 std::string_view ObjectView::string_at(SectionId sec, u64 off) const {

@@ -100,6 +100,12 @@ public:
   const disasm::Insn *insn_at(SectionId sec, u64 off) const;
 
   Target resolve(SectionId site_sec, const elf::Reloc &r) const;
+  // The function or object a relocation refers to (what resolve() gives as Kind::Symbol), when
+  // that is all the caller needs. Answered without decoding the instruction at the site when
+  // the relocation names the symbol, or names a section that holds only that symbol
+  // (-ffunction-sections/-fdata-sections: `.bss.count.2 - 4`), so that scanning every
+  // function's relocations for users of a variable does not decode every function.
+  std::optional<SymbolId> target_symbol(SectionId site_sec, const elf::Reloc &r) const;
   // The NUL-terminated string starting at `off` in an SHF_STRINGS section.
   std::string_view string_at(SectionId sec, u64 off) const;
   // "foo+0x10", "\"hello\\n\"", ".rodata.cst16+0x20", "printk (undefined)".
@@ -114,7 +120,10 @@ private:
   const disasm::Decoder &dec_;
   std::vector<SymFacts> facts_;
   std::vector<std::vector<SymbolId>> by_section_;
-  std::vector<std::vector<elf::Reloc>> sorted_relocs_;
+  // Relocations of each section by offset: a view of the model's vector when it is already
+  // sorted (what GNU as writes), else of a sorted copy in sorted_copies_.
+  std::vector<std::span<const elf::Reloc>> sorted_relocs_;
+  std::vector<std::vector<elf::Reloc>> sorted_copies_;
   std::string file_name_;
   mutable std::unordered_map<u64, std::unique_ptr<Insns>> code_cache_; // key: sec << 32 | start
 };
