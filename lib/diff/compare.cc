@@ -40,6 +40,9 @@ public:
 
 private:
   std::optional<Difference> compare_function(SymbolId o, SymbolId p);
+  bool identical_bundled_function(SymbolId o, SymbolId p) const;
+  bool same_reloc_symbol(SymbolId o, SymbolId p, i64 min_offset) const;
+  bool identical_plain_section(SectionId o, SectionId p) const;
   std::optional<Difference> compare_object(SymbolId o, SymbolId p);
   std::optional<Difference> compare_entries(SymbolId o, SymbolId p);
   bool same_region(SectionId osec, u64 ooff, SectionId psec, u64 poff, u64 len,
@@ -48,11 +51,12 @@ private:
   std::string insn_text(const ObjectView &v, SectionId sec, const disasm::Insn &i) const;
 
   DiffContext &ctx_;
+  const ObjectView &ov_, &pv_;
   // Entries of the function being compared that differ only in their line field (the
   // WARN_ON() below an inserted line: same code, bug_entry.line 212 -> 214), for the report.
   std::vector<std::string> entry_lines_;
-  const ObjectView &ov_, &pv_;
   mutable std::map<std::pair<u32, u32>, bool> anon_cache_;
+  mutable std::map<std::pair<u32, u32>, bool> plain_cache_;
 };
 
 bool Comparer::same_anonymous_section(SectionId o, SectionId p) const {
@@ -108,12 +112,17 @@ bool Comparer::same_target(const Target &o, const Target &p) const {
 bool Comparer::same_region(SectionId osec, u64 ooff, SectionId psec, u64 poff, u64 len,
                            std::optional<std::pair<u64, u64>> ignore) const {
   const elf::Section &a = ov_.sec(osec), &b = pv_.sec(psec);
-  auto outside = [&](u64 base) {
-    return [=](const elf::Reloc &r) { return !ignore || r.offset - base < ignore->first || r.offset - base >= ignore->second; };
-  };
-  std::vector<elf::Reloc> ro, rp;
-  std::ranges::copy_if(ov_.relocs_in(osec, ooff, ooff + len), std::back_inserter(ro), outside(ooff));
-  std::ranges::copy_if(pv_.relocs_in(psec, poff, poff + len), std::back_inserter(rp), outside(poff));
+  std::span<const elf::Reloc> ro = ov_.relocs_in(osec, ooff, ooff + len), rp = pv_.relocs_in(psec, poff, poff + len);
+  std::vector<elf::Reloc> ro_kept, rp_kept;
+  if (ignore) {
+    auto outside = [&](u64 base) {
+      return [=](const elf::Reloc &r) { return r.offset - base < ignore->first || r.offset - base >= ignore->second; };
+    };
+    std::ranges::copy_if(ro, std::back_inserter(ro_kept), outside(ooff));
+    std::ranges::copy_if(rp, std::back_inserter(rp_kept), outside(poff));
+    ro = ro_kept;
+    rp = rp_kept;
+  }
   if (ro.size() != rp.size())
     return false;
   std::vector<bool> mask(len, false);
@@ -147,7 +156,80 @@ std::string Comparer::insn_text(const ObjectView &v, SectionId sec, const disasm
   return text;
 }
 
+// Twin sections without named symbols or relocations whose bytes are identical (a unit's
+// string literals, constant pools): any offset into one is the same string or constant as the
+// same offset into the other.
+bool Comparer::identical_plain_section(SectionId o, SectionId p) const {
+  auto key = std::make_pair(to_index(o), to_index(p));
+  if (auto it = plain_cache_.find(key); it != plain_cache_.end())
+    return it->second;
+  const elf::Section &a = ov_.sec(o), &b = pv_.sec(p);
+  // Labels (the .LC0 of a __FILE__ that inline asm also references) do not count: resolve()
+  // never names them as targets.
+  auto unnamed = [](const ObjectView &v, SectionId s) {
+    return std::ranges::all_of(v.symbols_in(s), [&](SymbolId x) { return v.facts(x).role == SymRole::Label; });
+  };
+  bool same = a.type == b.type && a.flags == b.flags && a.entsize == b.entsize && a.size == b.size &&
+              a.data == b.data && a.relocs.empty() && b.relocs.empty() && unnamed(ov_, o) && unnamed(pv_, p);
+  plain_cache_[key] = same;
+  return same;
+}
+
+// Do two relocations with the same site, type and addend -- in byte-identical code, so with
+// the same PC-relative bias, at least `min_offset` past the symbol -- point at the same thing,
+// as same_target() would decide after decoding? Only answers yes when that needs no decoding.
+bool Comparer::same_reloc_symbol(SymbolId o, SymbolId p, i64 min_offset) const {
+  const elf::Symbol &a = ov_.sym(o), &b = pv_.sym(p);
+  if (!a.section || !b.section) // undefined (or absolute): compared by name
+    return !a.section && !b.section && a.special_shndx == b.special_shndx && a.name == b.name;
+  SymRole ra = ov_.facts(o).role, rb = pv_.facts(p).role;
+  // Section symbols and labels both stand for "this section + value + addend (+ bias)".
+  bool place_a = a.is_section() || ra == SymRole::Label, place_b = b.is_section() || rb == SymRole::Label;
+  if (!place_a || !place_b) {
+    bool named = ra == SymRole::Function || ra == SymRole::ColdPart || ra == SymRole::Object;
+    return named && ra == rb && ctx_.corr.o2p.get(o) == p;
+  }
+  SectionId sa = *a.section, sb = *b.section;
+  if (a.value != b.value || ctx_.corr.sec_o2p.get(sa) != sb)
+    return false;
+  // A section holding one function/object: the target is that symbol on both sides.
+  const auto &va = ov_.symbols_in(sa), &vb = pv_.symbols_in(sb);
+  if (va.size() == 1 && vb.size() == 1 && ov_.facts(va[0]).bundled && pv_.facts(vb[0]).bundled &&
+      ov_.sym(va[0]).value == pv_.sym(vb[0]).value && min_offset >= static_cast<i64>(ov_.sym(va[0]).value))
+    return ctx_.corr.o2p.get(va[0]) == vb[0];
+  return identical_plain_section(sa, sb);
+}
+
+// Most functions of a large unit did not change. When both copies are alone in their sections
+// (-ffunction-sections), with identical bytes and relocations that point at the same things
+// without decoding (same_reloc_symbol), compare_function() would find no difference:
+// identical bytes decode to identical instructions, so every PC-relative bias is the same on
+// both sides and equal addends mean equal targets; a lone function has no raw branches out of
+// its section. Decoding dominates the diff of a 10k-function unit, and this skips it.
+bool Comparer::identical_bundled_function(SymbolId o, SymbolId p) const {
+  if (!ov_.facts(o).bundled || !pv_.facts(p).bundled)
+    return false;
+  const elf::Symbol &so = ov_.sym(o), &sp = pv_.sym(p);
+  SectionId osec = *so.section, psec = *sp.section;
+  if (so.value != sp.value || so.size != sp.size || ov_.sec(osec).data != pv_.sec(psec).data)
+    return false;
+  auto ra = ov_.relocs_of(osec), rb = pv_.relocs_of(psec);
+  if (ra.size() != rb.size())
+    return false;
+  bool code = ov_.sec(osec).is_exec();
+  for (size_t k = 0; k < ra.size(); k++) {
+    if (ra[k].offset != rb[k].offset || ra[k].type != rb[k].type || ra[k].addend != rb[k].addend)
+      return false;
+    i64 min_bias = code && is_pc_relative(ra[k].type) ? reloc_width(ra[k].type) : 0;
+    if (!same_reloc_symbol(ra[k].sym, rb[k].sym, static_cast<i64>(ov_.sym(ra[k].sym).value) + ra[k].addend + min_bias))
+      return false;
+  }
+  return true;
+}
+
 std::optional<Difference> Comparer::compare_function(SymbolId o, SymbolId p) {
+  if (identical_bundled_function(o, p))
+    return compare_entries(o, p);
   const elf::Symbol &so = ov_.sym(o), &sp = pv_.sym(p);
   SectionId osec = *so.section, psec = *sp.section;
   const auto &oi = ov_.code_of(o).insns;

@@ -7,6 +7,7 @@ namespace kpg::diff {
 
 SpecialIndex::SpecialIndex(const ObjectView &v, const std::map<std::string, EntrySize> &sizes) {
   const auto &table = special_sections_6_1_x86_64();
+  by_owner_.resize(v.obj().symbols.size());
   for (const SpecialSection &spec : table) {
     auto sid = v.obj().find_section(spec.name);
     if (!sid)
@@ -45,7 +46,7 @@ SpecialIndex::SpecialIndex(const ObjectView &v, const std::map<std::string, Entr
   }
   // Table order is already the outer order (entries were appended per table row); inside a
   // row, order by position in the function so that a reordered table is not a change.
-  for (auto &[owner, v2] : by_owner_)
+  for (auto &v2 : by_owner_)
     std::stable_sort(v2.begin(), v2.end(), [&](const EntryRef &a, const EntryRef &b) {
       if (a.spec != b.spec)
         return a.spec < b.spec; // same vector `table`: pointer order is table order
@@ -55,8 +56,7 @@ SpecialIndex::SpecialIndex(const ObjectView &v, const std::map<std::string, Entr
 
 const std::vector<EntryRef> &SpecialIndex::entries_of(SymbolId func) const {
   static const std::vector<EntryRef> none;
-  auto it = by_owner_.find(to_index(func));
-  return it == by_owner_.end() ? none : it->second;
+  return to_index(func) < by_owner_.size() ? by_owner_[to_index(func)] : none;
 }
 
 const std::vector<EntryRef> &SpecialIndex::entries_in(const std::string &section) const {

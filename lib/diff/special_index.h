@@ -31,7 +31,7 @@ public:
   const std::vector<EntryRef> &entries_in(const std::string &section) const;
 
 private:
-  std::map<u32, std::vector<EntryRef>> by_owner_;
+  std::vector<std::vector<EntryRef>> by_owner_; // by symbol index (one __mcount_loc entry per function)
   std::map<std::string, std::vector<EntryRef>> by_section_;
 };
 
