@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <fmt/format.h>
 #include <sstream>
+#include <unordered_set>
 
 #include "diff/names.h"
 #include "diff/special_sections.h"
@@ -72,19 +73,24 @@ std::optional<u32> TargetSymbols::find_block(const std::string &file, const std:
     std::vector<std::string> missing;
   };
   std::vector<Cand> cands;
+  std::vector<std::string> keys; // decoded once: a unit has thousands of locals, a block as many
+  keys.reserve(local_names.size());
+  for (const std::string &n : local_names)
+    keys.push_back(decode_name(n).key);
   for (u32 b = 1; b < blocks_.size(); b++) {
     if (blocks_[b].file != file)
       continue;
+    std::unordered_set<std::string> in_block; // names and decoded keys of the block's symbols
+    for (u32 i = blocks_[b].first; i < blocks_[b].last; i++) {
+      in_block.insert(syms_[i].name);
+      in_block.insert(decode_name(syms_[i].name).key);
+    }
     Cand c{b, 0, {}};
-    for (const std::string &n : local_names) {
-      std::string key = decode_name(n).key;
-      bool found = false;
-      for (u32 i = blocks_[b].first; i < blocks_[b].last && !found; i++)
-        found = syms_[i].name == n || decode_name(syms_[i].name).key == key;
-      if (found)
+    for (size_t k = 0; k < local_names.size(); k++) {
+      if (in_block.count(local_names[k]) || in_block.count(keys[k]))
         c.hits++;
       else
-        c.missing.push_back(n);
+        c.missing.push_back(local_names[k]);
     }
     cands.push_back(std::move(c));
   }
