@@ -1,0 +1,80 @@
+#!/bin/bash
+# e2e: one example of examples/ through `kpatch-gen build` and, for a success example, the
+# lab kernel. The outcome must be the one its `expect` file names:
+#   success      exit 0, result "built", exactly OUT/livepatch_<name>.ko; then
+#                ci/lab/run-example.sh boots the lab kernel with it and runs the example's
+#                flow (setup, probe fails / load / probe passes / disable / rmmod / probe
+#                fails, or the example's own scenario); the lab's verdict also fails the
+#                boot on any oops, BUG or WARNING in the kernel log
+#   no-change    exit 3, result "no-change", no module written
+#   refuse CODE  exit 1, result "refused", CODE among the --json refusals' codes, no module
+#
+#   KPG_KPATCH_GEN=build/kpatch-gen/kpatch-gen tests/e2e/builder/example.sh cmdline-string
+#
+# Uses the builder's default cache (${KPATCH_GEN_CACHE:-~/.cache/kpatch-gen}), so every
+# example builds on the same prepared tree. On failure the work dir (JSON result, build log,
+# module) is kept and the lab keeps the console log of a failing boot.
+# SPDX-License-Identifier: GPL-2.0-only
+set -euo pipefail
+
+KPG_PROG=builder.example
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+[ $# = 1 ] || die "$EXIT_USAGE" "usage: example.sh NAME (a directory of examples/)"
+name=$1
+KPG_PROG="builder.example.$name"
+dir="$EXAMPLES/$name"
+[ -f "$dir/$name.patch" ] && [ -f "$dir/expect" ] || die "$EXIT_MISSING" "no $dir/$name.patch or $dir/expect"
+need_kpatch_gen
+find_lab_kernel
+make_work_dir "builder-example-$name"
+
+expect=$(cat "$dir/expect")
+mod=$(default_module_name "$name")
+t0=$(now_ms)
+rc=0
+kg_build "$WORK/out" build "$LAB" "$dir/$name.patch" || rc=$?
+log "kpatch-gen build $name.patch: exit $rc in $(elapsed "$t0" "$(now_ms)") s (stage times: $(jq -c '.timings' "$WORK/out/build.json" 2>/dev/null || echo none))"
+result=$(json_get "$WORK/out/build.json" '.result')
+kos=$(find "$WORK/out" -name '*.ko' -printf '%f\n' | sort | tr '\n' ' ')
+
+fail() {
+	log "FAIL $name (expect: $expect): $*"
+	show_log "$WORK/out/build.log"
+	exit "$EXIT_FAIL"
+}
+
+case "$expect" in
+success)
+	[ "$rc" = 0 ] || fail "expected a module, kpatch-gen exited $rc (result '$result')"
+	[ "$result" = built ] || fail "exit 0 but the JSON result is '$result', not 'built'"
+	[ "$kos" = "$mod.ko " ] || fail "expected exactly $mod.ko in the output dir, found: ${kos:-nothing}"
+	[ "$(json_get "$WORK/out/build.json" '.output.module')" = "$WORK/out/$mod.ko" ] ||
+		fail "the JSON result names another module: $(json_get "$WORK/out/build.json" '.output.module')"
+	log "ok: built $mod.ko; patches $(jq -c '[.objects[] | {(.name): [.functions[].name]}] | add' "$WORK/out/build.json")"
+	rc=0
+	"$LAB_DIR/run-example.sh" --log "$WORK/console.log" "$dir" "$WORK/out/$mod.ko" || rc=$?
+	[ "$rc" = 0 ] || fail "the module built, but its run in the lab failed (run-example.sh exit $rc; console log: $WORK/console.log)"
+	log "PASS $name: built, loaded, probe before/after/unload as expected, clean kernel log"
+	;;
+no-change)
+	[ "$rc" = 3 ] || fail "expected 'no functional change' (exit 3), kpatch-gen exited $rc (result '$result')"
+	[ "$result" = no-change ] || fail "exit 3 but the JSON result is '$result', not 'no-change'"
+	[ -z "$kos" ] || fail "no module expected, found: $kos"
+	log "PASS $name: no functional change (exit 3), nothing written"
+	;;
+"refuse "*)
+	code=${expect#refuse }
+	codes=$(jq -r '[.refusals[]?.code] | unique | join(" ")' "$WORK/out/build.json")
+	[ "$rc" = 1 ] || fail "expected a refusal with $code (exit 1), kpatch-gen exited $rc (result '$result')"
+	[ "$result" = refused ] || fail "exit 1 but the JSON result is '$result', not 'refused' (an error is not a refusal)"
+	case " $codes " in
+	*" $code "*) ;;
+	*) fail "refused, but not with $code; the refusal codes are: ${codes:-none}" ;;
+	esac
+	[ -z "$kos" ] || fail "refused, yet a module was written: $kos"
+	log "PASS $name: refused with $code ($(jq -r --arg c "$code" '[.refusals[] | select(.code == $c)][0] | "\(.unit): \(.message)"' "$WORK/out/build.json" | cut -c1-160))"
+	;;
+*) die "$EXIT_FAIL" "$dir/expect: unknown outcome '$expect'" ;;
+esac
