@@ -100,6 +100,17 @@ json make_report(const DiffContext &ctx, const char *result) {
   }
   r["changed"] = std::move(changed);
   r["new"] = std::move(added);
+  // Functions and objects of the original without a twin: gcc stopped cloning (foo.isra.0 is
+  // gone, the callers now call foo), a function was deleted or renamed. They stay in the
+  // running kernel; the patched code just no longer refers to them.
+  json removed = json::array();
+  if (ctx.ov)
+    for (SymbolId o : ctx.changes.removed) {
+      SymRole role = ctx.ov->facts(o).role;
+      if (role == SymRole::Function || role == SymRole::Object)
+        removed.push_back({{"name", ctx.ov->name(o)}, {"type", role == SymRole::Object ? "object" : "function"}});
+    }
+  r["removed"] = std::move(removed);
   r["line_only"] = std::move(line_only);
   r["included"] = std::move(included);
 

@@ -30,6 +30,8 @@ expect_rc 0
 out_sym sum_req
 not out_sym "$isra"
 [ "$(jqr '.relocations.klp | length')" = 0 ]
+# The report says the clone is gone from the patched object (it stays in the kernel, unused).
+[ "$(jqr '.removed[] | "\(.type) \(.name)"')" = "function $isra" ]
 # Reverse direction: the clone is the new function.
 kdiff "$t/patched.o" "$t/orig.o" --target "$t/patched.o"
 expect_rc 0
@@ -37,3 +39,4 @@ expect_rc 0
 [ "$(jqr '.included[] | select(.kind == "new function") | .symbol')" = "$isra" ]
 out_sym "$isra"
 not out_sym sum_req
+[ "$(jqr '.removed[] | "\(.type) \(.name)"')" = "function sum_req" ]
