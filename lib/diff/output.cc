@@ -16,6 +16,7 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <map>
+#include <unordered_map>
 
 #include "diff/klp_format.h"
 #include "diff/passes.h"
@@ -52,7 +53,10 @@ private:
   DiffContext &ctx_;
   const ObjectView &pv_;
   elf::ObjectFile &out_;
-  std::vector<Range> ranges_;
+  // Where each copied range of a patched section went, by source section (in copy order):
+  // looked up for every relocation of the output.
+  std::unordered_map<u32, std::vector<Range>> ranges_;
+  void add_range(const Range &r) { ranges_[to_index(r.src)].push_back(r); }
   std::map<u32, SymbolId> out_sym_;        // patched SymbolId -> output symbol
   std::map<u32, SymbolId> sec_sym_;        // output SectionId -> its STT_SECTION symbol
   std::map<std::string, SymbolId> undef_;  // undefined symbols by name
@@ -109,8 +113,11 @@ SymbolId Builder::undefined_symbol(const std::string &name, u8 bind) {
 }
 
 std::optional<std::pair<SectionId, u64>> Builder::map_location(SectionId src, u64 off) const {
-  for (const Range &r : ranges_)
-    if (r.src == src && off >= r.start && off <= r.end)
+  auto it = ranges_.find(to_index(src));
+  if (it == ranges_.end())
+    return std::nullopt;
+  for (const Range &r : it->second)
+    if (off >= r.start && off <= r.end)
       return std::make_pair(r.out, r.out_start + (off - r.start));
   return std::nullopt;
 }
@@ -126,7 +133,7 @@ void Builder::copy_symbol(SymbolId p) {
   os.size = end - start;
   if (!src.is_nobits())
     os.data.assign(src.data.begin() + static_cast<long>(start), src.data.begin() + static_cast<long>(end));
-  ranges_.push_back(Range{*s.section, start, end, out, 0});
+  add_range(Range{*s.section, start, end, out, 0});
   section_symbol(out);
   elf::Symbol copy = s;
   copy.section = out;
@@ -146,7 +153,7 @@ void Builder::copy_whole_section(SectionId p) {
   elf::Section &os = out_.sections[out];
   os.size = src.size;
   os.data = src.data;
-  ranges_.push_back(Range{p, 0, src.size, out, 0});
+  add_range(Range{p, 0, src.size, out, 0});
   section_symbol(out);
 }
 
@@ -272,8 +279,8 @@ void Builder::copy_special(const SpecialSelection &sel) {
         os.data.insert(os.data.end(), pv_.sec(*repl).data.begin() + static_cast<long>(a),
                        pv_.sec(*repl).data.begin() + static_cast<long>(b));
         os.size = os.data.size();
-        ranges_.push_back(Range{*repl, a, b, out, at});
-        chunks.push_back(ranges_.back());
+        add_range(Range{*repl, a, b, out, at});
+        chunks.push_back(Range{*repl, a, b, out, at});
         section_symbol(out);
       }
       // Replacement code has relocations of its own: ALTERNATIVE_CALL() / alternative_call_2()

@@ -12,6 +12,7 @@
 // Data objects that merely hold function pointers (file_operations, error-injection
 // whitelist entries) are not tables: their sites are covered by a named object symbol, and
 // they keep pointing at the original function, which ftrace redirects.
+#include <algorithm>
 #include <fmt/format.h>
 
 #include "diff/passes.h"
@@ -19,11 +20,19 @@
 namespace kpg::diff {
 namespace {
 
+// Is `off` inside a sized function/object of `sec`? symbols_in() is sorted by address and
+// objects do not overlap, so the candidate is the last one starting at or before `off`
+// (a binary search: this runs for every relocation of every unknown section, and a .data
+// with thousands of objects made the linear scan quadratic).
 bool covered_by_symbol(const ObjectView &v, SectionId sec, u64 off) {
-  for (SymbolId s : v.symbols_in(sec)) {
-    const elf::Symbol &sym = v.sym(s);
-    if (off >= sym.value && off < sym.value + sym.size)
+  const auto &syms = v.symbols_in(sec);
+  auto it = std::upper_bound(syms.begin(), syms.end(), off, [&](u64 o, SymbolId s) { return o < v.sym(s).value; });
+  for (; it != syms.begin();) {
+    const elf::Symbol &sym = v.sym(*--it);
+    if (off < sym.value + sym.size)
       return true;
+    if (sym.size && sym.value + sym.size <= off && v.facts(*it).role != SymRole::Label)
+      return false; // the closest sized symbol before `off` ends before it
   }
   return false;
 }
