@@ -37,6 +37,7 @@ public:
 
   // Are these two relocation targets the same thing (as the running kernel would see it)?
   bool same_target(const Target &o, const Target &p) const;
+  bool same_destination(SymbolId o, SymbolId p) const;
 
 private:
   std::optional<Difference> compare_function(SymbolId o, SymbolId p);
@@ -68,6 +69,16 @@ bool Comparer::same_anonymous_section(SectionId o, SectionId p) const {
   bool same = a.size == b.size && a.type == b.type && same_region(o, 0, p, 0, a.size);
   anon_cache_[key] = same;
   return same;
+}
+
+// The symbols a raw branch lands in. Functions and objects by twin; assembler code symbols
+// that are never correlated (arch/x86/lib/putuser.S jumps from __put_user_1 to
+// .Lbad_put_user inside the NOTYPE __put_user_handle_exception) by name and kind, or an
+// object diffed against itself would report them changed.
+bool Comparer::same_destination(SymbolId o, SymbolId p) const {
+  if (auto twin = ctx_.corr.o2p.get(o))
+    return *twin == p;
+  return !ctx_.corr.p2o.has(p) && ov_.facts(o).role == pv_.facts(p).role && ov_.sym(o).name == pv_.sym(p).name;
 }
 
 bool Comparer::same_target(const Target &o, const Target &p) const {
@@ -268,7 +279,7 @@ std::optional<Difference> Comparer::compare_function(SymbolId o, SymbolId p) {
       if (a_out) {
         auto fa = ov_.symbol_at(osec, static_cast<u64>(ta));
         auto fb = pv_.symbol_at(psec, static_cast<u64>(tb));
-        bool same = fa && fb && ctx_.corr.o2p.get(*fa) == fb &&
+        bool same = fa && fb && same_destination(*fa, *fb) &&
                     ta - static_cast<i64>(ov_.sym(*fa).value) == tb - static_cast<i64>(pv_.sym(*fb).value);
         if (!same)
           return differ("instruction", "branch to a different function");
