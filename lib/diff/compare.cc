@@ -38,6 +38,7 @@ public:
   // Are these two relocation targets the same thing (as the running kernel would see it)?
   bool same_target(const Target &o, const Target &p) const;
   bool same_destination(SymbolId o, SymbolId p) const;
+  static std::optional<SymbolId> branch_anchor(const ObjectView &v, SectionId sec, i64 off);
 
 private:
   std::optional<Difference> compare_function(SymbolId o, SymbolId p);
@@ -69,6 +70,22 @@ bool Comparer::same_anonymous_section(SectionId o, SectionId p) const {
   bool same = a.size == b.size && a.type == b.type && same_region(o, 0, p, 0, a.size);
   anon_cache_[key] = same;
   return same;
+}
+
+// The symbol a raw branch is measured from: the function/object it lands in or, in
+// assembly, the closest symbol before it (copy_user_64.S jumps to .Lcopy_user_handle_tail,
+// a local label that is not in the symbol table: "copy_user_enhanced_fast_string+0x20").
+std::optional<SymbolId> Comparer::branch_anchor(const ObjectView &v, SectionId sec, i64 off) {
+  if (off < 0)
+    return std::nullopt;
+  if (auto s = v.symbol_at(sec, static_cast<u64>(off)))
+    return s;
+  const auto &syms = v.symbols_in(sec);
+  auto it = std::upper_bound(syms.begin(), syms.end(), static_cast<u64>(off),
+                             [&](u64 o, SymbolId x) { return o < v.sym(x).value; });
+  if (it == syms.begin())
+    return std::nullopt;
+  return *std::prev(it);
 }
 
 // The symbols a raw branch lands in. Functions and objects by twin; assembler code symbols
@@ -277,8 +294,8 @@ std::optional<Difference> Comparer::compare_function(SymbolId o, SymbolId p) {
       if (a_out != b_out)
         return differ("instruction", "branch target moved in or out of the function");
       if (a_out) {
-        auto fa = ov_.symbol_at(osec, static_cast<u64>(ta));
-        auto fb = pv_.symbol_at(psec, static_cast<u64>(tb));
+        auto fa = branch_anchor(ov_, osec, ta);
+        auto fb = branch_anchor(pv_, psec, tb);
         bool same = fa && fb && same_destination(*fa, *fb) &&
                     ta - static_cast<i64>(ov_.sym(*fa).value) == tb - static_cast<i64>(pv_.sym(*fb).value);
         if (!same)

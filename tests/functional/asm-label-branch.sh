@@ -1,9 +1,12 @@
 #!/bin/bash
 # Assembly functions in a shared .text jump to a local label inside a NOTYPE code symbol
 # (arch/x86/lib/putuser.S: every __put_user_N jumps to .Lbad_put_user inside
-# __put_user_handle_exception). Such symbols are never correlated; the raw branch is compared
-# by the name of the symbol it lands in, so the object diffed against itself has no change,
-# and a changed caller's copy reaches the running kernel's label through a relocation.
+# __put_user_handle_exception), or to code no symbol covers (copy_user_64.S jumps to
+# .Lcopy_user_handle_tail, a .L label that is not in the symbol table). Raw branches are
+# compared by the symbol they land in -- by name when it has no twin -- or by the closest
+# symbol before them, so the object diffed against itself has no change (the lab's vmlinux.o
+# had 13 false changes), and a changed caller's copy reaches the running kernel's label
+# through a relocation.
 . "$(dirname "$0")/common.sh"
 unit() {
 	cat <<S
@@ -32,9 +35,22 @@ handle_exception:
 	movl \$-14, %eax
 	ret
 	.size handle_exception, .-handle_exception
+	.globl put3
+	.type put3, @function
+put3:
+	call __fentry__
+	testq %rdi, %rdi
+	{disp32} jne .Ltail
+	ret
+	.size put3, .-put3
+	nop
+.Ltail:
+	movl \$-1, %eax
+	ret
 	.section __mcount_loc,"a",@progbits
 	.quad put1
 	.quad put2
+	.quad put3
 S
 }
 unit 20 > "$t/orig.s"
