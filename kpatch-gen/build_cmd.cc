@@ -307,6 +307,8 @@ bool stage_tree(BuildState &st) {
   }
   st.tree = std::make_unique<build::PreparedTree>(std::move(*tree));
   st.progress.note((st.tree->was_cached() ? "cached: " : "prepared: ") + st.tree->dir());
+  st.result["prepared_tree"] = {{"dir", st.tree->dir()}, {"cached", st.tree->was_cached()},
+                                {"kernel_src", st.tree->kernel_src()}, {"make_vars", st.tree->make_vars()}};
   st.work = st.tree->dir() + "/work";
   std::error_code ec;
   fs::remove_all(st.work, ec);
@@ -614,7 +616,8 @@ int stage_module(BuildState &st) {
     return BUILD_ERROR;
   }
   for (const auto &[k, v] : full.items())
-    st.result[k] = v;
+    if (k != "reports")
+      st.result[k] = v; // the diff reports are in NAME.json; --json stays readable
   st.result["result"] = "built";
   st.result["output"] = {{"module", out_ko}, {"report", out_json}};
   if (!st.args.quiet)
