@@ -12,6 +12,7 @@
 //   6. check      the original objects must match the target kernel
 //   7. module     generate the module source, link it with kbuild, post-link
 //   8. verify     vermagic, CRCs, undefined symbols; then write NAME.ko and NAME.json
+#include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -28,6 +29,7 @@
 #include "build/tree.h"
 #include "build/verify.h"
 #include "commands.h"
+#include "diff/klp_format.h"
 #include "diff/pipeline.h"
 #include "diff/special_sections.h"
 #include "dwarf/dwarf.h"
@@ -478,11 +480,19 @@ bool stage_check(BuildState &st) {
       problems.push_back(orig.error().str());
       continue;
     }
+    if (!targets.count(tp)) {
+      auto t = diff::TargetSymbols::load(tp);
+      if (!t) {
+        problems.push_back(t.error().str());
+        continue;
+      }
+      targets.emplace(tp, std::move(*t));
+    }
     if (auto it = cu_of.find(src); it != cu_of.end()) {
       std::vector<build::DwarfFunction> fns;
       for (const dwarf::FunctionInfo &f : it->second->functions)
         fns.push_back({f.name, f.size});
-      for (const std::string &p : build::verify_original_dwarf(*orig, fns, src))
+      for (const std::string &p : build::verify_original_dwarf(*orig, fns, targets.at(tp), src))
         problems.push_back(p);
       dwarf::CuOptions mine_opts;
       mine_opts.only_names = {src};
@@ -493,14 +503,6 @@ bool stage_check(BuildState &st) {
               fmt::format("{}: compiler flags differ from the target's ({})", src, fmt::join(d, " ")));
       }
       continue;
-    }
-    if (!targets.count(tp)) {
-      auto t = diff::TargetSymbols::load(tp);
-      if (!t) {
-        problems.push_back(t.error().str());
-        continue;
-      }
-      targets.emplace(tp, std::move(*t));
     }
     for (const std::string &p : build::verify_original(*orig, targets.at(tp), src))
       problems.push_back(p);
@@ -579,6 +581,27 @@ int stage_module(BuildState &st) {
   }
   st.progress.note(fmt::format("{} livepatch relocation(s) in {} section(s), {} .klp.sym symbol(s)", pl->klp_relocs,
                                pl->klp_sections, pl->klp_symbols));
+  // 6.1 does not clear module-specific livepatch relocations when the target module unloads
+  // (upstream 6.3, "livepatch,x86: Clear relocation targets on a module removal"), and x86's
+  // apply_relocate_add() refuses a non-zero target: with the patch loaded, that module cannot
+  // be unloaded and loaded again. Say so where it applies.
+  std::set<std::string> module_relocs;
+  for (const elf::ExtraRelocSection &x : ko->extra_relocs) {
+    std::string obj = x.name.substr(std::strlen(diff::KLP_RELA_PREFIX));
+    obj = obj.substr(0, obj.find('.'));
+    if (obj != "vmlinux")
+      module_relocs.insert(obj);
+  }
+  json warnings = json::array();
+  for (const std::string &m : module_relocs) {
+    std::string w = fmt::format("the patch carries livepatch relocations into module {}: on Linux 6.1, once the "
+                                "patch is loaded, {} can be unloaded but not loaded again until the patch is removed "
+                                "(fixed in 6.3)",
+                                m, m);
+    std::fprintf(stderr, "kpatch-gen build: warning: %s\n", w.c_str());
+    warnings.push_back(w);
+  }
+  st.result["warnings"] = warnings;
 
   st.progress.stage("verify", "vermagic, CRCs, undefined symbols");
   build::VerifyInput vi{&*ko, st.vmlinux, st.symvers ? &*st.symvers : nullptr};

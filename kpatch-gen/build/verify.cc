@@ -160,7 +160,7 @@ std::vector<std::string> verify_original(const elf::ObjectFile &orig, const diff
 }
 
 std::vector<std::string> verify_original_dwarf(const elf::ObjectFile &orig, const std::vector<DwarfFunction> &cu_functions,
-                                               const std::string &unit) {
+                                               const diff::TargetSymbols &target, const std::string &unit) {
   std::multimap<std::string, u64> have;
   for (const DwarfFunction &f : cu_functions)
     have.emplace(f.name, f.size);
@@ -176,7 +176,8 @@ std::vector<std::string> verify_original_dwarf(const elf::ObjectFile &orig, cons
       continue; // the unlikely part of a split function: DWARF lists the part with the entry
     auto [lo, hi] = have.equal_range(n.base);
     if (lo == hi) {
-      missing.push_back(s.name);
+      if (!target.has_name(s.name))
+        missing.push_back(s.name);
       continue;
     }
     bool same = false;
@@ -194,7 +195,7 @@ std::vector<std::string> verify_original_dwarf(const elf::ObjectFile &orig, cons
                                    "not reproduce the running kernel (different compiler, flags, config or source)",
                                    unit, fmt::join(sizes, ", ")));
   if (!missing.empty())
-    problems.push_back(fmt::format("{}: functions the target's DWARF does not have for this file: {}", unit,
+    problems.push_back(fmt::format("{}: functions neither the target's DWARF nor its symbol table has: {}", unit,
                                    fmt::join(missing, ", ")));
   return problems;
 }

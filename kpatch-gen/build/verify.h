@@ -49,7 +49,10 @@ struct DwarfFunction {
   std::string name;
   u64 size = 0;
 };
+// Functions DWARF does not describe -- aliases (SYSCALL_DEFINE0's __x64_sys_fork is an
+// __alias of __do_sys_fork) and code defined in assembly (static call trampolines
+// __SCT__*) -- are looked up in the target's symbol table instead.
 std::vector<std::string> verify_original_dwarf(const elf::ObjectFile &orig, const std::vector<DwarfFunction> &cu_functions,
-                                               const std::string &unit);
+                                               const diff::TargetSymbols &target, const std::string &unit);
 
 } // namespace kpg::build
