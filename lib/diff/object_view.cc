@@ -135,7 +135,9 @@ std::optional<SymbolId> ObjectView::symbol_at(SectionId sec, u64 off) const {
       return *jt;
     if (!best && facts_[to_index(*jt)].role != SymRole::Label)
       best = *jt;
-    if (s.value + s.size < off)
+    // Labels inside a function (putuser.S's global __put_user_nocheck_1 inside __put_user_1)
+    // have no size and must not end the search for the function that contains `off`.
+    if (s.value + s.size < off && facts_[to_index(*jt)].role != SymRole::Label)
       break;
   }
   if (best) {
@@ -153,6 +155,19 @@ std::optional<SymbolId> ObjectView::symbol_at(SectionId sec, u64 off) const {
   return std::nullopt;
 }
 
+std::optional<SymbolId> ObjectView::branch_destination(SectionId sec, i64 off) const {
+  if (off < 0)
+    return std::nullopt;
+  auto s = symbol_at(sec, static_cast<u64>(off));
+  if (!s)
+    return std::nullopt;
+  const elf::Symbol &sym = obj_.symbols[*s];
+  u64 o = static_cast<u64>(off);
+  if (o >= sym.value && (o < sym.value + sym.size || (sym.size == 0 && o == sym.value)))
+    return s;
+  return std::nullopt;
+}
+
 std::span<const elf::Reloc> ObjectView::relocs_in(SectionId sec, u64 start, u64 end) const {
   std::span<const elf::Reloc> v = sorted_relocs_[to_index(sec)];
   auto lo = std::lower_bound(v.begin(), v.end(), start, [](const elf::Reloc &r, u64 o) { return r.offset < o; });
@@ -161,28 +176,25 @@ std::span<const elf::Reloc> ObjectView::relocs_in(SectionId sec, u64 start, u64 
 }
 
 const Insns &ObjectView::code(SectionId sec, u64 start, u64 end) const {
-  u64 key = (static_cast<u64>(to_index(sec)) << 32) | start;
-  auto it = code_cache_.find(key);
-  if (it != code_cache_.end() && (it->second->insns.empty() || it->second->insns.back().end() >= end))
-    return *it->second;
   const elf::Section &s = obj_.sections[sec];
-  auto res = std::make_unique<Insns>();
-  if (!s.data.empty() && start < s.data.size()) {
-    end = std::min<u64>(end, s.data.size());
+  end = std::min<u64>(end, s.data.size());
+  auto &slot = code_cache_[std::make_tuple(to_index(sec), start, end)];
+  if (slot)
+    return *slot;
+  slot = std::make_unique<Insns>();
+  if (!s.data.empty() && start < end) {
     std::span<const u8> bytes(s.data.data() + start, end - start);
-    res->insns = dec_.decode(bytes);
+    slot->insns = dec_.decode(bytes);
     // The decoder works in buffer coordinates; everything here is in section offsets. Branch
     // targets too: in a shared section (.sched.text, .text without -ffunction-sections) a
     // function starts at a non-zero offset and `call sched_inner` must land on its neighbour,
     // not `start` bytes before it.
-    for (disasm::Insn &i : res->insns) {
+    for (disasm::Insn &i : slot->insns) {
       i.offset += static_cast<u32>(start);
       if (i.branch_target)
         *i.branch_target += static_cast<i64>(start);
     }
   }
-  auto &slot = code_cache_[key];
-  slot = std::move(res);
   return *slot;
 }
 

@@ -15,10 +15,12 @@
 //        83 3d 00 00 00 00 01      cmpl $0x1,0x0(%rip)      # R_X86_64_PC32 foo-5
 //    both point at foo+0.
 #pragma once
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -88,6 +90,11 @@ public:
   // The function/object that contains `off` (or ends exactly at it when nothing starts
   // there: `&array[N]` is a pointer to the end of `array`, not into the next object).
   std::optional<SymbolId> symbol_at(SectionId sec, u64 off) const;
+  // The symbol a raw branch to `off` enters: a function (or sized code symbol) containing it,
+  // or a label exactly at it. Unlike symbol_at(), never "the end of the previous function":
+  // code just past a function (an assembler tail like putuser.S's .Lbad_put_user) belongs to
+  // no symbol, and a copy of the caller cannot be pointed at it.
+  std::optional<SymbolId> branch_destination(SectionId sec, i64 off) const;
   // Relocations whose site lies in [start, end) of `sec`, sorted by offset.
   std::span<const elf::Reloc> relocs_in(SectionId sec, u64 start, u64 end) const;
   std::span<const elf::Reloc> relocs_of(SectionId sec) const { return sorted_relocs_[to_index(sec)]; }
@@ -125,7 +132,10 @@ private:
   std::vector<std::span<const elf::Reloc>> sorted_relocs_;
   std::vector<std::vector<elf::Reloc>> sorted_copies_;
   std::string file_name_;
-  mutable std::unordered_map<u64, std::unique_ptr<Insns>> code_cache_; // key: sec << 32 | start
+  // Decoded ranges by exact (section, start, end). Entries are never replaced: callers keep
+  // references (compare_function() holds both functions' instructions while resolve() decodes
+  // more), and a function and the whole section it starts can share a start offset.
+  mutable std::map<std::tuple<u32, u64, u64>, std::unique_ptr<Insns>> code_cache_;
 };
 
 bool is_pc_relative(u32 r_type);

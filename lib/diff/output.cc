@@ -116,8 +116,14 @@ std::optional<std::pair<SectionId, u64>> Builder::map_location(SectionId src, u6
   auto it = ranges_.find(to_index(src));
   if (it == ranges_.end())
     return std::nullopt;
+  // A range that contains `off` first; only then one that ends there (a pointer to the end of
+  // an object). Two functions copied out of one shared section are adjacent: the start of the
+  // second is the end of the first, and must map into the second's copy.
   for (const Range &r : it->second)
-    if (off >= r.start && off <= r.end)
+    if (off >= r.start && off < r.end)
+      return std::make_pair(r.out, r.out_start + (off - r.start));
+  for (const Range &r : it->second)
+    if (off == r.end)
       return std::make_pair(r.out, r.out_start + (off - r.start));
   return std::nullopt;
 }
@@ -244,7 +250,7 @@ void Builder::add_raw_branch_relocs(SymbolId p) {
     i64 t = *i.branch_target;
     if (t >= static_cast<i64>(s.value) && t < static_cast<i64>(s.value + s.size))
       continue;
-    auto dst = t >= 0 ? pv_.symbol_at(*s.section, static_cast<u64>(t)) : std::nullopt;
+    auto dst = pv_.branch_destination(*s.section, t);
     if (!dst)
       continue; // refused by plan_relocations
     if (i.branch_disp_size != 4) {
@@ -256,6 +262,11 @@ void Builder::add_raw_branch_relocs(SymbolId p) {
     u64 field = i.end() - 4;
     u64 out_off = loc->second + (field - s.value);
     auto &d = out_.sections[out].data;
+    if (out_off + 4 > d.size()) {
+      ctx_.refuse(code::INTERNAL, ctx_.loc_patched(p, i.offset - s.value),
+                  fmt::format("branch field at +0x{:x} falls outside the copy {}", out_off, out_.sections[out].name));
+      continue;
+    }
     std::memset(d.data() + out_off, 0, 4);
     i64 addend = (t - static_cast<i64>(pv_.sym(*dst).value)) - 4;
     emit_reference(out, out_off, R_X86_64_PC32, *dst, addend, pv_.sym(p).name);

@@ -191,10 +191,12 @@ void Planner::plan_raw_branches(SymbolId s) {
     i64 t = *i.branch_target;
     if (t >= static_cast<i64>(sym.value) && t < static_cast<i64>(sym.value + sym.size))
       continue;
-    auto dst = t >= 0 ? pv_.symbol_at(*sym.section, static_cast<u64>(t)) : std::nullopt;
+    auto dst = pv_.branch_destination(*sym.section, t);
     if (!dst) {
       ctx_.refuse(code::UNSUPPORTED_RELOCATION, ctx_.loc_patched(s, i.offset - sym.value),
-                  "branch to an address outside any function in a shared section");
+                  fmt::format("branch to {}+0x{:x}, which no function or label of the shared section {} covers: the "
+                              "copy could not be pointed at it",
+                              pv_.sec(*sym.section).name, t, pv_.sec(*sym.section).name));
       continue;
     }
     if (!ctx_.incl.has(*dst) && !ctx_.plan.external.has(*dst))
