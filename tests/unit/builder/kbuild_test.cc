@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Affected units from kbuild dependency lists (a fake full build made of .cmd files).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "build/kbuild.h"
+
+namespace fs = std::filesystem;
+using namespace kpg;
+using namespace kpg::build;
+
+namespace {
+
+class FakeBuild : public ::testing::Test {
+protected:
+  void SetUp() override {
+    root = fs::temp_directory_path() / ("kpg-kbuild-test-" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    fs::create_directories(root / "build/fs/proc");
+    fs::create_directories(root / "build/kernel/sched");
+    fs::create_directories(root / "src");
+    fs::create_symlink(root / "src", root / "build/source");
+    std::ofstream(root / "build/Module.symvers") << "";
+    cmd("fs/proc/cmdline.o", {"fs/proc/cmdline.c", "include/linux/proc_fs.h", "include/linux/seq_file.h"});
+    cmd("fs/proc/meminfo.o", {"fs/proc/meminfo.c", "include/linux/seq_file.h"});
+    cmd("kernel/sched/build_policy.o", {"kernel/sched/build_policy.c", "kernel/sched/rt.c"});
+  }
+  void TearDown() override { fs::remove_all(root); }
+  void cmd(const std::string &obj, const std::vector<std::string> &deps) {
+    fs::path o = root / "build" / obj;
+    std::ofstream f(o.parent_path() / ("." + o.filename().string() + ".cmd"));
+    f << "cmd_" << obj << " := gcc -c -o " << obj << "\n\n";
+    f << "source_" << obj << " := " << (root / "src" / deps[0]).string() << "\n\n";
+    f << "deps_" << obj << " := \\\n";
+    for (const std::string &d : deps)
+      f << "  " << (root / "src" / d).string() << " \\\n";
+    f << "    $(wildcard include/config/FOO) \\\n  include/generated/autoconf.h \\\n\n";
+    f << obj << ": $(deps_" << obj << ")\n";
+  }
+  fs::path root;
+};
+
+TEST_F(FakeBuild, ChangedSourceIsOneUnit) {
+  auto deps = BuildDeps::load((root / "build").string());
+  ASSERT_TRUE(deps) << deps.error().str();
+  EXPECT_EQ(deps->object_count(), 3u);
+  auto u = affected_units({{"fs/proc/cmdline.c", false, false}}, &*deps);
+  ASSERT_TRUE(u) << u.error().str();
+  ASSERT_EQ(u->size(), 1u);
+  EXPECT_EQ((*u)[0].object, "fs/proc/cmdline.o");
+  EXPECT_EQ((*u)[0].why, "changed by the patch");
+}
+
+TEST_F(FakeBuild, ChangedHeaderAffectsEveryUnitThatIncludesIt) {
+  auto deps = BuildDeps::load((root / "build").string());
+  ASSERT_TRUE(deps);
+  auto u = affected_units({{"include/linux/seq_file.h", false, false}}, &*deps);
+  ASSERT_TRUE(u);
+  ASSERT_EQ(u->size(), 2u);
+  EXPECT_EQ((*u)[0].object, "fs/proc/cmdline.o");
+  EXPECT_EQ((*u)[1].object, "fs/proc/meminfo.o");
+  EXPECT_NE((*u)[0].why.find("include/linux/seq_file.h"), std::string::npos);
+}
+
+TEST_F(FakeBuild, CFileIncludedByAnotherUnitRebuildsTheIncluder) {
+  auto deps = BuildDeps::load((root / "build").string());
+  ASSERT_TRUE(deps);
+  auto u = affected_units({{"kernel/sched/rt.c", false, false}}, &*deps);
+  ASSERT_TRUE(u) << u.error().str();
+  ASSERT_EQ(u->size(), 1u);
+  EXPECT_EQ((*u)[0].object, "kernel/sched/build_policy.o");
+}
+
+TEST_F(FakeBuild, SourceNotBuiltInThisConfigIsAnError) {
+  auto deps = BuildDeps::load((root / "build").string());
+  ASSERT_TRUE(deps);
+  auto u = affected_units({{"fs/proc/kcore.c", false, false}}, &*deps);
+  ASSERT_FALSE(u);
+  EXPECT_NE(u.error().message.find("fs/proc/kcore.c: not built"), std::string::npos);
+}
+
+TEST_F(FakeBuild, NewSourceFileIsAnError) {
+  auto u = affected_units({{"fs/proc/new.c", true, false}}, nullptr);
+  ASSERT_FALSE(u);
+  EXPECT_NE(u.error().message.find("Makefile"), std::string::npos);
+}
+
+TEST(AffectedUnits, HeaderWithoutDependencyListsIsAnError) {
+  auto u = affected_units({{"include/linux/sched.h", false, false}}, nullptr);
+  ASSERT_FALSE(u);
+  EXPECT_NE(u.error().message.find("--kernel-build"), std::string::npos);
+}
+
+TEST(BuildDeps, DirectoryWithoutABuildIsRefused) {
+  auto d = BuildDeps::load(fs::temp_directory_path().string());
+  ASSERT_FALSE(d);
+  EXPECT_NE(d.error().message.find("full kernel build"), std::string::npos);
+}
+
+} // namespace
