@@ -79,16 +79,21 @@ void explain_inlining(DiffContext &ctx) {
   }
   if (changed.empty())
     return;
-  if (!ctx.patched_dwarf) {
-    auto d = dwarf::ObjectDebugInfo::load(ctx.patched);
-    if (!d || !d->has_info())
-      return;
-    ctx.patched_dwarf = std::make_unique<dwarf::ObjectDebugInfo>(std::move(*d));
-  }
+  // Only the changed functions' inlining trees are needed (and no line table).
+  dwarf::LoadOptions lo;
+  lo.lines = false;
+  for (SymbolId p : changed)
+    lo.inline_sections.push_back(*pv.sym(p).section);
+  auto full = ctx.with_debug_info(true);
+  if (!full)
+    return;
+  auto dw = dwarf::ObjectDebugInfo::load(**full, lo);
+  if (!dw || !dw->has_info())
+    return;
   for (SymbolId p : changed) {
     SymbolChange c = *ctx.changes.patched.get(p);
     const elf::Symbol &s = pv.sym(p);
-    auto chain = ctx.patched_dwarf->inline_chain(*s.section, s.value + c.diff->offset);
+    auto chain = dw->inline_chain(*s.section, s.value + c.diff->offset);
     if (chain.empty())
       continue;
     c.diff->inlined_callee = chain.front().callee;

@@ -2,11 +2,23 @@
 #include "diff/context.h"
 
 #include "dwarf/dwarf.h"
+#include "elf/reader.h"
 
 namespace kpg::diff {
 
 DiffContext::DiffContext(const Options &o, Diag &d, const disasm::Decoder &de) : opt(o), diag(d), dec(de) {}
 DiffContext::~DiffContext() = default;
+
+Expected<const elf::ObjectFile *> DiffContext::with_debug_info(bool patched_side) {
+  std::unique_ptr<elf::ObjectFile> &slot = patched_side ? patched_full : orig_full;
+  if (!slot) {
+    auto o = elf::read_object(patched_side ? opt.patched_path : opt.orig_path);
+    if (!o)
+      return std::move(o).take_error();
+    slot = std::make_unique<elf::ObjectFile>(std::move(*o));
+  }
+  return slot.get();
+}
 
 void DiffContext::refuse(const char *c, const Location &loc, std::string message) {
   diag.error(loc, message, c);

@@ -217,9 +217,10 @@ struct DiffContext {
   Diag &diag;
   const disasm::Decoder &dec;
 
-  elf::ObjectFile orig, patched;
+  elf::ObjectFile orig, patched;             // without .debug_* contents (see with_debug_info)
+  std::unique_ptr<elf::ObjectFile> orig_full, patched_full;
   std::unique_ptr<ObjectView> ov, pv;
-  std::unique_ptr<dwarf::ObjectDebugInfo> orig_dwarf, patched_dwarf; // loaded on demand
+  std::unique_ptr<dwarf::ObjectDebugInfo> orig_dwarf, patched_dwarf; // line tables, loaded on demand
   std::map<std::string, EntrySize> entry_sizes;
   std::unique_ptr<SpecialIndex> oidx, pidx; // built by compare()
   std::optional<TargetSymbols> target;
@@ -241,6 +242,11 @@ struct DiffContext {
   };
   std::vector<Refusal> refusals;
   std::vector<std::string> notes; // report-only explanations ("dropped 3 __mcount_loc entries ...")
+
+  // The object with its debug sections: orig/patched are read without them (half the bytes
+  // and most relocations of a kernel unit), and the few passes that ask DWARF something
+  // read them on demand. Section ids are the same in both reads.
+  Expected<const elf::ObjectFile *> with_debug_info(bool patched_side);
 
   // Records a refusal: an error diagnostic with a stable code, also listed in the report.
   void refuse(const char *code, const Location &loc, std::string message);

@@ -52,8 +52,16 @@ void LineOnly::load_dwarf() {
   if (dwarf_tried_)
     return;
   dwarf_tried_ = true;
-  auto o = dwarf::ObjectDebugInfo::load(ctx_.orig);
-  auto p = dwarf::ObjectDebugInfo::load(ctx_.patched);
+  dwarf::LoadOptions lo; // line tables only
+  lo.inlines = false;
+  auto of = ctx_.with_debug_info(false);
+  auto pf = ctx_.with_debug_info(true);
+  if (!of || !pf) {
+    ctx_.notes.push_back(fmt::format("__LINE__ detection without DWARF: {}", !of ? of.error().str() : pf.error().str()));
+    return;
+  }
+  auto o = dwarf::ObjectDebugInfo::load(**of, lo);
+  auto p = dwarf::ObjectDebugInfo::load(**pf, lo);
   if (o && p && o->has_info() && p->has_info()) {
     ctx_.orig_dwarf = std::make_unique<dwarf::ObjectDebugInfo>(std::move(*o));
     ctx_.patched_dwarf = std::make_unique<dwarf::ObjectDebugInfo>(std::move(*p));

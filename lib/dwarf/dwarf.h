@@ -57,11 +57,20 @@ struct InlineFrame {
   u32 call_line = 0;    // line of the call site in the caller
 };
 
+struct LoadOptions {
+  bool lines = true;   // the line table (line_at)
+  bool inlines = true; // the inlining tree (inline_chain)
+  // When non-empty: only functions whose code lies in these sections are walked for inlined
+  // subroutines (inline_chain answers nothing elsewhere). A diff that explains one changed
+  // function of a 10,000-function unit does not need the other functions' inlining trees.
+  std::vector<elf::SectionId> inline_sections;
+};
+
 class ObjectDebugInfo {
 public:
   // Loads the DWARF of a relocatable object. An object without .debug_info gives an empty
   // result (has_info() == false), not an error.
-  static Expected<ObjectDebugInfo> load(const elf::ObjectFile &obj);
+  static Expected<ObjectDebugInfo> load(const elf::ObjectFile &obj, const LoadOptions &opts = {});
   ObjectDebugInfo(ObjectDebugInfo &&) noexcept;
   ObjectDebugInfo &operator=(ObjectDebugInfo &&) noexcept;
   ~ObjectDebugInfo();

@@ -16,6 +16,10 @@ struct ReadOptions {
   bool relocations = true;
   // Skip section contents (sizes are still known). For symbol-table-only reads.
   bool section_data = true;
+  // Skip the contents and relocations of .debug_* sections (sizes are still known, section ids
+  // are the same as in a full read). Debug info is half of a kernel object and most of its
+  // relocations; the diff reads it only when it needs DWARF.
+  bool debug_contents = true;
 };
 
 // Reads `path`. Malformed input gives an Error naming the file and the offending

@@ -123,6 +123,35 @@ TEST_P(ObjectInfo, InlineChainShowsTheCalleeAndItsCallSite) {
   EXPECT_EQ(info.line_at(sec, off), line_of(kSource, "HELPER_BODY"));
 }
 
+// The builder's diff loads only what it needs: inlining trees of the changed functions, no
+// line table (the line program is most of the load time of a big unit).
+TEST_P(ObjectInfo, InlineOnlyLoadGivesTheSameChainWithoutLines) {
+  elf::ObjectFile obj = compile_source();
+  LoadOptions lo;
+  lo.lines = false;
+  auto info = ObjectDebugInfo::load(obj, lo);
+  ASSERT_TRUE(info) << info.error().str();
+  elf::SectionId sec = must_find_section(obj, ".text.caller");
+  u64 off = imul_offset(obj, sec);
+  std::vector<InlineFrame> chain = info->inline_chain(sec, off);
+  ASSERT_EQ(chain.size(), 1u);
+  EXPECT_EQ(chain[0].callee, "helper");
+  EXPECT_EQ(chain[0].call_file, "lines.c");
+  EXPECT_EQ(chain[0].call_line, line_of(kSource, "CALL_HELPER"));
+  EXPECT_FALSE(info->line_at(sec, off)); // not loaded
+}
+
+TEST_P(ObjectInfo, InlineSectionsFilterSkipsOtherFunctions) {
+  elf::ObjectFile obj = compile_source();
+  LoadOptions lo;
+  lo.inline_sections = {must_find_section(obj, ".text.outer")};
+  auto info = ObjectDebugInfo::load(obj, lo);
+  ASSERT_TRUE(info) << info.error().str();
+  elf::SectionId outer = must_find_section(obj, ".text.outer"), caller = must_find_section(obj, ".text.caller");
+  EXPECT_EQ(info->inline_chain(outer, imul_offset(obj, outer)).size(), 2u);
+  EXPECT_TRUE(info->inline_chain(caller, imul_offset(obj, caller)).empty()); // not walked
+}
+
 TEST_P(ObjectInfo, NestedInlineChainIsInnermostFirst) {
   elf::ObjectFile obj = compile_source();
   ObjectDebugInfo info = must_load(obj);
