@@ -20,7 +20,7 @@
 set -euo pipefail
 
 KPG_PROG=builder.cumulative
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 need_kpatch_gen

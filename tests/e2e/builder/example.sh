@@ -18,14 +18,16 @@
 set -euo pipefail
 
 KPG_PROG=builder.example
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [ $# = 1 ] || die "$EXIT_USAGE" "usage: example.sh NAME (a directory of examples/)"
 name=$1
 KPG_PROG="builder.example.$name"
 dir="$EXAMPLES/$name"
-[ -f "$dir/$name.patch" ] && [ -f "$dir/expect" ] || die "$EXIT_MISSING" "no $dir/$name.patch or $dir/expect"
+if [ ! -f "$dir/$name.patch" ] || [ ! -f "$dir/expect" ]; then
+	die "$EXIT_MISSING" "no $dir/$name.patch or $dir/expect"
+fi
 need_kpatch_gen
 find_lab_kernel
 make_work_dir "builder-example-$name"

@@ -14,7 +14,7 @@ REPO=$(cd "$BUILDER_TESTS/../../.." && pwd)
 LAB_DIR="$REPO/ci/lab"
 EXAMPLES="${KPG_EXAMPLES_DIR:-$REPO/examples}"
 readonly BUILDER_TESTS REPO LAB_DIR EXAMPLES
-# shellcheck source=../../../ci/lab/common.sh
+# shellcheck source-path=SCRIPTDIR source=../../../ci/lab/common.sh
 . "$LAB_DIR/common.sh"
 
 # The lab kernel dir (src/, build/, modules/); the CTest fixture lab-kernel builds it.

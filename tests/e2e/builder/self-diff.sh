@@ -25,7 +25,7 @@
 set -euo pipefail
 
 KPG_PROG=builder.self-diff
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 need_kpatch_gen
@@ -42,7 +42,7 @@ lab_objects() {
 	(
 		cd "$LAB/build"
 		ar t vmlinux.a
-		find . -name '*.mod' -printf '%P\n' | sort | while IFS= read -r m; do tr -s ' \t' '\n\n' <"$m"; done
+		find . -name '*.mod' -printf '%P\n' | sort | while IFS= read -r m; do tr -s '[:blank:]' '\n' <"$m"; done
 	) | sed '/^$/d' | awk '!seen[$0]++'
 }
 

@@ -24,7 +24,7 @@
 set -euo pipefail
 
 KPG_PROG=builder.wrong-build
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 need_kpatch_gen
@@ -70,7 +70,7 @@ prepare_other_build() {
 		grep -vE ' (init/version(-timestamp)?\.o|vmlinux(\.o)?|\.tmp_vmlinux\.kallsyms[0-9](\.o)?)$' >"$OTHER/recompiled"; then
 		die "$EXIT_FAIL" "relinking the copy rebuilt more than vmlinux: $(head -n 5 "$OTHER/recompiled" | tr '\n' ' ') (log: $logf)"
 	fi
-	echo "$(build_id_of "$OTHER/build/vmlinux")" >"$OTHER/complete"
+	build_id_of "$OTHER/build/vmlinux" >"$OTHER/complete"
 	stage_end
 }
 prepare_other_build
@@ -81,7 +81,7 @@ lab_rel=$(cat "$LAB/build/include/config/kernel.release")
 other_rel=$(cat "$OTHER/build/include/config/kernel.release")
 log "lab kernel:   release $lab_rel, build ID $lab_bid, $(strings "$LAB/build/init/version-timestamp.o" | grep -m1 '^#1 ' || true)"
 log "other build:  release $other_rel, build ID $other_bid, $(strings "$OTHER/build/init/version-timestamp.o" | grep -m1 '^#2 ' || true)"
-[ -n "$lab_bid" ] && [ -n "$other_bid" ] || die "$EXIT_FAIL" "a vmlinux has no GNU build ID"
+if [ -z "$lab_bid" ] || [ -z "$other_bid" ]; then die "$EXIT_FAIL" "a vmlinux has no GNU build ID"; fi
 [ "$lab_bid" != "$other_bid" ] || die "$EXIT_FAIL" "the relinked vmlinux has the lab kernel's build ID $lab_bid: not another build"
 [ "$lab_rel" = "$other_rel" ] || die "$EXIT_FAIL" "the other build has release $other_rel, the lab kernel $lab_rel: the test wants the same release"
 
