@@ -23,8 +23,8 @@ static std::string diff_help() {
       "  2  usage error\n"
       "  3  no functional change (e.g. only __LINE__ values moved); OUT not written\n\n"
       "Refusal codes: INIT_CHANGED, DATA_INIT_CHANGED, OBJECT_SIZE_CHANGED, "
-      "STATIC_LOCAL_REF_REMOVED, NO_FENTRY, COMDAT_CHANGED, UNKNOWN_SPECIAL_SECTION, "
-      "BAD_SPECIAL_SECTION, MODULE_KEY_IN_SPECIAL_ENTRY, TARGET_SYMBOL_NOT_FOUND, "
+      "STATIC_LOCAL_REF_REMOVED, NO_FENTRY, COMDAT_CHANGED, INIT_REFERENCED, UNKNOWN_SPECIAL_SECTION, "
+      "BAD_SPECIAL_SECTION, BAD_CALLBACK, MODULE_KEY_IN_SPECIAL_ENTRY, TARGET_SYMBOL_NOT_FOUND, WEAK_OVERRIDDEN, "
       "UNSUPPORTED_RELOCATION, INCOMPATIBLE_OBJECTS.\n\n"
       "Special sections and their built-in 6.1 x86-64 entry sizes (override with --entry-size, "
       "or give a --target vmlinux with DWARF):\n";
@@ -74,7 +74,16 @@ int run_diff_command(const DiffArgs &a) {
       std::fprintf(stderr, "kpatch-gen diff: --entry-size expects SECTION=BYTES, got '%s'\n", e.c_str());
       return diff::EXIT_USAGE;
     }
-    opt.entry_sizes[e.substr(0, eq)] = v;
+    std::string sec = e.substr(0, eq);
+    bool known = false;
+    for (const diff::SpecialSection &sp : diff::special_sections_6_1_x86_64())
+      known |= sp.name == sec || sp.aux_section == sec;
+    if (!known) {
+      std::fprintf(stderr, "kpatch-gen diff: --entry-size: '%s' is not a special section kpatch-gen knows (see --help)\n",
+                   sec.c_str());
+      return diff::EXIT_USAGE;
+    }
+    opt.entry_sizes[sec] = v;
   }
   Diag diag;
   diff::DiffResult r = diff::run_diff(opt, diag);

@@ -50,14 +50,14 @@ void find_callbacks(DiffContext &ctx) {
       continue;
     std::string kind = s.name.substr(prefix.size());
     if (kind != "pre_patch" && kind != "post_patch" && kind != "pre_unpatch" && kind != "post_unpatch") {
-      ctx.refuse(code::UNKNOWN_SPECIAL_SECTION, Location(pv.obj().path).with_section(s.name),
+      ctx.refuse(code::BAD_CALLBACK, Location(pv.obj().path).with_section(s.name),
                  "unknown callback kind (expected pre_patch, post_patch, pre_unpatch or post_unpatch)");
       continue;
     }
     for (const elf::Reloc &r : pv.relocs_of(sid)) {
       Target t = pv.resolve(sid, r);
       if (t.kind != Target::Kind::Symbol || pv.facts(t.sym).role != SymRole::Function || t.offset != 0) {
-        ctx.refuse(code::UNKNOWN_SPECIAL_SECTION, Location(pv.obj().path).with_section(s.name, r.offset),
+        ctx.refuse(code::BAD_CALLBACK, Location(pv.obj().path).with_section(s.name, r.offset),
                    "a callback entry must point at the start of a function defined in this file");
         continue;
       }

@@ -41,6 +41,8 @@ inline constexpr const char *INCOMPATIBLE_OBJECTS = "INCOMPATIBLE_OBJECTS";
 inline constexpr const char *TARGET_SYMBOL_NOT_FOUND = "TARGET_SYMBOL_NOT_FOUND";
 inline constexpr const char *AMBIGUOUS_TARGET_SYMBOL = "AMBIGUOUS_TARGET_SYMBOL";
 inline constexpr const char *WEAK_OVERRIDDEN = "WEAK_OVERRIDDEN";
+inline constexpr const char *INIT_REFERENCED = "INIT_REFERENCED";
+inline constexpr const char *BAD_CALLBACK = "BAD_CALLBACK";
 inline constexpr const char *INTERNAL = "INTERNAL";
 } // namespace code
 

@@ -86,7 +86,7 @@ void Includer::targets_of(SectionId sec, u64 start, u64 end, const std::string &
       if (f.role == SymRole::Function || f.role == SymRole::ColdPart) {
         if (status(t.sym) == Status::New) {
           if (is_init_section_name(pv_.sec(*ts.section).name))
-            ctx_.refuse(code::INIT_CHANGED, ctx_.loc_patched(t.sym),
+            ctx_.refuse(code::INIT_REFERENCED, ctx_.loc_patched(t.sym),
                         fmt::format("new __init function {} is {}: __init code is freed after boot", ts.name, why));
           add_symbol(t.sym, IncludeKind::NewFunction, "new function " + why);
         } else if (f.role == SymRole::ColdPart && f.parent && ctx_.incl.has(*f.parent)) {
@@ -96,7 +96,7 @@ void Includer::targets_of(SectionId sec, u64 start, u64 end, const std::string &
         // A new __initdata object would be copied into the module's own .init.data, which the
         // module loader frees right after the (livepatch) module's init: same as new __init code.
         if (!f.fresh_static && status(t.sym) == Status::New && is_init_section_name(pv_.sec(*ts.section).name))
-          ctx_.refuse(code::INIT_CHANGED, ctx_.loc_patched(t.sym),
+          ctx_.refuse(code::INIT_REFERENCED, ctx_.loc_patched(t.sym),
                       fmt::format("new __init object {} is {}: __init data is freed after init", ts.name, why));
         if (f.fresh_static)
           add_symbol(t.sym, IncludeKind::FreshStatic, "fresh static " + why);

@@ -351,7 +351,7 @@ void Builder::add_aliases() {
   std::map<std::string, int> kinds;
   for (Callback &cb : ctx_.callbacks) {
     if (kinds[cb.kind]++ > 0) {
-      ctx_.refuse(code::UNKNOWN_SPECIAL_SECTION, ctx_.loc_patched(cb.func),
+      ctx_.refuse(code::BAD_CALLBACK, ctx_.loc_patched(cb.func),
                   fmt::format("a second {} callback in one object: livepatch runs one callback of each kind per object",
                               cb.kind));
       continue;

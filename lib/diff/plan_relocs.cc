@@ -221,7 +221,7 @@ void Planner::check_init_reference(const Site &site, const elf::Reloc &r, const 
   }
   if (!init)
     return;
-  ctx_.refuse(code::INIT_CHANGED, Location(pv_.obj().path).with_section(pv_.sec(site.sec).name, r.offset),
+  ctx_.refuse(code::INIT_REFERENCED, Location(pv_.obj().path).with_section(pv_.sec(site.sec).name, r.offset),
               fmt::format("{} refers to {}, which is __init (section {}): it is freed after boot, and the patched "
                           "code would reach freed memory. Do that work from a pre-patch callback, or move the "
                           "callee out of __init",

@@ -57,3 +57,4 @@ kcc "$t/two.c" "$t/two.o"
 kdiff "$t/orig.o" "$t/two.o" --target "$t/orig.o"
 expect_rc 1
 jqr '.refusals[].message' | grep -q 'a second pre_patch callback'
+[ "$(refusal_codes)" = BAD_CALLBACK ]

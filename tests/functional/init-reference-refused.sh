@@ -1,7 +1,7 @@
 #!/bin/bash
 # A patched runtime function that starts calling an existing __init function (or reading
 # __initdata) would reach memory freed after boot through its livepatch relocation: refused
-# with INIT_CHANGED at the referencing site, naming the __init symbol.
+# with INIT_REFERENCED at the referencing site, naming the __init symbol.
 . "$(dirname "$0")/common.sh"
 cat > "$t/orig.c" <<'C'
 extern int printk(const char *fmt, ...);
@@ -18,7 +18,7 @@ kcc "$t/orig.c" "$t/orig.o"
 kcc "$t/patched.c" "$t/patched.o"
 kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 1
-[ "$(refusal_codes | sort -u)" = INIT_CHANGED ]
+[ "$(refusal_codes | sort -u)" = INIT_REFERENCED ]
 [ "$(jqr '.refusals | length')" = 2 ]
 jqr '.refusals[] | "\(.location.section) \(.message)"' > "$t/msgs"
 grep -Eq '^\.text(\.unlikely)?\.runtime runtime refers to setup_b, which is __init \(section \.init\.text\)' "$t/msgs"
@@ -37,6 +37,6 @@ kcc "$t/patched2.c" "$t/patched2.o"
 readelf -sW "$t/orig2.o" | not grep -q ' boot_limit$'
 kdiff "$t/orig2.o" "$t/patched2.o" --target "$t/orig2.o"
 expect_rc 1
-[ "$(refusal_codes)" = INIT_CHANGED ]
+[ "$(refusal_codes)" = INIT_REFERENCED ]
 [ "$(jqr '.refusals[0].location.symbol')" = boot_limit ]
 jqr '.refusals[0].message' | grep -q '^new __init object boot_limit is referenced by runtime2'
