@@ -72,7 +72,9 @@ static std::string build_help() {
          "Example (the lab kernel of ci/lab):\n"
          "  L=$(ci/lab/lab.sh kernel --print-dir)\n"
          "  kpatch-gen build examples/cmdline-string/cmdline-string.patch --kernel-src $L/src \\\n"
-         "      --target-vmlinux $L/build/vmlinux -o out/\n";
+         "      --target-vmlinux $L/build/vmlinux -o out/\n\n"
+         "Example (the Debian 12 kernel this machine runs; packages are fetched into the cache):\n"
+         "  kpatch-gen build my-fix.patch --debian-kernel running -o out/\n";
 }
 
 CLI::App *add_build_command(CLI::App &app, BuildArgs &a) {
