@@ -21,7 +21,17 @@ message(STATUS "LLVM ${LLVM_PACKAGE_VERSION} from ${LLVM_DIR}")
 add_library(kpg_llvm_mc INTERFACE)
 target_include_directories(kpg_llvm_mc SYSTEM INTERFACE ${LLVM_INCLUDE_DIRS})
 target_compile_definitions(kpg_llvm_mc INTERFACE ${LLVM_DEFINITIONS})
-if(LLVM_LINK_LLVM_DYLIB OR TARGET LLVM)
+# Static by default: the six MC components are ~6 MB of code, while libLLVM-16.so is 100 MB
+# whose dynamic relocations alone cost ~50 MB of RSS and ~10 ms at every start of
+# kpatch-gen (measured with bench/diff; see docs/design.md, "Start-up cost").
+# --as-needed drops what the static archives only name (libz3 from LLVMSupport's interface).
+option(KPG_LLVM_STATIC "Link LLVM's MC components statically instead of libLLVM-16.so" ON)
+if(KPG_LLVM_STATIC AND EXISTS "${LLVM_LIBRARY_DIR}/libLLVMX86Disassembler.a")
+  llvm_map_components_to_libnames(KPG_LLVM_LIBS mc mcdisassembler x86disassembler x86desc x86info support)
+  target_link_libraries(kpg_llvm_mc INTERFACE ${KPG_LLVM_LIBS})
+  target_link_options(kpg_llvm_mc INTERFACE "LINKER:--as-needed")
+  message(STATUS "LLVM MC linked statically (${KPG_LLVM_LIBS})")
+elseif(LLVM_LINK_LLVM_DYLIB OR TARGET LLVM)
   target_link_libraries(kpg_llvm_mc INTERFACE LLVM)
 else()
   llvm_map_components_to_libnames(KPG_LLVM_LIBS mc mcdisassembler x86disassembler x86desc x86info support)
