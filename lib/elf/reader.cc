@@ -29,7 +29,9 @@ namespace {
 
 struct RawSection {
   GElf_Shdr shdr{};
-  std::string name;
+  // Points into the section name table, which lives as long as the Elf handle (the whole read):
+  // no copy for the ~30k names of a function-sections unit.
+  std::string_view name;
   std::optional<SectionId> model; // set for sections that become model Sections
   // SHF_COMPRESSED, inflated by the reader: the contents, and shdr now describes them.
   std::optional<std::vector<u8>> inflated;
@@ -43,7 +45,7 @@ public:
 private:
   Error err(std::string msg) const { return make_error(Location(name_), std::move(msg)); }
   Error err_sec(size_t idx, std::string msg) const {
-    std::string sname = idx < raw_.size() && !raw_[idx].name.empty() ? raw_[idx].name : fmt::format("section [{}]", idx);
+    std::string sname = idx < raw_.size() && !raw_[idx].name.empty() ? std::string(raw_[idx].name) : fmt::format("section [{}]", idx);
     return make_error(Location(name_).with_section(sname), std::move(msg));
   }
   std::string libelf_msg() const { return elf_errmsg(-1) ? elf_errmsg(-1) : "unknown libelf error"; }
@@ -56,7 +58,10 @@ private:
   Expected<void> read_groups();
   Expected<Elf_Data *> section_data(size_t idx);
   bool skip_contents(size_t idx) const {
-    return !opts_.debug_contents && idx < raw_.size() && raw_[idx].name.rfind(".debug_", 0) == 0;
+    if (idx >= raw_.size())
+      return false;
+    bool debug = raw_[idx].name.starts_with(".debug_");
+    return debug ? !opts_.debug_contents : !opts_.code_contents;
   }
   Expected<void> decompress(size_t idx);
 
@@ -242,6 +247,9 @@ static u64 fixed_entsize(u32 type) {
 // Sections that become model Sections: everything except the tables the writer regenerates
 // (symtab, its strtab, shstrtab, symtab_shndx) and relocation sections (cooked into targets).
 Expected<void> Reader::read_sections() {
+  // A function-sections kernel unit has tens of thousands of sections; growing the vector by
+  // doubling would leave up to half of it unused and move every Section on the way.
+  obj_.sections.reserve(raw_.size());
   for (size_t i = 1; i < raw_.size(); i++) {
     const GElf_Shdr &sh = raw_[i].shdr;
     bool is_reloc = sh.sh_type == SHT_RELA || sh.sh_type == SHT_REL;
@@ -476,7 +484,7 @@ Expected<void> Reader::read_relocations() {
       r.type = static_cast<u32>(GELF_R_TYPE(info));
       u64 symidx = GELF_R_SYM(info);
       // Built only on error: this loop runs for every relocation of the file.
-      auto here = [&] { return Location(name_).with_section(raw_[i].name, k * entsize); };
+      auto here = [&] { return Location(name_).with_section(std::string(raw_[i].name), k * entsize); };
       if (symidx >= obj_.symbols.size())
         return make_error(here(), fmt::format("relocation {} refers to symbol {}, out of range ({} symbols)", k, symidx,
                                             obj_.symbols.size()));
@@ -517,14 +525,14 @@ Expected<void> Reader::read_relocations() {
     if (primary) {
       tsec.relocs = std::move(relocs);
       tsec.reloc_format = rela ? RelocFormat::Rela : RelocFormat::Rel;
-      tsec.reloc_name = raw_[i].name == expected_name ? std::string() : raw_[i].name;
+      tsec.reloc_name = raw_[i].name == expected_name ? std::string() : std::string(raw_[i].name);
       // The writer always sets SHF_INFO_LINK, and SHF_GROUP for a grouped target (as GNU as
       // does); record the flags as they will be written so that a round trip is stable.
       tsec.reloc_flags = sh.sh_flags | SHF_INFO_LINK | (tsec.flags & SHF_GROUP);
     } else {
       if (!rela)
         return err_sec(i, "a second relocation section for one target must be SHT_RELA");
-      obj_.extra_relocs.push_back(ExtraRelocSection{raw_[i].name, sh.sh_flags, target, std::move(relocs)});
+      obj_.extra_relocs.push_back(ExtraRelocSection{std::string(raw_[i].name), sh.sh_flags, target, std::move(relocs)});
     }
   }
   // The writer puts each extra relocation section right after its target, so that is their

@@ -20,6 +20,10 @@ struct ReadOptions {
   // are the same as in a full read). Debug info is half of a kernel object and most of its
   // relocations; the diff reads it only when it needs DWARF.
   bool debug_contents = true;
+  // Skip the contents and relocations of every section that is not .debug_* (the symbol table
+  // is still read). For a second read that only wants DWARF: the diff has already read the
+  // code, and copying it again would cost as much as the first read.
+  bool code_contents = true;
 };
 
 // Reads `path`. Malformed input gives an Error naming the file and the offending

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Partial reads (ReadOptions): the diff reads code without DWARF, then DWARF without code, and
+// relies on both reads giving the same section and symbol ids with only the contents missing.
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "elf/reader.h"
+#include "test_support.h"
+
+namespace kpg::elf::test {
+namespace {
+
+class elf_read_options : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    dir_ = std::make_unique<TempDir>();
+    path_ = compile_c(*dir_, "in", kKernelStyleC, "-g");
+    full_ = std::make_unique<ObjectFile>(must_read(path_));
+  }
+  static void TearDownTestSuite() {
+    full_.reset();
+    dir_.reset();
+  }
+  static ObjectFile read_with(const ReadOptions &ro) {
+    auto o = read_object(path_, ro);
+    if (!o)
+      throw std::runtime_error(o.error().str());
+    return std::move(*o);
+  }
+  static bool is_debug(const Section &s) { return s.name.starts_with(".debug_"); }
+
+  // Same sections (names, types, sizes) and symbols, in the same order, as the full read.
+  static void expect_same_skeleton(const ObjectFile &o) {
+    ASSERT_EQ(o.sections.size(), full_->sections.size());
+    for (SectionId id : o.sections.ids()) {
+      EXPECT_EQ(o.sections[id].name, full_->sections[id].name);
+      EXPECT_EQ(o.sections[id].type, full_->sections[id].type);
+      EXPECT_EQ(o.sections[id].size, full_->sections[id].size) << o.sections[id].name;
+    }
+    EXPECT_EQ(o.symbols, full_->symbols);
+  }
+
+  static inline std::unique_ptr<TempDir> dir_;
+  static inline std::string path_;
+  static inline std::unique_ptr<ObjectFile> full_;
+};
+
+TEST_F(elf_read_options, the_test_object_has_code_and_debug_sections_with_relocations) {
+  bool code = false, debug = false;
+  for (const Section &s : full_->sections) {
+    code |= s.is_exec() && !s.data.empty() && !s.relocs.empty();
+    debug |= is_debug(s) && !s.data.empty() && !s.relocs.empty();
+  }
+  EXPECT_TRUE(code);
+  EXPECT_TRUE(debug);
+}
+
+TEST_F(elf_read_options, without_debug_contents_only_debug_sections_are_empty) {
+  ReadOptions ro;
+  ro.debug_contents = false;
+  ObjectFile o = read_with(ro);
+  expect_same_skeleton(o);
+  for (SectionId id : o.sections.ids()) {
+    const Section &s = o.sections[id], &f = full_->sections[id];
+    if (is_debug(s)) {
+      EXPECT_TRUE(s.data.empty()) << s.name;
+      EXPECT_TRUE(s.relocs.empty()) << s.name;
+    } else {
+      EXPECT_EQ(s.data, f.data) << s.name;
+      EXPECT_EQ(s.relocs, f.relocs) << s.name;
+    }
+  }
+}
+
+TEST_F(elf_read_options, without_code_contents_only_debug_sections_are_read) {
+  ReadOptions ro;
+  ro.code_contents = false;
+  ObjectFile o = read_with(ro);
+  expect_same_skeleton(o);
+  for (SectionId id : o.sections.ids()) {
+    const Section &s = o.sections[id], &f = full_->sections[id];
+    if (is_debug(s)) {
+      EXPECT_EQ(s.data, f.data) << s.name;
+      EXPECT_EQ(s.relocs, f.relocs) << s.name;
+    } else {
+      EXPECT_TRUE(s.data.empty()) << s.name;
+      EXPECT_TRUE(s.relocs.empty()) << s.name;
+    }
+  }
+}
+
+TEST_F(elf_read_options, without_relocations_contents_stay) {
+  ReadOptions ro;
+  ro.relocations = false;
+  ObjectFile o = read_with(ro);
+  expect_same_skeleton(o);
+  for (SectionId id : o.sections.ids()) {
+    EXPECT_TRUE(o.sections[id].relocs.empty()) << o.sections[id].name;
+    EXPECT_EQ(o.sections[id].data, full_->sections[id].data) << o.sections[id].name;
+  }
+}
+
+} // namespace
+} // namespace kpg::elf::test
