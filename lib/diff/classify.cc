@@ -36,7 +36,7 @@ void propagate_cold_parts(DiffContext &ctx) {
     d.detail = fmt::format("its cold part {} {}", pv.sym(p).name, ch->status == Status::New ? "is new" : "changed");
     if (ch->diff)
       d.detail += fmt::format(" ({} at +0x{:x}: {})", ch->diff->kind, ch->diff->offset, ch->diff->detail);
-    c.diff = std::move(d);
+    c.diff = std::make_shared<const Difference>(std::move(d));
     ctx.changes.patched.set(*f.parent, std::move(c));
   }
 }
@@ -96,8 +96,10 @@ void explain_inlining(DiffContext &ctx) {
     auto chain = dw->inline_chain(*s.section, s.value + c.diff->offset);
     if (chain.empty())
       continue;
-    c.diff->inlined_callee = chain.front().callee;
-    c.diff->inlined_at = fmt::format("{}:{}", chain.front().call_file, chain.front().call_line);
+    Difference d = *c.diff;
+    d.inlined_callee = chain.front().callee;
+    d.inlined_at = fmt::format("{}:{}", chain.front().call_file, chain.front().call_line);
+    c.diff = std::make_shared<const Difference>(std::move(d));
     ctx.changes.patched.set(p, std::move(c));
   }
 }

@@ -437,7 +437,7 @@ void Comparer::run() {
         c.line_only = entry_lines_;
       if (d) {
         c.status = Status::Changed;
-        c.diff = std::move(d);
+        c.diff = std::make_shared<const Difference>(std::move(*d));
       }
     }
     ctx_.changes.patched.set(p, std::move(c));

@@ -9,10 +9,26 @@ namespace kpg::diff {
 DiffContext::DiffContext(const Options &o, Diag &d, const disasm::Decoder &de) : opt(o), diag(d), dec(de) {}
 DiffContext::~DiffContext() = default;
 
+// The code is already in `orig`/`patched`: read only what DWARF needs (.debug_* with their
+// relocations, and the symbol table). Section ids are the same as in the first read.
+static Expected<elf::ObjectFile> read_debug_only(const std::string &path) {
+  elf::ReadOptions ro;
+  ro.code_contents = false;
+  return elf::read_object(path, ro);
+}
+
+void DiffContext::prefetch_debug_info(bool patched_side) {
+  std::future<Expected<elf::ObjectFile>> &f = patched_side ? patched_prefetch : orig_prefetch;
+  if (f.valid() || (patched_side ? patched_full : orig_full))
+    return;
+  f = std::async(std::launch::async, read_debug_only, patched_side ? opt.patched_path : opt.orig_path);
+}
+
 Expected<const elf::ObjectFile *> DiffContext::with_debug_info(bool patched_side) {
   std::unique_ptr<elf::ObjectFile> &slot = patched_side ? patched_full : orig_full;
+  std::future<Expected<elf::ObjectFile>> &f = patched_side ? patched_prefetch : orig_prefetch;
   if (!slot) {
-    auto o = elf::read_object(patched_side ? opt.patched_path : opt.orig_path);
+    auto o = f.valid() ? f.get() : read_debug_only(patched_side ? opt.patched_path : opt.orig_path);
     if (!o)
       return std::move(o).take_error();
     slot = std::make_unique<elf::ObjectFile>(std::move(*o));

@@ -22,8 +22,6 @@
 #include <algorithm>
 #include <array>
 #include <fmt/format.h>
-#include <map>
-#include <set>
 #include <string_view>
 #include <unordered_map>
 
@@ -41,9 +39,13 @@ bool correlatable(const ObjectView &v, SymbolId id) {
   return v.sym(id).section.has_value();
 }
 
-// For each data object: the decoded names of the functions that reference it.
-std::map<u32, std::set<std::string>> users_of_objects(const ObjectView &v) {
-  std::map<u32, std::set<std::string>> users;
+// For each data object (by symbol index): the decoded names of the functions that reference it,
+// sorted and unique. Views of the name keys (owned by the ObjectView), not copies: a 10k-function
+// unit has ~50k references to objects, and a set of copied strings per object was most of the
+// correlate pass.
+using ObjectUsers = std::vector<std::vector<std::string_view>>;
+ObjectUsers users_of_objects(const ObjectView &v) {
+  ObjectUsers users(v.obj().symbols.size());
   for (SymbolId f : v.obj().symbols.ids()) {
     const SymFacts &ff = v.facts(f);
     if (ff.role != SymRole::Function && ff.role != SymRole::ColdPart)
@@ -51,10 +53,14 @@ std::map<u32, std::set<std::string>> users_of_objects(const ObjectView &v) {
     const elf::Symbol &fs = v.sym(f);
     if (!fs.section)
       continue;
-    std::string user = ff.role == SymRole::ColdPart && ff.parent ? v.facts(*ff.parent).name.key : ff.name.key;
+    std::string_view user = ff.role == SymRole::ColdPart && ff.parent ? v.facts(*ff.parent).name.key : ff.name.key;
     for (const elf::Reloc &r : v.relocs_in(*fs.section, fs.value, fs.value + fs.size))
       if (auto t = v.target_symbol(*fs.section, r); t && v.facts(*t).role == SymRole::Object)
-        users[to_index(*t)].insert(user);
+        users[to_index(*t)].push_back(user);
+  }
+  for (std::vector<std::string_view> &u : users) {
+    std::sort(u.begin(), u.end());
+    u.erase(std::unique(u.begin(), u.end()), u.end());
   }
   return users;
 }
@@ -83,7 +89,7 @@ private:
 
   DiffContext &ctx_;
   const ObjectView &ov_, &pv_;
-  std::map<u32, std::set<std::string>> ousers_, pusers_;
+  ObjectUsers ousers_, pusers_;
   bool users_ready_ = false;
 };
 
@@ -93,6 +99,7 @@ void Correlator::run() {
   // the run. Anything iterated follows symbol or section ids, so the result stays deterministic.
   // 1. Globals by exact name.
   std::unordered_map<std::string_view, SymbolId> pglobals;
+  pglobals.reserve(pv_.obj().symbols.size());
   for (SymbolId id : pv_.obj().symbols.ids())
     if (correlatable(pv_, id) && !pv_.sym(id).is_local())
       pglobals.emplace(pv_.sym(id).name, id);
@@ -224,21 +231,27 @@ void Correlator::link_sections() {
       continue;
     ctx_.corr.link_sections(*ov_.sym(o).section, *pv_.sym(*p).section);
   }
-  std::unordered_map<std::string_view, int> ocount, pcount;
+  // One table for both sides, sized up front: a function-sections unit has ~3 sections per
+  // function, and three growing maps were half of this pass.
+  struct Names {
+    int o = 0, p = 0;
+    SectionId pid{0};
+  };
+  std::unordered_map<std::string_view, Names> byname;
+  byname.reserve(ov_.obj().sections.size() + pv_.obj().sections.size());
   for (const elf::Section &s : ov_.obj().sections)
-    ocount[s.name]++;
-  for (const elf::Section &s : pv_.obj().sections)
-    pcount[s.name]++;
-  std::unordered_map<std::string_view, SectionId> pbyname;
-  for (SectionId id : pv_.obj().sections.ids())
-    pbyname.emplace(pv_.sec(id).name, id);
+    byname[s.name].o++;
+  for (SectionId id : pv_.obj().sections.ids()) {
+    Names &n = byname[pv_.sec(id).name];
+    if (n.p++ == 0)
+      n.pid = id;
+  }
   for (SectionId id : ov_.obj().sections.ids()) {
-    const std::string &n = ov_.sec(id).name;
-    if (ctx_.corr.sec_o2p.has(id) || ocount[n] != 1 || pcount[n] != 1)
+    if (ctx_.corr.sec_o2p.has(id))
       continue;
-    SectionId p = pbyname[n];
-    if (!ctx_.corr.sec_p2o.has(p))
-      ctx_.corr.link_sections(id, p);
+    const Names &n = byname.find(ov_.sec(id).name)->second;
+    if (n.o == 1 && n.p == 1 && !ctx_.corr.sec_p2o.has(n.pid))
+      ctx_.corr.link_sections(id, n.pid);
   }
 }
 

@@ -121,6 +121,8 @@ Expected<void> load_inputs(DiffContext &ctx) {
   std::thread viewer([&] { ctx.pv = std::make_unique<ObjectView>(ctx.patched, ctx.dec); });
   ctx.ov = std::make_unique<ObjectView>(ctx.orig, ctx.dec);
   viewer.join();
+  if (auto di = ctx.patched.find_section(".debug_info"); di && ctx.patched.sections[*di].size)
+    ctx.prefetch_debug_info(true);
   return {};
 }
 

@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <unordered_map>
 
+#include "diff/special_sections.h"
+
 namespace kpg::diff {
 
 bool is_pc_relative(u32 t) {
@@ -53,6 +55,18 @@ static SymRole role_of(const elf::Symbol &s, const DecodedName &n) {
 }
 
 ObjectView::ObjectView(const elf::ObjectFile &obj, const disasm::Decoder &dec) : obj_(obj), dec_(dec) {
+  {
+    std::unordered_map<std::string_view, size_t> wanted;
+    for (const SpecialSection &s : special_sections_6_1_x86_64())
+      for (const std::string *n : {&s.name, &s.aux_section})
+        if (!n->empty() && wanted.emplace(*n, special_.size()).second)
+          special_.emplace_back(*n, std::nullopt);
+    for (SectionId id : obj.sections.ids()) {
+      auto it = wanted.find(obj.sections[id].name);
+      if (it != wanted.end() && !special_[it->second].second)
+        special_[it->second].second = id;
+    }
+  }
   const u32 nsyms = obj.symbols.size();
   facts_.resize(nsyms);
   by_section_.resize(obj.sections.size());
@@ -117,6 +131,13 @@ ObjectView::ObjectView(const elf::ObjectFile &obj, const disasm::Decoder &dec) :
     std::stable_sort(copy.begin(), copy.end(), by_offset);
     sorted_relocs_[to_index(sid)] = copy; // the vector's buffer does not move with its owner
   }
+}
+
+std::optional<SectionId> ObjectView::find_section(std::string_view name) const {
+  for (const auto &[n, id] : special_)
+    if (n == name)
+      return id;
+  return obj_.find_section(name);
 }
 
 std::optional<SymbolId> ObjectView::symbol_at(SectionId sec, u64 off) const {

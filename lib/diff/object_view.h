@@ -84,6 +84,10 @@ public:
   const elf::Symbol &sym(SymbolId id) const { return obj_.symbols[id]; }
   const elf::Section &sec(SectionId id) const { return obj_.sections[id]; }
   std::string name(SymbolId id) const { return obj_.symbol_name(id); }
+  // The first section called `name`. The special sections of the 6.1 table (and their
+  // auxiliary sections) are indexed when the view is built: the passes ask for each of them
+  // several times, and a linear search of a function-sections unit walks ~30k Sections.
+  std::optional<SectionId> find_section(std::string_view name) const;
 
   // Functions, cold parts and objects of a section, by address.
   const std::vector<SymbolId> &symbols_in(SectionId sec) const { return by_section_[to_index(sec)]; }
@@ -132,6 +136,8 @@ private:
   std::vector<std::span<const elf::Reloc>> sorted_relocs_;
   std::vector<std::vector<elf::Reloc>> sorted_copies_;
   std::string file_name_;
+  // Special-section name (a view of the 6.1 table's string) -> first section of that name.
+  std::vector<std::pair<std::string_view, std::optional<SectionId>>> special_;
   // Decoded ranges by exact (section, start, end). Entries are never replaced: callers keep
   // references (compare_function() holds both functions' instructions while resolve() decodes
   // more), and a function and the whole section it starts can share a start offset.

@@ -279,7 +279,7 @@ void Builder::copy_special(const SpecialSelection &sel) {
   const elf::Section &src = pv_.sec(sel.sec);
   // .altinstr_replacement chunks first: the table's repl_offset fields point into them.
   if (!sel.aux_kept.empty()) {
-    if (auto repl = pv_.obj().find_section(sel.spec->aux_section)) {
+    if (auto repl = pv_.find_section(sel.spec->aux_section)) {
       SectionId out = new_section(pv_.sec(*repl), pv_.sec(*repl).name);
       std::vector<Range> chunks;
       for (auto [a, b] : sel.aux_kept) {
@@ -317,7 +317,7 @@ void Builder::copy_special(const SpecialSelection &sel) {
   // .orc_unwind: entry i belongs to .orc_unwind_ip entry i and has no relocations.
   if (!sel.aux_kept.empty() || sel.spec->aux_section.empty() || !sel.spec->aux_entry_size)
     return;
-  auto aux = pv_.obj().find_section(sel.spec->aux_section);
+  auto aux = pv_.find_section(sel.spec->aux_section);
   if (!aux)
     return;
   u64 auxsize = ctx_.entry_sizes[sel.spec->aux_section].size;

@@ -61,7 +61,7 @@ std::vector<Planner::Site> Planner::sites() const {
     for (const SpecialEntry &e : sel.kept)
       v.push_back({sel.sec, e.offset, e.offset + sel.entsize, true, sel.spec->name});
     if (!sel.aux_kept.empty())
-      if (auto repl = pv_.obj().find_section(sel.spec->aux_section))
+      if (auto repl = pv_.find_section(sel.spec->aux_section))
         for (auto [a, b] : sel.aux_kept) // replacement code: planned like code (output.cc)
           v.push_back({*repl, a, b, false, sel.spec->aux_section});
   }

@@ -9,7 +9,7 @@ SpecialIndex::SpecialIndex(const ObjectView &v, const std::map<std::string, Entr
   const auto &table = special_sections_6_1_x86_64();
   by_owner_.resize(v.obj().symbols.size());
   for (const SpecialSection &spec : table) {
-    auto sid = v.obj().find_section(spec.name);
+    auto sid = v.find_section(spec.name);
     if (!sid)
       continue;
     auto it = sizes.find(spec.name);

@@ -39,7 +39,7 @@ bool covered_by_symbol(const ObjectView &v, SectionId sec, u64 off) {
 
 void select_one(DiffContext &ctx, const SpecialSection &spec, std::vector<std::pair<u64, u64>> &repl_kept) {
   const ObjectView &pv = *ctx.pv;
-  auto sid = pv.obj().find_section(spec.name);
+  auto sid = pv.find_section(spec.name);
   if (!sid)
     return;
   const auto &entries = ctx.pidx->entries_in(spec.name);

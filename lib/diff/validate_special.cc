@@ -14,7 +14,7 @@
 namespace kpg::diff {
 
 static void validate_one(DiffContext &ctx, const ObjectView &v, const SpecialSection &spec) {
-  auto sid = v.obj().find_section(spec.name);
+  auto sid = v.find_section(spec.name);
   if (!sid)
     return;
   const elf::Section &s = v.sec(*sid);
@@ -69,7 +69,7 @@ static void validate_one(DiffContext &ctx, const ObjectView &v, const SpecialSec
     }
   }
   if (!spec.aux_section.empty() && spec.aux_entry_size) {
-    auto aux = v.obj().find_section(spec.aux_section);
+    auto aux = v.find_section(spec.aux_section);
     u64 auxsize = ctx.entry_sizes[spec.aux_section].size;
     u64 n = s.size / entsize;
     if (!aux || auxsize == 0 || v.sec(*aux).size != n * auxsize)
