@@ -25,26 +25,13 @@ static bool active(Fs &fs, const std::string &name) {
 
 OpResult install_module(Host &host, Reporter &rep, Store &store, const std::string &ko_path) {
   OpResult res;
-  auto mi = read_modinfo(ko_path);
-  if (!mi) {
-    res.fail(ExitCode::Refused, mi.error().str());
-    return res;
-  }
-  auto kernel = probe_kernel(host.fs);
-  if (!kernel) {
-    res.fail(ExitCode::Error, kernel.error().str());
-    return res;
-  }
   // Install only what `load` would accept now: a patch installed for the wrong kernel would
   // otherwise only fail at the next boot, when nobody is watching.
-  CompatReport compat = check_compat(*mi, *kernel);
-  for (const std::string &n : compat.notes)
-    rep.note(n);
-  if (!compat.refusals.empty()) {
-    for (const std::string &r : compat.refusals)
-      res.fail(ExitCode::Refused, r + "; not installed");
+  auto checked = check_module(host, rep, res, ko_path, "installed");
+  if (!checked)
     return res;
-  }
+  const ModInfo &mi = checked->info;
+  const RunningKernel &kernel = checked->kernel;
   auto st = store.read_installed();
   if (!st) {
     res.fail(ExitCode::Error, st.error().str());
@@ -52,7 +39,7 @@ OpResult install_module(Host &host, Reporter &rep, Store &store, const std::stri
   }
   InstalledPatch p;
   p.seq = st->next_seq++;
-  p.name = mi->name;
+  p.name = mi.name;
   p.file = fmt::format("modules/{:04}-{}.ko", p.seq, p.name);
   p.source = ko_path;
   p.installed_at = host.clock.wall_time();
@@ -76,7 +63,7 @@ OpResult install_module(Host &host, Reporter &rep, Store &store, const std::stri
     return res;
   }
   rep.step(fmt::format("{}: installed as {} ({} installed for {}); it is loaded at boot", p.name, store.module_path(p),
-                       st->stack.size(), kernel->release));
+                       st->stack.size(), kernel.release));
   return res;
 }
 

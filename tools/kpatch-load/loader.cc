@@ -128,27 +128,36 @@ static bool reverse_and_wait(Host &host, Reporter &rep, const std::string &patch
   return false;
 }
 
-OpResult load_module(Host &host, Reporter &rep, Store *store, const std::string &ko_path, const LoadOptions &opts) {
-  OpResult res;
+std::optional<CheckedModule> check_module(Host &host, Reporter &rep, OpResult &res, const std::string &ko_path,
+                                          const char *not_done) {
   auto mi = read_modinfo(ko_path);
   if (!mi) {
     res.fail(ExitCode::Refused, mi.error().str());
-    return res;
+    return std::nullopt;
   }
   auto kernel = probe_kernel(host.fs);
   if (!kernel) {
     res.fail(ExitCode::Error, kernel.error().str());
-    return res;
+    return std::nullopt;
   }
   CompatReport compat = check_compat(*mi, *kernel);
   for (const std::string &n : compat.notes)
     rep.note(n);
   if (!compat.refusals.empty()) {
     for (const std::string &r : compat.refusals)
-      res.fail(ExitCode::Refused, r + "; not loaded");
-    return res;
+      res.fail(ExitCode::Refused, fmt::format("{}; not {}", r, not_done));
+    return std::nullopt;
   }
-  const std::string &name = mi->name;
+  return CheckedModule{std::move(*mi), std::move(*kernel)};
+}
+
+OpResult load_module(Host &host, Reporter &rep, Store *store, const std::string &ko_path, const LoadOptions &opts) {
+  OpResult res;
+  auto checked = check_module(host, rep, res, ko_path, "loaded");
+  if (!checked)
+    return res;
+  const ModInfo &mi = checked->info;
+  const std::string &name = mi.name;
 
   PatchState existing = read_patch_state(host.fs, name);
   if (existing.present) {
@@ -195,9 +204,9 @@ OpResult load_module(Host &host, Reporter &rep, Store *store, const std::string 
   if (store) {
     LoadedRecord rec{name,
                      ko_path,
-                     mi->get("vermagic").value_or(""),
-                     mi->get("kpg_target_release").value_or(""),
-                     normalize_build_id(mi->get("kpg_target_build_id").value_or("")).value_or(""),
+                     mi.get("vermagic").value_or(""),
+                     mi.get("kpg_target_release").value_or(""),
+                     normalize_build_id(mi.get("kpg_target_build_id").value_or("")).value_or(""),
                      read_boot_id(host.fs),
                      host.clock.wall_time()};
     if (auto r = store->record_loaded(rec); !r)

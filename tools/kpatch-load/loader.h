@@ -32,6 +32,17 @@ struct LoadOptions {
   bool keep_replaced = false;    // load: leave the modules of replaced patches loaded
 };
 
+// A module file that passed the checks of check_compat() against the running kernel.
+struct CheckedModule {
+  ModInfo info;
+  RunningKernel kernel;
+};
+// Reads `ko_path`'s .modinfo and checks it against the running kernel, reporting the notes.
+// On a refusal or error, records it in `res` (refusals end in "; not <not_done>") and returns
+// nothing. load and install both call it, so that install accepts exactly what load would.
+std::optional<CheckedModule> check_module(Host &host, Reporter &rep, OpResult &res, const std::string &ko_path,
+                                          const char *not_done);
+
 // `store` may be null (then nothing is recorded).
 OpResult load_module(Host &host, Reporter &rep, Store *store, const std::string &ko_path, const LoadOptions &opts);
 OpResult unload_patch(Host &host, Reporter &rep, Store *store, const std::string &name, const LoadOptions &opts);
