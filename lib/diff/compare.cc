@@ -162,7 +162,7 @@ bool Comparer::same_region(SectionId osec, u64 ooff, SectionId psec, u64 poff, u
       return false;
     if (!same_target(ov_.resolve(osec, ro[k]), pv_.resolve(psec, rp[k])))
       return false;
-    for (u64 w = 0; w < reloc_width(ro[k].type) && ro[k].offset - ooff + w < len; w++)
+    for (u64 w = 0; w < elf::x86_64_reloc_width(ro[k].type) && ro[k].offset - ooff + w < len; w++)
       mask[ro[k].offset - ooff + w] = true;
   }
   if (a.is_nobits() || b.is_nobits())
@@ -248,7 +248,7 @@ bool Comparer::identical_bundled_function(SymbolId o, SymbolId p) const {
   for (size_t k = 0; k < ra.size(); k++) {
     if (ra[k].offset != rb[k].offset || ra[k].type != rb[k].type || ra[k].addend != rb[k].addend)
       return false;
-    i64 min_bias = code && is_pc_relative(ra[k].type) ? reloc_width(ra[k].type) : 0;
+    i64 min_bias = code && is_pc_relative(ra[k].type) ? elf::x86_64_reloc_width(ra[k].type) : 0;
     if (!same_reloc_symbol(ra[k].sym, rb[k].sym, static_cast<i64>(ov_.sym(ra[k].sym).value) + ra[k].addend + min_bias))
       return false;
   }
@@ -283,7 +283,7 @@ std::optional<Difference> Comparer::compare_function(SymbolId o, SymbolId p) {
       Target ta = ov_.resolve(osec, ra[r]), tb = pv_.resolve(psec, rb[r]);
       if (!same_target(ta, tb))
         return differ("relocation", fmt::format("refers to {} instead of {}", pv_.describe(tb), ov_.describe(ta)));
-      for (u64 w = 0; w < reloc_width(ra[r].type) && ra[r].offset - a.offset + w < a.size; w++)
+      for (u64 w = 0; w < elf::x86_64_reloc_width(ra[r].type) && ra[r].offset - a.offset + w < a.size; w++)
         mask[ra[r].offset - a.offset + w] = true;
     }
     // Raw branches leaving the function: compare by destination name.

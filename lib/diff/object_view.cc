@@ -14,30 +14,6 @@ bool is_pc_relative(u32 t) {
          t == R_X86_64_GOTPCRELX || t == R_X86_64_REX_GOTPCRELX || t == R_X86_64_PC16 || t == R_X86_64_PC8;
 }
 
-unsigned reloc_width(u32 t) {
-  switch (t) {
-  case R_X86_64_64:
-  case R_X86_64_PC64:
-    return 8;
-  case R_X86_64_32:
-  case R_X86_64_32S:
-  case R_X86_64_PC32:
-  case R_X86_64_PLT32:
-  case R_X86_64_GOTPCREL:
-  case R_X86_64_GOTPCRELX:
-  case R_X86_64_REX_GOTPCRELX:
-    return 4;
-  case R_X86_64_16:
-  case R_X86_64_PC16:
-    return 2;
-  case R_X86_64_8:
-  case R_X86_64_PC8:
-    return 1;
-  default:
-    return 0;
-  }
-}
-
 static SymRole role_of(const elf::Symbol &s, const DecodedName &n) {
   if (s.is_file())
     return SymRole::File;
@@ -248,7 +224,7 @@ Target ObjectView::resolve(SectionId site_sec, const elf::Reloc &r) const {
     if (const disasm::Insn *i = insn_at(site_sec, r.offset))
       t.bias = static_cast<i64>(i->end()) - static_cast<i64>(r.offset);
     else
-      t.bias = reloc_width(r.type); // not decodable: assume the field ends the instruction
+      t.bias = elf::x86_64_reloc_width(r.type); // not decodable: assume the field ends the instruction
   }
   if (!s.section) {
     t.kind = Target::Kind::Undefined;
@@ -300,7 +276,7 @@ std::optional<SymbolId> ObjectView::target_symbol(SectionId site_sec, const elf:
   const elf::Section &ts = obj_.sections[*s.section];
   const auto &v = by_section_[to_index(*s.section)];
   if (!ts.is_strings() && v.size() == 1 && facts_[to_index(v[0])].bundled) {
-    i64 min_bias = is_pc_relative(r.type) && obj_.sections[site_sec].is_exec() ? reloc_width(r.type) : 0;
+    i64 min_bias = is_pc_relative(r.type) && obj_.sections[site_sec].is_exec() ? elf::x86_64_reloc_width(r.type) : 0;
     if (static_cast<i64>(s.value) + r.addend + min_bias >= static_cast<i64>(obj_.symbols[v[0]].value))
       return v[0];
   }

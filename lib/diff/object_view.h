@@ -145,7 +145,5 @@ private:
 };
 
 bool is_pc_relative(u32 r_type);
-// Bytes covered by a relocation of this type (0 if unknown).
-unsigned reloc_width(u32 r_type);
 
 } // namespace kpg::diff

@@ -193,7 +193,7 @@ void Builder::copy_relocs(SectionId src, u64 start, u64 end, SectionId out, u64 
     Target t = pv_.resolve(src, r);
     // Zero the field: a RELA consumer ignores it, and 6.1 refuses non-zero livepatch targets.
     auto &d = out_.sections[out].data;
-    for (u64 w = 0; w < reloc_width(r.type) && out_off + w < d.size(); w++)
+    for (u64 w = 0; w < elf::x86_64_reloc_width(r.type) && out_off + w < d.size(); w++)
       d[out_off + w] = 0;
     i64 addend = t.offset - t.bias;
     switch (t.kind) {

@@ -78,6 +78,30 @@ const char *symbol_bind_name(u8 bind) {
   }
 }
 
+unsigned x86_64_reloc_width(u32 type) {
+  switch (type) {
+  case R_X86_64_64:
+  case R_X86_64_PC64:
+    return 8;
+  case R_X86_64_32:
+  case R_X86_64_32S:
+  case R_X86_64_PC32:
+  case R_X86_64_PLT32:
+  case R_X86_64_GOTPCREL:
+  case R_X86_64_GOTPCRELX:
+  case R_X86_64_REX_GOTPCRELX:
+    return 4;
+  case R_X86_64_16:
+  case R_X86_64_PC16:
+    return 2;
+  case R_X86_64_8:
+  case R_X86_64_PC8:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
 const char *x86_64_reloc_name(u32 type) {
   switch (type) {
   case R_X86_64_NONE: return "R_X86_64_NONE";

@@ -159,6 +159,8 @@ const char *section_type_name(u32 type);
 const char *symbol_type_name(u8 type);
 const char *symbol_bind_name(u8 bind);
 const char *x86_64_reloc_name(u32 type);
+// Bytes an x86-64 relocation of this type writes (0 if unknown).
+unsigned x86_64_reloc_width(u32 type);
 
 // Livepatch ELF constants that <elf.h> does not carry (Documentation/livepatch/module-elf-format.rst).
 // They are plain ELF numbers; lib/elf only needs them to round-trip .ko files faithfully.

@@ -404,26 +404,6 @@ Expected<void> Reader::read_symbols() {
   return {};
 }
 
-static unsigned reloc_field_size(u16 machine, u32 type) {
-  if (machine != EM_X86_64)
-    return 0;
-  switch (type) {
-  case R_X86_64_64:
-  case R_X86_64_PC64:
-    return 8;
-  case R_X86_64_32:
-  case R_X86_64_32S:
-  case R_X86_64_PC32:
-  case R_X86_64_PLT32:
-  case R_X86_64_GOTPCREL:
-  case R_X86_64_GOTPCRELX:
-  case R_X86_64_REX_GOTPCRELX:
-    return 4;
-  default:
-    return 0;
-  }
-}
-
 Expected<void> Reader::read_relocations() {
   if (!opts_.relocations)
     return {};
@@ -494,13 +474,13 @@ Expected<void> Reader::read_relocations() {
       // (Some of vmlinux's, e.g. .rela__ex_table, are already section-relative.)
       if (obj_.header.type != ET_REL && tsec.addr != 0 && r.offset >= tsec.addr && r.offset - tsec.addr < tsec.size)
         r.offset -= tsec.addr;
-      unsigned fsz = reloc_field_size(obj_.header.machine, r.type);
+      unsigned fsz = obj_.header.machine == EM_X86_64 ? x86_64_reloc_width(r.type) : 0;
       // Even a field of unknown size starts inside the section: that is verify()'s rule too,
       // and what it accepts here the writer must be able to write.
       if (r.offset >= tsec.size || fsz > tsec.size - r.offset)
         return make_error(here(), fmt::format("relocation {} at offset 0x{:x} ({} bytes) lies outside '{}' (size 0x{:x})", k,
                                             r.offset, fsz, tsec.name, tsec.size));
-      if (!rela && fsz && !tsec.data.empty()) {
+      if (!rela && (fsz == 8 || fsz == 4) && !tsec.data.empty()) {
         // REL: the addend is stored in the field itself.
         if (fsz == 8) {
           i64 v;

@@ -173,6 +173,15 @@ TEST(elf_malformed, RelocationOffsetOutsideItsTarget) {
               AllOf(StartsWith("bad.o: .rela.text+0x18: "), HasSubstr("0xe"), HasSubstr("outside '.text'")));
 }
 
+TEST(elf_malformed, TwoByteRelocationOffsetOutsideItsTarget) {
+  // A 2-byte PC16 field at offset 15 of the 16-byte .text ends 1 byte past the section: the
+  // reader knows the widths of the 1- and 2-byte types too (elf::x86_64_reloc_width).
+  MiniObject m;
+  m.relas[1] = make_rela(15, MiniObject::kSymLocal, R_X86_64_PC16, 0);
+  EXPECT_THAT(read_error(m.build()),
+              AllOf(StartsWith("bad.o: .rela.text+0x18: "), HasSubstr("0xf (2 bytes)"), HasSubstr("outside '.text'")));
+}
+
 TEST(elf_malformed, RelocationSectionBadEntsize) {
   MiniObject m;
   m.b.sections[MiniObject::kRelaText].entsize = 16;
