@@ -152,6 +152,22 @@ std::optional<SymbolId> ObjectView::symbol_at(SectionId sec, u64 off) const {
   return std::nullopt;
 }
 
+std::vector<ObjectView::RawBranch> ObjectView::raw_branches_out(SymbolId func) const {
+  std::vector<RawBranch> out;
+  const elf::Symbol &s = sym(func);
+  if (facts(func).bundled || !sec(*s.section).is_exec())
+    return out;
+  for (const disasm::Insn &i : code_of(func).insns) {
+    if (!i.branch_target || !relocs_in(*s.section, i.offset, i.end()).empty())
+      continue;
+    i64 t = *i.branch_target;
+    if (t >= static_cast<i64>(s.value) && t < static_cast<i64>(s.value + s.size))
+      continue;
+    out.push_back(RawBranch{&i, t, branch_destination(*s.section, t)});
+  }
+  return out;
+}
+
 std::optional<SymbolId> ObjectView::branch_destination(SectionId sec, i64 off) const {
   if (off < 0)
     return std::nullopt;

@@ -99,6 +99,17 @@ public:
   // code just past a function (an assembler tail like putuser.S's .Lbad_put_user) belongs to
   // no symbol, and a copy of the caller cannot be pointed at it.
   std::optional<SymbolId> branch_destination(SectionId sec, i64 off) const;
+  // The branches of `func` that leave it without a relocation: the assembler resolved them
+  // because the destination shares the section (a call to a neighbour in .sched.text, or in
+  // .text without -ffunction-sections). Empty for a function alone in its section. A copy of
+  // `func` needs a relocation for each; plan_relocations decides them and output emits them,
+  // so both must see the same list.
+  struct RawBranch {
+    const disasm::Insn *insn;
+    i64 target;                   // section offset the branch reaches
+    std::optional<SymbolId> dest; // branch_destination(target)
+  };
+  std::vector<RawBranch> raw_branches_out(SymbolId func) const;
   // Relocations whose site lies in [start, end) of `sec`, sorted by offset.
   std::span<const elf::Reloc> relocs_in(SectionId sec, u64 start, u64 end) const;
   std::span<const elf::Reloc> relocs_of(SectionId sec) const { return sorted_relocs_[to_index(sec)]; }

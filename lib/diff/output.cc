@@ -239,24 +239,21 @@ void Builder::copy_relocs(SectionId src, u64 start, u64 end, SectionId out, u64 
 }
 
 void Builder::add_raw_branch_relocs(SymbolId p) {
-  const elf::Symbol &s = pv_.sym(p);
-  if (pv_.facts(p).bundled || !pv_.sec(*s.section).is_exec())
+  std::vector<ObjectView::RawBranch> branches = pv_.raw_branches_out(p);
+  if (branches.empty())
     return;
+  const elf::Symbol &s = pv_.sym(p);
   auto loc = map_location(*s.section, s.value);
   SectionId out = loc->first;
-  for (const disasm::Insn &i : pv_.code_of(p).insns) {
-    if (!i.branch_target || !pv_.relocs_in(*s.section, i.offset, i.end()).empty())
-      continue;
-    i64 t = *i.branch_target;
-    if (t >= static_cast<i64>(s.value) && t < static_cast<i64>(s.value + s.size))
-      continue;
-    auto dst = pv_.branch_destination(*s.section, t);
-    if (!dst)
+  for (const ObjectView::RawBranch &b : branches) {
+    if (!b.dest)
       continue; // refused by plan_relocations
+    const disasm::Insn &i = *b.insn;
+    SymbolId dst = *b.dest;
     if (i.branch_disp_size != 4) {
       ctx_.refuse(code::UNSUPPORTED_RELOCATION, ctx_.loc_patched(p, i.offset - s.value),
                   fmt::format("short jump to {} in another function of the shared section {} cannot be relocated",
-                              pv_.name(*dst), pv_.sec(*s.section).name));
+                              pv_.name(dst), pv_.sec(*s.section).name));
       continue;
     }
     u64 field = i.end() - 4;
@@ -268,8 +265,8 @@ void Builder::add_raw_branch_relocs(SymbolId p) {
       continue;
     }
     std::memset(d.data() + out_off, 0, 4);
-    i64 addend = (t - static_cast<i64>(pv_.sym(*dst).value)) - 4;
-    emit_reference(out, out_off, R_X86_64_PC32, *dst, addend, pv_.sym(p).name);
+    i64 addend = (b.target - static_cast<i64>(pv_.sym(dst).value)) - 4;
+    emit_reference(out, out_off, R_X86_64_PC32, dst, addend, pv_.sym(p).name);
   }
 }
 

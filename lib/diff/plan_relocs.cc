@@ -183,24 +183,16 @@ void Planner::plan_raw_branches(SymbolId s) {
   // -ffunction-sections) may call their neighbours without a relocation; output.cc turns
   // those into relocations, and they need the same decision as any other reference.
   const elf::Symbol &sym = pv_.sym(s);
-  if (pv_.facts(s).bundled || !pv_.sec(*sym.section).is_exec())
-    return;
-  for (const disasm::Insn &i : pv_.code_of(s).insns) {
-    if (!i.branch_target || !pv_.relocs_in(*sym.section, i.offset, i.end()).empty())
-      continue;
-    i64 t = *i.branch_target;
-    if (t >= static_cast<i64>(sym.value) && t < static_cast<i64>(sym.value + sym.size))
-      continue;
-    auto dst = pv_.branch_destination(*sym.section, t);
-    if (!dst) {
-      ctx_.refuse(code::UNSUPPORTED_RELOCATION, ctx_.loc_patched(s, i.offset - sym.value),
+  for (const ObjectView::RawBranch &b : pv_.raw_branches_out(s)) {
+    if (!b.dest) {
+      ctx_.refuse(code::UNSUPPORTED_RELOCATION, ctx_.loc_patched(s, b.insn->offset - sym.value),
                   fmt::format("branch to {}+0x{:x}, which no function or label of the shared section {} covers: the "
                               "copy could not be pointed at it",
-                              pv_.sec(*sym.section).name, t, pv_.sec(*sym.section).name));
+                              pv_.sec(*sym.section).name, b.target, pv_.sec(*sym.section).name));
       continue;
     }
-    if (!ctx_.incl.has(*dst) && !ctx_.plan.external.has(*dst))
-      ctx_.plan.external.set(*dst, decide(*dst));
+    if (!ctx_.incl.has(*b.dest) && !ctx_.plan.external.has(*b.dest))
+      ctx_.plan.external.set(*b.dest, decide(*b.dest));
   }
 }
 
