@@ -12,6 +12,8 @@
 #include <cstring>
 #include <fmt/format.h>
 
+#include "elf/notes.h"
+
 namespace kpg::elf {
 namespace {
 
@@ -65,29 +67,6 @@ Expected<std::vector<u8>> read_section_bytes(const std::string &path, const std:
   return make_error(Location(path).with_section(name), "no such section");
 }
 
-std::string build_id_from_notes(const std::vector<u8> &notes) {
-  size_t off = 0;
-  auto align4 = [](size_t v) { return (v + 3) & ~size_t{3}; };
-  while (off + 12 <= notes.size()) {
-    u32 namesz, descsz, type;
-    std::memcpy(&namesz, notes.data() + off, 4);
-    std::memcpy(&descsz, notes.data() + off + 4, 4);
-    std::memcpy(&type, notes.data() + off + 8, 4);
-    size_t name_off = off + 12;
-    size_t desc_off = name_off + align4(namesz);
-    if (desc_off > notes.size() || descsz > notes.size() - desc_off)
-      break;
-    if (type == NT_GNU_BUILD_ID && namesz == 4 && std::memcmp(notes.data() + name_off, "GNU", 4) == 0) {
-      std::string hex;
-      for (size_t i = 0; i < descsz; i++)
-        hex += fmt::format("{:02x}", notes[desc_off + i]);
-      return hex;
-    }
-    off = desc_off + align4(descsz);
-  }
-  return {};
-}
-
 Expected<std::string> read_build_id(const std::string &path) {
   Handle h;
   if (auto o = open_elf(path, h); !o)
@@ -100,9 +79,8 @@ Expected<std::string> read_build_id(const std::string &path) {
     if (!d || !d->d_buf)
       continue;
     const u8 *p = static_cast<const u8 *>(d->d_buf);
-    std::string id = build_id_from_notes(std::vector<u8>(p, p + d->d_size));
-    if (!id.empty())
-      return id;
+    if (auto id = find_gnu_build_id(std::span<const u8>(p, d->d_size)))
+      return *id;
   }
   return make_error(Location(path), "no GNU build ID note");
 }

@@ -16,8 +16,4 @@ Expected<std::vector<u8>> read_section_bytes(const std::string &path, const std:
 // GNU build ID (NT_GNU_BUILD_ID note) as lowercase hex, from any note section of the file.
 Expected<std::string> read_build_id(const std::string &path);
 
-// Parses an ELF note stream (the format of SHT_NOTE sections and /sys/kernel/notes) and
-// returns the GNU build ID as hex, if present.
-std::string build_id_from_notes(const std::vector<u8> &notes);
-
 } // namespace kpg::elf

@@ -66,9 +66,6 @@ struct RunningKernel {
 // Reads the facts; fails only when the release itself cannot be read.
 Expected<RunningKernel> probe_kernel(Fs &fs);
 
-// The NT_GNU_BUILD_ID descriptor in a note stream, as lowercase hex.
-std::optional<std::string> find_gnu_build_id(std::span<const u8> notes);
-
 // Derivations, exposed for tests.
 VermagicFlags flags_from_config(const std::string &config_text, const std::string &source);
 VermagicFlags flags_from_runtime(const std::string &uts_version, const std::optional<std::string> &kallsyms);

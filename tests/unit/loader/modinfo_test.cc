@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "elf/notes.h"
 #include "kernel.h"
 #include "modinfo.h"
 #include "test_util.h"
@@ -109,7 +110,7 @@ TEST(KernelFacts, NoGnuNoteMeansNoBuildId) {
 
 TEST(KernelFacts, TruncatedNoteStreamYieldsNothing) {
   std::vector<u8> notes = {4, 0, 0, 0, 20, 0, 0, 0, 3, 0, 0, 0, 'G', 'N', 'U', 0, 1, 2}; // desc cut short
-  EXPECT_FALSE(find_gnu_build_id(notes));
+  EXPECT_FALSE(elf::find_gnu_build_id(notes));
 }
 
 TEST(KernelFacts, VermagicFlagsFromConfigFile) {
