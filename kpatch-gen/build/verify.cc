@@ -104,6 +104,16 @@ std::vector<std::string> verify_module(const VerifyInput &in) {
   return problems;
 }
 
+// A function of the original object that the running kernel must still have, with the same
+// size: everything sized except __init code (freed after boot) and __exit code (discarded
+// from built-in objects).
+static bool runtime_function(const elf::ObjectFile &orig, const elf::Symbol &s) {
+  if (!s.is_func() || !s.section || s.size == 0)
+    return false;
+  const std::string &secname = orig.sections[*s.section].name;
+  return !diff::is_init_section_name(secname) && !diff::is_exit_section_name(secname);
+}
+
 std::vector<std::string> verify_original(const elf::ObjectFile &orig, const diff::TargetSymbols &target,
                                          const std::string &unit) {
   std::vector<std::string> problems;
@@ -120,11 +130,8 @@ std::vector<std::string> verify_original(const elf::ObjectFile &orig, const diff
   auto block = target.find_block(file, locals, &why);
   std::vector<std::string> missing, sizes;
   for (const elf::Symbol &s : orig.symbols) {
-    if (!s.is_func() || !s.section || s.size == 0)
+    if (!runtime_function(orig, s))
       continue;
-    const std::string &secname = orig.sections[*s.section].name;
-    if (diff::is_init_section_name(secname) || diff::is_exit_section_name(secname))
-      continue; // freed or discarded in the running kernel
     std::optional<u32> idx;
     if (s.is_local()) {
       if (!block) {
@@ -166,10 +173,7 @@ std::vector<std::string> verify_original_dwarf(const elf::ObjectFile &orig, cons
     have.emplace(f.name, f.size);
   std::vector<std::string> missing, sizes;
   for (const elf::Symbol &s : orig.symbols) {
-    if (!s.is_func() || !s.section || s.size == 0)
-      continue;
-    const std::string &secname = orig.sections[*s.section].name;
-    if (diff::is_init_section_name(secname) || diff::is_exit_section_name(secname))
+    if (!runtime_function(orig, s))
       continue;
     diff::DecodedName n = diff::decode_name(s.name);
     if (n.is_cold)
