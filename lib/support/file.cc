@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -83,16 +82,6 @@ Expected<void> write_file_atomic(const std::string &path, std::span<const u8> da
 
 Expected<void> write_text_file_atomic(const std::string &path, const std::string &text, unsigned mode) {
   return write_file_atomic(path, std::span<const u8>(reinterpret_cast<const u8 *>(text.data()), text.size()), mode);
-}
-
-std::string sha256_hex(std::span<const u8> data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  std::string out;
-  for (unsigned i = 0; i < len; i++)
-    out += fmt::format("{:02x}", md[i]);
-  return out;
 }
 
 } // namespace kpg

@@ -17,7 +17,7 @@ Expected<std::string> read_text_file(const std::string &path);
 Expected<void> write_file_atomic(const std::string &path, std::span<const u8> data, unsigned mode = 0644);
 Expected<void> write_text_file_atomic(const std::string &path, const std::string &text, unsigned mode = 0644);
 
-// Lowercase hex SHA-256 (OpenSSL libcrypto).
+// Lowercase hex SHA-256 (OpenSSL libcrypto; defined in sha256.cc).
 std::string sha256_hex(std::span<const u8> data);
 
 } // namespace kpg

@@ -18,6 +18,8 @@
 
 #include <fmt/format.h>
 
+#include "support/file.h"
+
 namespace kpg::load {
 
 std::string errno_text(int err) {
@@ -140,35 +142,7 @@ bool RootFs::is_dir(const std::string &path) {
 }
 
 Expected<void> RootFs::write_file_atomic(const std::string &path, const std::string &data) {
-  std::string hp = host_path(path);
-  std::string tmp = hp + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return sys_error(tmp, "cannot create", errno);
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return sys_error(tmp, "cannot write", err);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return sys_error(tmp, "cannot flush", err);
-  }
-  if (::rename(tmp.c_str(), hp.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return sys_error(hp, "cannot rename temporary file into place", err);
-  }
-  return {};
+  return write_text_file_atomic(host_path(path), data, 0644);
 }
 
 Expected<void> RootFs::make_dirs(const std::string &path) {
