@@ -140,6 +140,13 @@ void fail(BuildState &st, const std::string &msg) {
   st.result["error"] = msg;
 }
 
+// Every problem of a phase at once, one per line under `headline`.
+void fail(BuildState &st, std::string headline, const std::vector<std::string> &problems) {
+  for (const std::string &p : problems)
+    headline += "\n  " + p;
+  fail(st, headline);
+}
+
 int finish(BuildState &st, int code) {
   if (st.tree)
     (void)st.tree->restore(); // the hard-link copy goes back to pristine, whatever happened
@@ -269,10 +276,7 @@ bool stage_inputs(BuildState &st) {
       st.deps = std::move(*d);
   }
   if (!problems.empty()) {
-    std::string msg = "cannot start:";
-    for (const std::string &p : problems)
-      msg += "\n  " + p;
-    fail(st, msg);
+    fail(st, "cannot start:", problems);
     return false;
   }
   std::string first = fs::path(a.patches[0]).stem().string();
@@ -520,10 +524,7 @@ bool stage_check(BuildState &st) {
     }
   }
   if (!problems.empty()) {
-    std::string msg = "the original objects do not match the target kernel:";
-    for (const std::string &p : problems)
-      msg += "\n  " + p;
-    fail(st, msg);
+    fail(st, "the original objects do not match the target kernel:", problems);
     return false;
   }
   return true;
@@ -609,10 +610,7 @@ int stage_module(BuildState &st) {
   build::VerifyInput vi{&*ko, st.vmlinux, st.symvers ? &*st.symvers : nullptr};
   auto problems = build::verify_module(vi);
   if (!problems.empty()) {
-    std::string msg = "the module does not fit the target kernel:";
-    for (const std::string &p : problems)
-      msg += "\n  " + p;
-    fail(st, msg);
+    fail(st, "the module does not fit the target kernel:", problems);
     return BUILD_ERROR;
   }
   auto bytes = elf::write_object_to_memory(*ko);
