@@ -71,8 +71,8 @@ constexpr const char *kKernelFlags = "-O2 -mfentry -pg -mrecord-mcount -fno-pic 
 
 std::filesystem::path compile(const TempDir &dir, const std::string &name, const std::string &source,
                               const std::string &flags) {
-  const auto src = dir.path() / name;
-  const auto obj = dir.path() / (name + ".o");
+  const std::filesystem::path src = dir.file(name);
+  const std::filesystem::path obj = dir.file(name + ".o");
   test::write_file(src, source);
   const std::string cmd = "gcc " + flags + " -c '" + src.string() + "' -o '" + obj.string() + "'";
   EXPECT_EQ(test::run(cmd), 0) << cmd;

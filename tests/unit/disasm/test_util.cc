@@ -44,18 +44,6 @@ GuardedBuffer::GuardedBuffer(std::span<const u8> bytes) : size_(bytes.size()) {
 
 GuardedBuffer::~GuardedBuffer() { munmap(map_, map_size_); }
 
-TempDir::TempDir() {
-  std::string templ = (std::filesystem::path(::testing::TempDir()) / "kpg-disasm-XXXXXX").string();
-  if (!mkdtemp(templ.data()))
-    throw std::runtime_error("mkdtemp failed");
-  path_ = templ;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 void write_file(const std::filesystem::path &p, const std::string &text) {
   std::ofstream out(p, std::ios::binary);
   out << text;
@@ -74,7 +62,7 @@ static std::string read_text(const std::filesystem::path &p) {
 }
 
 std::vector<u8> section_bytes(const TempDir &dir, const std::filesystem::path &obj, const std::string &section) {
-  const auto out = dir.path() / (section + ".bin");
+  const std::filesystem::path out = dir.file(section + ".bin");
   const std::string cmd = "objcopy -O binary --only-section='" + section + "' '" + obj.string() + "' '" + out.string() + "'";
   if (run(cmd) != 0)
     return {};
@@ -83,7 +71,7 @@ std::vector<u8> section_bytes(const TempDir &dir, const std::filesystem::path &o
 }
 
 std::vector<ObjdumpInsn> objdump_insns(const TempDir &dir, const std::filesystem::path &obj, const std::string &section) {
-  const auto out = dir.path() / (section + ".objdump");
+  const std::filesystem::path out = dir.file(section + ".objdump");
   // A wide insn-width keeps every instruction on one line (no byte continuation lines).
   const std::string cmd = "objdump -d --insn-width=16 -j '" + section + "' '" + obj.string() + "' > '" + out.string() + "'";
   if (run(cmd) != 0)

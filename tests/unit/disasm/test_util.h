@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/temp_dir.h"
 #include "disasm/disasm.h"
 #include "support/types.h"
 
@@ -32,18 +33,7 @@ private:
   std::size_t size_ = 0;
 };
 
-// A fresh directory under the test temp dir, removed with the object.
-class TempDir {
-public:
-  TempDir();
-  TempDir(const TempDir &) = delete;
-  TempDir &operator=(const TempDir &) = delete;
-  ~TempDir();
-  const std::filesystem::path &path() const { return path_; }
-
-private:
-  std::filesystem::path path_;
-};
+using kpg::test::TempDir;
 
 void write_file(const std::filesystem::path &p, const std::string &text);
 // Runs `cmd` through the shell; returns its exit status (stdout/stderr go to the test log).

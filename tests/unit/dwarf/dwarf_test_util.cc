@@ -15,18 +15,6 @@
 
 namespace kpg::dwarf::test {
 
-TempDir::TempDir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "kpg-dwarf-test.XXXXXX").string();
-  if (!mkdtemp(tmpl.data()))
-    throw std::runtime_error("mkdtemp failed");
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 std::string run_ok(const std::string &dir, const std::string &cmd) {
   std::string full = "cd '" + dir + "' && " + cmd + " 2>&1";
   FILE *p = ::popen(full.c_str(), "r");

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/temp_dir.h"
 #include "elf/model.h"
 #include "support/types.h"
 
@@ -17,18 +18,7 @@ namespace kpg::dwarf::test {
 inline constexpr const char *kKernelCflags = "-O2 -g -ffunction-sections -fdata-sections -mfentry -pg "
                                              "-mrecord-mcount -fno-pic -mcmodel=kernel -mno-red-zone";
 
-class TempDir {
-public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir &) = delete;
-  TempDir &operator=(const TempDir &) = delete;
-  const std::string &path() const { return path_; }
-  std::string file(const std::string &name) const { return path_ + "/" + name; }
-
-private:
-  std::string path_;
-};
+using kpg::test::TempDir;
 
 // Runs `cmd` in `dir` through the shell; throws std::runtime_error with its output on failure.
 std::string run_ok(const std::string &dir, const std::string &cmd);

@@ -51,18 +51,6 @@ asm(".pushsection .text.comdat_fn,\"axG\",@progbits,comdat_fn,comdat\n"
     ".globl comdat_fn\n.type comdat_fn,@function\ncomdat_fn: call entry\n ret\n.popsection");
 )";
 
-TempDir::TempDir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "kpg-elf-test.XXXXXX").string();
-  if (!::mkdtemp(tmpl.data()))
-    throw std::runtime_error("mkdtemp failed");
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 CmdResult run(const std::string &cmd) {
   CmdResult r;
   std::string full = cmd + " 2>&1";

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/temp_dir.h"
 #include "elf/model.h"
 #include "support/types.h"
 
@@ -19,18 +20,7 @@ inline constexpr const char *kKernelCflags = "-O2 -mfentry -pg -mrecord-mcount -
 // A kernel-style compilation unit with many kinds of sections (see test_support.cc).
 extern const char *const kKernelStyleC;
 
-class TempDir {
-public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir &) = delete;
-  TempDir &operator=(const TempDir &) = delete;
-  const std::string &path() const { return path_; }
-  std::string file(const std::string &name) const { return path_ + "/" + name; }
-
-private:
-  std::string path_;
-};
+using kpg::test::TempDir;
 
 struct CmdResult {
   int status = -1;

@@ -48,18 +48,18 @@ TEST(Cli, HelpListsExitCodes) {
 
 TEST(Cli, RefusesNonLivepatchWithExitThree) {
   TempDir tree, mods;
-  FakeKernel k(tree.path);
-  std::string ko = build_module(mods.path, "plain", with(good_modinfo("plain"), "livepatch", std::nullopt));
-  CliRun r = run("--root " + tree.path + " load " + ko);
+  FakeKernel k(tree.path());
+  std::string ko = build_module(mods.path(), "plain", with(good_modinfo("plain"), "livepatch", std::nullopt));
+  CliRun r = run("--root " + tree.path() + " load " + ko);
   EXPECT_EQ(r.code, 3) << r.out;
   EXPECT_TRUE(contains(r.out, ko + ": .modinfo has no livepatch=Y: not a livepatch module; not loaded"));
 }
 
 TEST(Cli, RootFromEnvironmentIsUsed) {
   TempDir tree;
-  FakeKernel k(tree.path);
+  FakeKernel k(tree.path());
   k.preload("kpg_a");
-  CliRun r = run("list", "KPATCH_LOAD_ROOT=" + tree.path);
+  CliRun r = run("list", "KPATCH_LOAD_ROOT=" + tree.path());
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_TRUE(contains(r.out, "kpg_a"));
   EXPECT_TRUE(contains(r.out, "enabled"));
@@ -67,9 +67,9 @@ TEST(Cli, RootFromEnvironmentIsUsed) {
 
 TEST(Cli, StatusJsonOnFakeTree) {
   TempDir tree;
-  FakeKernel k(tree.path);
+  FakeKernel k(tree.path());
   k.preload("kpg_a");
-  CliRun r = run("--root " + tree.path + " status --json");
+  CliRun r = run("--root " + tree.path() + " status --json");
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_TRUE(contains(r.out, "\"release\": \"" + kRelease + "\""));
   EXPECT_TRUE(contains(r.out, "\"name\": \"cmdline_proc_show\""));
@@ -77,8 +77,8 @@ TEST(Cli, StatusJsonOnFakeTree) {
 
 TEST(Cli, UnloadOfUnknownPatchExitsOne) {
   TempDir tree;
-  FakeKernel k(tree.path);
-  CliRun r = run("--root " + tree.path + " unload kpg_nope");
+  FakeKernel k(tree.path());
+  CliRun r = run("--root " + tree.path() + " unload kpg_nope");
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_TRUE(contains(r.out, "kpg_nope: no such livepatch is loaded"));
 }

@@ -12,13 +12,13 @@ namespace {
 
 struct Install : ::testing::Test {
   TempDir tree, mods;
-  FakeKernel k{tree.path};
+  FakeKernel k{tree.path()};
   Host host{k, k, k};
   RecordingReporter rep;
   Store store{k, "/var/lib/kpatch-gen", kRelease, "3f1c2a9e-boot-1"};
   LoadOptions opts;
 
-  std::string mod(const std::string &name) { return build_module(mods.path, name, good_modinfo(name)); }
+  std::string mod(const std::string &name) { return build_module(mods.path(), name, good_modinfo(name)); }
   OpResult install(const std::string &name) { return install_module(host, rep, store, mod(name)); }
   std::vector<std::string> stack() {
     std::vector<std::string> out;
@@ -43,14 +43,14 @@ TEST_F(Install, CopiesModuleAndRecordsHistory) {
   ASSERT_TRUE(st);
   ASSERT_EQ(st->stack.size(), 1u);
   EXPECT_EQ(st->stack[0].file, "modules/0001-kpg_v1.ko");
-  EXPECT_TRUE(std::filesystem::exists(tree.path + "/var/lib/kpatch-gen/" + kRelease + "/modules/0001-kpg_v1.ko"));
+  EXPECT_TRUE(std::filesystem::exists(tree.path() + "/var/lib/kpatch-gen/" + kRelease + "/modules/0001-kpg_v1.ko"));
   ASSERT_EQ(st->history.size(), 1u);
   EXPECT_EQ(st->history[0].action, "install");
   EXPECT_TRUE(k.log().empty()); // installing does not load
 }
 
 TEST_F(Install, RefusesModuleForAnotherKernel) {
-  std::string ko = build_module(mods.path, "kpg_v1", with(good_modinfo("kpg_v1"), "kpg_target_release", "6.1.0-other"));
+  std::string ko = build_module(mods.path(), "kpg_v1", with(good_modinfo("kpg_v1"), "kpg_target_release", "6.1.0-other"));
   OpResult r = install_module(host, rep, store, ko);
   EXPECT_EQ(r.code, ExitCode::Refused);
   EXPECT_TRUE(contains(r.errors[0], "not installed"));
@@ -71,7 +71,7 @@ TEST_F(Install, UninstallRemovesEntryAndFile) {
   OpResult r = uninstall_module(host, rep, store, "kpg_v1");
   EXPECT_EQ(r.code, ExitCode::Ok);
   EXPECT_EQ(stack(), (std::vector<std::string>{"kpg_v2"}));
-  EXPECT_FALSE(std::filesystem::exists(tree.path + "/var/lib/kpatch-gen/" + kRelease + "/modules/0001-kpg_v1.ko"));
+  EXPECT_FALSE(std::filesystem::exists(tree.path() + "/var/lib/kpatch-gen/" + kRelease + "/modules/0001-kpg_v1.ko"));
   EXPECT_EQ(store.read_installed()->history.back().action, "uninstall");
 }
 

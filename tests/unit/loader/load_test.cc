@@ -15,13 +15,13 @@ const std::string kStack1 = "[<0>] kthread+0xe8/0x110";
 
 struct Load : ::testing::Test {
   TempDir tree, mods;
-  FakeKernel k{tree.path};
+  FakeKernel k{tree.path()};
   Host host{k, k, k};
   RecordingReporter rep;
   Store store{k, "/var/lib/kpatch-gen", kRelease, "3f1c2a9e-boot-1"};
   LoadOptions opts;
 
-  std::string mod(const std::string &name) { return build_module(mods.path, name, good_modinfo(name)); }
+  std::string mod(const std::string &name) { return build_module(mods.path(), name, good_modinfo(name)); }
   OpResult load(const std::string &name) { return load_module(host, rep, &store, mod(name), opts); }
   // A kernel thread asleep in the function the patch replaces: it never switches to patched.
   void add_sleeper(i32 tid = 200) {
@@ -222,7 +222,7 @@ TEST_F(Load, RefusedWhenAlreadyLoaded) {
 }
 
 TEST_F(Load, RefusedModuleIsNeverLoaded) {
-  std::string ko = build_module(mods.path, "kpg_a", with(good_modinfo("kpg_a"), "kpg_target_build_id", std::string(40, 'f')));
+  std::string ko = build_module(mods.path(), "kpg_a", with(good_modinfo("kpg_a"), "kpg_target_build_id", std::string(40, 'f')));
   OpResult r = load_module(host, rep, &store, ko, opts);
   EXPECT_EQ(r.code, ExitCode::Refused);
   EXPECT_TRUE(contains(r.errors[0], "not loaded"));
@@ -356,7 +356,7 @@ TEST(Tasks, StackFrameFunctionStripsAddressOffsetAndModule) {
 
 TEST(Tasks, ThreadsOfAllProcessesAreScanned) {
   TempDir t;
-  FakeKernel k(t.path);
+  FakeKernel k(t.path());
   k.add_task({500, 500, "main", {}, 0});
   k.add_task({500, 501, "helper", {}, 0});
   k.write_tree_file("/proc/self/task/1/patch_state", "0\n"); // non-numeric pid dirs are skipped

@@ -15,7 +15,7 @@ namespace {
 
 TEST(Modinfo, ReadsKeysAndNameFromCompiledObject) {
   TempDir t;
-  std::string ko = build_module(t.path, "kpg-a", good_modinfo("kpg_a"));
+  std::string ko = build_module(t.path(), "kpg-a", good_modinfo("kpg_a"));
   auto mi = read_modinfo(ko);
   ASSERT_TRUE(mi) << mi.error().str();
   EXPECT_EQ(mi->name, "kpg_a");
@@ -28,7 +28,7 @@ TEST(Modinfo, ReadsKeysAndNameFromCompiledObject) {
 
 TEST(Modinfo, FallsBackToThisModuleNameWithoutNameKey) {
   TempDir t;
-  std::string ko = build_module(t.path, "m", with(good_modinfo("x"), "name", std::nullopt), std::string("kpg_from_struct"));
+  std::string ko = build_module(t.path(), "m", with(good_modinfo("x"), "name", std::nullopt), std::string("kpg_from_struct"));
   auto mi = read_modinfo(ko);
   ASSERT_TRUE(mi) << mi.error().str();
   EXPECT_EQ(mi->name, "kpg_from_struct");
@@ -36,7 +36,7 @@ TEST(Modinfo, FallsBackToThisModuleNameWithoutNameKey) {
 
 TEST(Modinfo, NameKeyDashesBecomeUnderscores) {
   TempDir t;
-  std::string ko = build_module(t.path, "m", good_modinfo("kpg-dash-name"));
+  std::string ko = build_module(t.path(), "m", good_modinfo("kpg-dash-name"));
   auto mi = read_modinfo(ko);
   ASSERT_TRUE(mi);
   EXPECT_EQ(mi->name, "kpg_dash_name");
@@ -44,7 +44,7 @@ TEST(Modinfo, NameKeyDashesBecomeUnderscores) {
 
 TEST(Modinfo, RejectsNonElfFile) {
   TempDir t;
-  std::string p = t.path + "/not.ko";
+  std::string p = t.path() + "/not.ko";
   std::ofstream(p) << "#!/bin/sh\necho not a module\n";
   auto mi = read_modinfo(p);
   ASSERT_FALSE(mi);
@@ -54,7 +54,7 @@ TEST(Modinfo, RejectsNonElfFile) {
 
 TEST(Modinfo, RejectsObjectWithoutModinfoSection) {
   TempDir t;
-  std::string c = t.path + "/plain.c", o = t.path + "/plain.ko";
+  std::string c = t.path() + "/plain.c", o = t.path() + "/plain.ko";
   std::ofstream(c) << "int plain_function(void) { return 1; }\n";
   ASSERT_EQ(std::system(("cc -c -o " + o + " " + c).c_str()), 0);
   auto mi = read_modinfo(o);
@@ -64,7 +64,7 @@ TEST(Modinfo, RejectsObjectWithoutModinfoSection) {
 
 TEST(Modinfo, RejectsTruncatedElfWithoutCrashing) {
   TempDir t;
-  std::string ko = build_module(t.path, "m", good_modinfo("kpg_a"));
+  std::string ko = build_module(t.path(), "m", good_modinfo("kpg_a"));
   // Keep the ELF header but cut the file in the middle: section headers now lie beyond EOF.
   std::filesystem::resize_file(ko, 200);
   auto mi = read_modinfo(ko);
@@ -91,7 +91,7 @@ TEST(Modinfo, BuildIdNormalizationAcceptsHexOnly) {
 
 TEST(KernelFacts, BuildIdFoundBetweenOtherNotes) {
   TempDir t;
-  FakeKernel k(t.path);
+  FakeKernel k(t.path());
   auto rk = probe_kernel(k);
   ASSERT_TRUE(rk);
   EXPECT_EQ(rk->release, kRelease);
@@ -100,7 +100,7 @@ TEST(KernelFacts, BuildIdFoundBetweenOtherNotes) {
 
 TEST(KernelFacts, NoGnuNoteMeansNoBuildId) {
   TempDir t;
-  FakeKernel k(t.path);
+  FakeKernel k(t.path());
   k.set_build_id(std::nullopt);
   auto rk = probe_kernel(k);
   ASSERT_TRUE(rk);
@@ -126,7 +126,7 @@ TEST(KernelFacts, VermagicFlagsFromConfigFile) {
 
 TEST(KernelFacts, ConfigFileIsPreferredOverRuntimeDerivation) {
   TempDir t;
-  FakeKernel k(t.path);
+  FakeKernel k(t.path());
   k.write_tree_file("/boot/config-" + kRelease, "CONFIG_SMP=y\nCONFIG_MODULE_UNLOAD=y\n");
   auto rk = probe_kernel(k);
   ASSERT_TRUE(rk);
@@ -160,9 +160,9 @@ TEST(KernelFacts, KallsymsMatchIsExactSymbolName) {
 
 struct Compat : ::testing::Test {
   TempDir t;
-  FakeKernel k{t.path};
+  FakeKernel k{t.path()};
   CompatReport check(const std::vector<std::string> &entries) {
-    std::string ko = build_module(t.path, "m", entries);
+    std::string ko = build_module(t.path(), "m", entries);
     auto mi = read_modinfo(ko);
     EXPECT_TRUE(mi);
     auto rk = probe_kernel(k);

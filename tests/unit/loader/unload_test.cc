@@ -10,7 +10,7 @@ namespace {
 
 struct Unload : ::testing::Test {
   TempDir tree;
-  FakeKernel k{tree.path};
+  FakeKernel k{tree.path()};
   Host host{k, k, k};
   RecordingReporter rep;
   Store store{k, "/var/lib/kpatch-gen", kRelease, "3f1c2a9e-boot-1"};
@@ -89,7 +89,7 @@ TEST_F(Unload, WaitsWhileAnotherPatchIsInTransition) {
   FakeKernel::Task t{200, 200, "slow", {}, 2500};
   k.add_task(t);
   TempDir mods;
-  ASSERT_EQ(k.load_module(build_module(mods.path, "kpg_b", good_modinfo("kpg_b")), ""), 0);
+  ASSERT_EQ(k.load_module(build_module(mods.path(), "kpg_b", good_modinfo("kpg_b")), ""), 0);
   ASSERT_TRUE(k.in_transition()); // kpg_b's transition holds the kernel's single slot
   OpResult r = unload("kpg_a");
   EXPECT_EQ(r.code, ExitCode::Ok) << (r.errors.empty() ? "" : r.errors[0]);
