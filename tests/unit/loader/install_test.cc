@@ -10,15 +10,7 @@
 namespace kpg::load::test {
 namespace {
 
-struct Install : ::testing::Test {
-  TempDir tree, mods;
-  FakeKernel k{tree.path()};
-  Host host{k, k, k};
-  RecordingReporter rep;
-  Store store{k, "/var/lib/kpatch-gen", kRelease, "3f1c2a9e-boot-1"};
-  LoadOptions opts;
-
-  std::string mod(const std::string &name) { return build_module(mods.path(), name, good_modinfo(name)); }
+struct Install : LoaderTest {
   OpResult install(const std::string &name) { return install_module(host, rep, store, mod(name)); }
   std::vector<std::string> stack() {
     std::vector<std::string> out;

@@ -13,15 +13,7 @@ namespace {
 const std::string kStack0 = "[<0>] kpg_stall_sleep+0x1c/0x30 [kpg_stall_target]";
 const std::string kStack1 = "[<0>] kthread+0xe8/0x110";
 
-struct Load : ::testing::Test {
-  TempDir tree, mods;
-  FakeKernel k{tree.path()};
-  Host host{k, k, k};
-  RecordingReporter rep;
-  Store store{k, "/var/lib/kpatch-gen", kRelease, "3f1c2a9e-boot-1"};
-  LoadOptions opts;
-
-  std::string mod(const std::string &name) { return build_module(mods.path(), name, good_modinfo(name)); }
+struct Load : LoaderTest {
   OpResult load(const std::string &name) { return load_module(host, rep, &store, mod(name), opts); }
   // A kernel thread asleep in the function the patch replaces: it never switches to patched.
   void add_sleeper(i32 tid = 200) {

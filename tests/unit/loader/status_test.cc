@@ -9,15 +9,7 @@
 namespace kpg::load::test {
 namespace {
 
-struct Status : ::testing::Test {
-  TempDir tree, mods;
-  FakeKernel k{tree.path()};
-  Host host{k, k, k};
-  RecordingReporter rep;
-  Store store{k, "/var/lib/kpatch-gen", kRelease, "3f1c2a9e-boot-1"};
-  LoadOptions opts;
-  std::string mod(const std::string &name) { return build_module(mods.path(), name, good_modinfo(name)); }
-};
+struct Status : LoaderTest {};
 
 TEST_F(Status, JsonShape) {
   FakeKernel::PatchDef def;

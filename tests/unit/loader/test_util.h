@@ -2,13 +2,17 @@
 // Helpers for the loader tests: temp dirs, livepatch-like modules compiled on the fly, and a
 // Reporter that records events instead of printing them.
 #pragma once
+#include <gtest/gtest.h>
+
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/temp_dir.h"
 #include "fake_kernel.h"
+#include "loader.h"
 #include "report.h"
+#include "store.h"
 
 namespace kpg::load::test {
 
@@ -47,6 +51,19 @@ public:
   void progress(const Progress &p) override { progress_events.push_back(p); }
   void stalled(const StallReport &r) override { stalls.push_back(r); }
   bool any_warning_contains(const std::string &s) const;
+};
+
+// What the load/unload/install/status tests start from: a simulated kernel, the loader's state
+// store for its release, and modules built for it on demand.
+struct LoaderTest : ::testing::Test {
+  TempDir tree, mods;
+  FakeKernel k{tree.path()};
+  Host host{k, k, k};
+  RecordingReporter rep;
+  Store store{k, "/var/lib/kpatch-gen", kRelease, "3f1c2a9e-boot-1"};
+  LoadOptions opts;
+
+  std::string mod(const std::string &name) { return build_module(mods.path(), name, good_modinfo(name)); }
 };
 
 bool contains(const std::string &haystack, const std::string &needle);

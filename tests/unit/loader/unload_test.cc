@@ -8,13 +8,7 @@
 namespace kpg::load::test {
 namespace {
 
-struct Unload : ::testing::Test {
-  TempDir tree;
-  FakeKernel k{tree.path()};
-  Host host{k, k, k};
-  RecordingReporter rep;
-  Store store{k, "/var/lib/kpatch-gen", kRelease, "3f1c2a9e-boot-1"};
-  LoadOptions opts;
+struct Unload : LoaderTest {
   OpResult unload(const std::string &name) { return unload_patch(host, rep, &store, name, opts); }
 };
 
@@ -88,8 +82,7 @@ TEST_F(Unload, WaitsWhileAnotherPatchIsInTransition) {
   k.preload("kpg_a");
   FakeKernel::Task t{200, 200, "slow", {}, 2500};
   k.add_task(t);
-  TempDir mods;
-  ASSERT_EQ(k.load_module(build_module(mods.path(), "kpg_b", good_modinfo("kpg_b")), ""), 0);
+  ASSERT_EQ(k.load_module(mod("kpg_b"), ""), 0);
   ASSERT_TRUE(k.in_transition()); // kpg_b's transition holds the kernel's single slot
   OpResult r = unload("kpg_a");
   EXPECT_EQ(r.code, ExitCode::Ok) << (r.errors.empty() ? "" : r.errors[0]);
