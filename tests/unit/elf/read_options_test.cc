@@ -41,6 +41,22 @@ protected:
     EXPECT_EQ(o.symbols, full_->symbols);
   }
 
+  // Sections for which `skipped` holds have neither contents nor relocations; every other
+  // section has the contents and relocations of the full read.
+  static void expect_contents_skipped_exactly(const ObjectFile &o, bool (*skipped)(const Section &)) {
+    expect_same_skeleton(o);
+    for (SectionId id : o.sections.ids()) {
+      const Section &s = o.sections[id], &f = full_->sections[id];
+      if (skipped(s)) {
+        EXPECT_TRUE(s.data.empty()) << s.name;
+        EXPECT_TRUE(s.relocs.empty()) << s.name;
+      } else {
+        EXPECT_EQ(s.data, f.data) << s.name;
+        EXPECT_EQ(s.relocs, f.relocs) << s.name;
+      }
+    }
+  }
+
   static inline std::unique_ptr<TempDir> dir_;
   static inline std::string path_;
   static inline std::unique_ptr<ObjectFile> full_;
@@ -59,35 +75,13 @@ TEST_F(elf_read_options, the_test_object_has_code_and_debug_sections_with_reloca
 TEST_F(elf_read_options, without_debug_contents_only_debug_sections_are_empty) {
   ReadOptions ro;
   ro.debug_contents = false;
-  ObjectFile o = read_with(ro);
-  expect_same_skeleton(o);
-  for (SectionId id : o.sections.ids()) {
-    const Section &s = o.sections[id], &f = full_->sections[id];
-    if (is_debug(s)) {
-      EXPECT_TRUE(s.data.empty()) << s.name;
-      EXPECT_TRUE(s.relocs.empty()) << s.name;
-    } else {
-      EXPECT_EQ(s.data, f.data) << s.name;
-      EXPECT_EQ(s.relocs, f.relocs) << s.name;
-    }
-  }
+  expect_contents_skipped_exactly(read_with(ro), is_debug);
 }
 
 TEST_F(elf_read_options, without_code_contents_only_debug_sections_are_read) {
   ReadOptions ro;
   ro.code_contents = false;
-  ObjectFile o = read_with(ro);
-  expect_same_skeleton(o);
-  for (SectionId id : o.sections.ids()) {
-    const Section &s = o.sections[id], &f = full_->sections[id];
-    if (is_debug(s)) {
-      EXPECT_EQ(s.data, f.data) << s.name;
-      EXPECT_EQ(s.relocs, f.relocs) << s.name;
-    } else {
-      EXPECT_TRUE(s.data.empty()) << s.name;
-      EXPECT_TRUE(s.relocs.empty()) << s.name;
-    }
-  }
+  expect_contents_skipped_exactly(read_with(ro), [](const Section &s) { return !is_debug(s); });
 }
 
 TEST_F(elf_read_options, without_relocations_contents_stay) {
