@@ -6,8 +6,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "build/postlink.h"
-#include "build/verify.h"
+#include "builder/postlink.h"
+#include "builder/verify.h"
 #include "commands.h"
 #include "elf/reader.h"
 

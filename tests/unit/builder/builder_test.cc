@@ -6,11 +6,11 @@
 #include <filesystem>
 #include <fstream>
 
-#include "build/compiler.h"
-#include "build/debian.h"
-#include "build/modgen.h"
-#include "build/patchfile.h"
-#include "build/verify.h"
+#include "builder/compiler.h"
+#include "builder/debian.h"
+#include "builder/modgen.h"
+#include "builder/patchfile.h"
+#include "builder/verify.h"
 
 namespace fs = std::filesystem;
 using namespace kpg;

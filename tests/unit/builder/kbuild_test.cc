@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "build/kbuild.h"
+#include "builder/kbuild.h"
 
 namespace fs = std::filesystem;
 using namespace kpg;

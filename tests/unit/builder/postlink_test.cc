@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "build/postlink.h"
+#include "builder/postlink.h"
 #include "diff/klp_format.h"
 #include "elf/reader.h"
 #include "elf/writer.h"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "build/process.h"
+#include "builder/process.h"
 
 #include <cerrno>
 #include <cstring>

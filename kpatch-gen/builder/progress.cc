@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "build/progress.h"
+#include "builder/progress.h"
 
 #include <fmt/format.h>
 

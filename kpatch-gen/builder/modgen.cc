@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "build/modgen.h"
+#include "builder/modgen.h"
 
 #include <filesystem>
 #include <fmt/format.h>
 
-#include "build/process.h"
+#include "builder/process.h"
 #include "support/file.h"
 
 namespace fs = std::filesystem;

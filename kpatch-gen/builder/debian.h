@@ -15,7 +15,7 @@
 #pragma once
 #include <string>
 
-#include "build/progress.h"
+#include "builder/progress.h"
 #include "support/error.h"
 
 namespace kpg::build {

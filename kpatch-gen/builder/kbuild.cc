@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "build/kbuild.h"
+#include "builder/kbuild.h"
 
 #include <filesystem>
 #include <set>
 #include <fmt/format.h>
 #include <sstream>
 
-#include "build/process.h"
+#include "builder/process.h"
 #include "support/file.h"
 
 namespace fs = std::filesystem;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "build/verify.h"
+#include "builder/verify.h"
 
 #include <algorithm>
 #include <cstring>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "build/tree.h"
+#include "builder/tree.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 #include <sstream>
 
-#include "build/process.h"
+#include "builder/process.h"
 #include "support/file.h"
 
 namespace fs = std::filesystem;

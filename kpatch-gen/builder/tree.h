@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "build/progress.h"
+#include "builder/progress.h"
 #include "support/error.h"
 
 namespace kpg::build {

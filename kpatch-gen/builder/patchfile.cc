@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "build/patchfile.h"
+#include "builder/patchfile.h"
 
 #include <cstring>
 #include <fmt/format.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "build/debian.h"
+#include "builder/debian.h"
 
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 #include <regex>
 
-#include "build/process.h"
+#include "builder/process.h"
 #include "support/file.h"
 
 namespace fs = std::filesystem;

@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
-#include "build/patchfile.h"
-#include "build/progress.h"
-#include "build/tree.h"
+#include "builder/patchfile.h"
+#include "builder/progress.h"
+#include "builder/tree.h"
 #include "support/error.h"
 
 namespace kpg::build {

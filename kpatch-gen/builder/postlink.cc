@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "build/postlink.h"
+#include "builder/postlink.h"
 
 #include <cstring>
 #include <fmt/format.h>

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "build/progress.h"
-#include "build/tree.h"
+#include "builder/progress.h"
+#include "builder/tree.h"
 #include "support/error.h"
 
 namespace kpg::build {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "build/compiler.h"
+#include "builder/compiler.h"
 
 #include <set>
 #include <sstream>
