@@ -45,6 +45,8 @@ private:
   bool identical_bundled_function(SymbolId o, SymbolId p) const;
   bool same_reloc_symbol(SymbolId o, SymbolId p, i64 min_offset) const;
   bool identical_plain_section(SectionId o, SectionId p) const;
+  bool same_plain_fresh_static(SymbolId o, SymbolId p) const;
+  std::string relocation_detail(const Target &ta, const Target &tb) const;
   std::optional<Difference> compare_object(SymbolId o, SymbolId p);
   std::optional<Difference> compare_entries(SymbolId o, SymbolId p);
   bool same_region(SectionId osec, u64 ooff, SectionId psec, u64 poff, u64 len,
@@ -224,8 +226,43 @@ bool Comparer::same_reloc_symbol(SymbolId o, SymbolId p, i64 min_offset) const {
   const auto &va = ov_.symbols_in(sa), &vb = pv_.symbols_in(sb);
   if (va.size() == 1 && vb.size() == 1 && ov_.facts(va[0]).bundled && pv_.facts(vb[0]).bundled &&
       ov_.sym(va[0]).value == pv_.sym(vb[0]).value && min_offset >= static_cast<i64>(ov_.sym(va[0]).value))
-    return ctx_.corr.o2p.get(va[0]) == vb[0];
+    return ctx_.corr.o2p.get(va[0]) == vb[0] || same_plain_fresh_static(va[0], vb[0]);
   return identical_plain_section(sa, sb);
+}
+
+// Fresh statics are never correlated; same_target() compares them by contents. Without
+// relocations in either, that is a byte comparison, which the fast path can make too (a
+// function using a `static const` table or a `CSWTCH` switch table need not be decoded).
+bool Comparer::same_plain_fresh_static(SymbolId o, SymbolId p) const {
+  const SymFacts &fo = ov_.facts(o), &fp = pv_.facts(p);
+  if (!fo.fresh_static || !fp.fresh_static || fo.name.key != fp.name.key)
+    return false;
+  const elf::Symbol &so = ov_.sym(o), &sp = pv_.sym(p);
+  if (so.size != sp.size || !ov_.sec(*so.section).relocs.empty() || !pv_.sec(*sp.section).relocs.empty())
+    return false;
+  const elf::Section &a = ov_.sec(*so.section), &b = pv_.sec(*sp.section);
+  if (a.is_nobits() || b.is_nobits())
+    return a.is_nobits() && b.is_nobits();
+  if (so.value + so.size > a.data.size() || sp.value + sp.size > b.data.size())
+    return false;
+  return std::equal(a.data.begin() + static_cast<long>(so.value), a.data.begin() + static_cast<long>(so.value + so.size),
+                    b.data.begin() + static_cast<long>(sp.value));
+}
+
+// What a relocation difference means, in words: "refers to X instead of Y", or for a
+// read-only static local (never correlated, compared by contents) that its contents changed.
+std::string Comparer::relocation_detail(const Target &ta, const Target &tb) const {
+  if (ta.kind == Target::Kind::Symbol && tb.kind == Target::Kind::Symbol) {
+    const SymFacts &fo = ov_.facts(ta.sym), &fp = pv_.facts(tb.sym);
+    if (fo.read_only_local && fp.read_only_local && fo.name.key == fp.name.key && ta.offset == tb.offset) {
+      const elf::Symbol &so = ov_.sym(ta.sym), &sp = pv_.sym(tb.sym);
+      return fmt::format("uses read-only static local {} whose {} differ from the original's {}{}: the patched code "
+                         "gets its own copy",
+                         sp.name, so.size == sp.size ? "contents" : "size and contents", so.name,
+                         so.size == sp.size ? "" : fmt::format(" ({} -> {} bytes)", so.size, sp.size));
+    }
+  }
+  return fmt::format("refers to {} instead of {}", pv_.describe(tb), ov_.describe(ta));
 }
 
 // Most functions of a large unit did not change. When both copies are alone in their sections
@@ -282,7 +319,7 @@ std::optional<Difference> Comparer::compare_function(SymbolId o, SymbolId p) {
         return differ("relocation", "different relocation");
       Target ta = ov_.resolve(osec, ra[r]), tb = pv_.resolve(psec, rb[r]);
       if (!same_target(ta, tb))
-        return differ("relocation", fmt::format("refers to {} instead of {}", pv_.describe(tb), ov_.describe(ta)));
+        return differ("relocation", relocation_detail(ta, tb));
       for (u64 w = 0; w < elf::x86_64_reloc_width(ra[r].type) && ra[r].offset - a.offset + w < a.size; w++)
         mask[ra[r].offset - a.offset + w] = true;
     }

@@ -128,7 +128,16 @@ struct ChangeSet {
 };
 
 // --- include ---------------------------------------------------------------------------
-enum class IncludeKind : u8 { ChangedFunction, NewFunction, ColdPart, NewObject, FreshStatic, WholeSection, Callback };
+enum class IncludeKind : u8 {
+  ChangedFunction, // replaces the running kernel's function (a klp_func)
+  NewFunction,
+  ColdPart,
+  NewObject,
+  FreshStatic,
+  ReadOnlyLocal,   // a function-scope static in read-only data: the patched code uses this copy
+  WholeSection,
+  Callback,
+};
 const char *include_kind_name(IncludeKind k);
 
 struct IncludeReason {

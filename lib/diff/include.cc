@@ -98,7 +98,10 @@ void Includer::targets_of(SectionId sec, u64 start, u64 end, const std::string &
         if (!f.fresh_static && status(t.sym) == Status::New && is_init_section_name(pv_.sec(*ts.section).name))
           ctx_.refuse(code::INIT_REFERENCED, ctx_.loc_patched(t.sym),
                       fmt::format("new __init object {} is {}: __init data is freed after init", ts.name, why));
-        if (f.fresh_static)
+        if (f.read_only_local && !is_fresh_static(f.name.base))
+          add_symbol(t.sym, IncludeKind::ReadOnlyLocal, "read-only static local " + why + ": holds no state, so the "
+                                                                                      "patched code uses its own copy");
+        else if (f.fresh_static)
           add_symbol(t.sym, IncludeKind::FreshStatic, "fresh static " + why);
         else if (status(t.sym) == Status::New)
           add_symbol(t.sym, IncludeKind::NewObject, "new object " + why);

@@ -59,6 +59,15 @@ ObjectView::ObjectView(const elf::ObjectFile &obj, const disasm::Decoder &dec) :
     if (f.role == SymRole::Object && s.is_local()) {
       f.fresh_static = is_fresh_static(f.name.base);
       f.static_local = f.name.has_number && !f.name.base.starts_with("__UNIQUE_ID");
+      // Read-only: allocated, neither writable nor code, and not __initconst (the init rules
+      // apply there). A patched function may use its own copy of such data; its state rules
+      // (STATIC_LOCAL_REF_REMOVED, OBJECT_SIZE_CHANGED) are for writable statics only.
+      if (f.static_local && s.section) {
+        const elf::Section &sec = obj.sections[*s.section];
+        f.read_only_local = sec.is_alloc() && !(sec.flags & (SHF_WRITE | SHF_EXECINSTR)) && sec.type != SHT_NOBITS &&
+                            !is_init_section_name(sec.name) && !is_exit_section_name(sec.name);
+        f.fresh_static = f.fresh_static || f.read_only_local;
+      }
     }
     if ((f.role == SymRole::Function || f.role == SymRole::ColdPart || f.role == SymRole::Object ||
          f.role == SymRole::Label) &&

@@ -50,6 +50,10 @@ struct SymFacts {
   DecodedName name;
   bool fresh_static = false; // never correlated; each patch gets a fresh copy (names.h)
   bool static_local = false; // local object named name.N: a function-scope static
+  // A function-scope static in read-only data (`static const` tables, NL_SET_ERR_MSG()'s
+  // `__msg`, gcc's `CSWTCH.N`): it holds no state, so it is treated as a fresh static (never
+  // correlated, compared by contents, copied for the patched code). Implies fresh_static.
+  bool read_only_local = false;
   bool bundled = false;      // the only function/object of its section (-ffunction/-fdata-sections)
   std::optional<SymbolId> parent;  // ColdPart -> its function
   std::vector<SymbolId> children;  // Function -> its cold parts

@@ -102,11 +102,14 @@ json make_report(const DiffContext &ctx, const char *result) {
   r["new"] = std::move(added);
   // Functions and objects of the original without a twin: gcc stopped cloning (foo.isra.0 is
   // gone, the callers now call foo), a function was deleted or renamed. They stay in the
-  // running kernel; the patched code just no longer refers to them.
+  // running kernel; the patched code just no longer refers to them. Fresh statics (and
+  // read-only static locals) are never correlated, so "no twin" says nothing about them.
   json removed = json::array();
   if (ctx.ov)
     for (SymbolId o : ctx.changes.removed) {
       SymRole role = ctx.ov->facts(o).role;
+      if (ctx.ov->facts(o).fresh_static)
+        continue;
       if (role == SymRole::Function || role == SymRole::Object)
         removed.push_back({{"name", ctx.ov->name(o)}, {"type", role == SymRole::Object ? "object" : "function"}});
     }
