@@ -127,6 +127,19 @@ struct ChangeSet {
   std::vector<SymbolId> removed;         // orig symbols with no twin
 };
 
+// --- notrace callers (notrace.cc) -------------------------------------------------------
+// A changed function without ftrace entry whose callers are patched instead.
+struct NotraceRedirect {
+  SymbolId func{0};               // the changed function (patched object)
+  std::vector<SymbolId> callers;  // traceable functions patched because of it
+  std::vector<SymbolId> copies;   // func, and callers without ftrace entry on the way up: copied, not patched
+  std::string why;                // "patched callers A, B because X has no ftrace entry"
+};
+struct NotracePlan {
+  IdMap<SymbolId, std::string> copies; // patched functions copied without a klp_func -> why
+  std::vector<NotraceRedirect> redirects;
+};
+
 // --- include ---------------------------------------------------------------------------
 enum class IncludeKind : u8 {
   ChangedFunction, // replaces the running kernel's function (a klp_func)
@@ -135,6 +148,7 @@ enum class IncludeKind : u8 {
   NewObject,
   FreshStatic,
   ReadOnlyLocal,   // a function-scope static in read-only data: the patched code uses this copy
+  NotraceCopy,     // a changed function without ftrace entry, reached through its patched callers
   WholeSection,
   Callback,
 };
@@ -243,6 +257,7 @@ struct DiffContext {
 
   Correlation corr;
   ChangeSet changes;
+  NotracePlan notrace;
   Inclusion incl;
   std::vector<SpecialSelection> special;
   std::vector<Callback> callbacks;

@@ -123,7 +123,11 @@ void Includer::seed() {
       std::string why = "changed";
       if (c->diff)
         why += fmt::format(" ({} at +0x{:x}: {})", c->diff->kind, c->diff->offset, c->diff->detail);
-      add_symbol(p, IncludeKind::ChangedFunction, why);
+      // Without ftrace entry: no klp_func; the patched callers call this copy (notrace.cc).
+      if (auto n = ctx_.notrace.copies.get(p))
+        add_symbol(p, IncludeKind::NotraceCopy, why + "; no ftrace entry: " + *n);
+      else
+        add_symbol(p, IncludeKind::ChangedFunction, why);
     } else if (c->status == Status::New && !s.is_local() && !is_init_section_name(pv_.sec(*s.section).name)) {
       if (f.role == SymRole::Function)
         add_symbol(p, IncludeKind::NewFunction, "new global function");

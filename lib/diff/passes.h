@@ -41,9 +41,20 @@ void ignore_line_only_changes(DiffContext &ctx);
 // that come from inlined callees (DWARF). After: changes is final.
 void classify(DiffContext &ctx);
 
+// notrace.cc -- a changed function without ftrace entry (notrace, or an out-of-line `inline`)
+// cannot be redirected; when every way into it is a call from traceable functions of the
+// unit, those callers are patched instead (changes: forced Changed, kind "notrace-callee";
+// notrace: the functions copied without klp_func). Otherwise refused with NO_FENTRY.
+void patch_notrace_callers(DiffContext &ctx);
+
+// Does `func` (of the patched or original view) start with an ftrace site: `call __fentry__`,
+// or the 5-byte NOP that replaces it, recorded in __mcount_loc or carrying an R_X86_64_NONE
+// relocation to __fentry__ (after an optional endbr64)?
+bool has_ftrace_entry(const DiffContext &ctx, bool patched_side, SymbolId func);
+
 // checks.cc -- refusals on the change set: __init changes, changed data initializers, object
-// size changes, removed static local references, changed functions without an ftrace entry,
-// changes inside COMDAT groups.
+// size changes of writable data, removed references to writable static locals, changes inside
+// COMDAT groups.
 void check_unsupported(DiffContext &ctx);
 
 // include.cc -- closure of what the output must contain: changed functions (+ their cold

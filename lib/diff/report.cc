@@ -152,6 +152,19 @@ json make_report(const DiffContext &ctx, const char *result) {
         fptr.push_back({{"function", ctx.pv->name(s)}, {"why", e->why}});
   r["function_pointers"] = std::move(fptr);
 
+  // Changed functions without ftrace entry whose callers are patched instead (notrace.cc).
+  json notrace = json::array();
+  if (ctx.pv)
+    for (const NotraceRedirect &n : ctx.notrace.redirects) {
+      json callers = json::array(), copies = json::array();
+      for (SymbolId s : n.callers)
+        callers.push_back(ctx.pv->name(s));
+      for (SymbolId s : n.copies)
+        copies.push_back(ctx.pv->name(s));
+      notrace.push_back({{"function", ctx.pv->name(n.func)}, {"callers", callers}, {"copies", copies}, {"why", n.why}});
+    }
+  r["notrace_callers"] = std::move(notrace);
+
   json cbs = json::array();
   for (const Callback &cb : ctx.callbacks)
     cbs.push_back({{"kind", cb.kind}, {"function", ctx.pv ? ctx.pv->name(cb.func) : ""}, {"alias", cb.alias}});
