@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
+#include <set>
 
 #include "diff/passes.h"
 
@@ -46,6 +47,7 @@ private:
   bool same_reloc_symbol(SymbolId o, SymbolId p, i64 min_offset) const;
   bool identical_plain_section(SectionId o, SectionId p) const;
   bool same_plain_fresh_static(SymbolId o, SymbolId p) const;
+  bool same_section(const std::string &name) const;
   std::string relocation_detail(const Target &ta, const Target &tb) const;
   std::optional<Difference> compare_object(SymbolId o, SymbolId p);
   std::optional<Difference> compare_entries(SymbolId o, SymbolId p);
@@ -454,8 +456,11 @@ std::optional<Difference> Comparer::compare_object(SymbolId o, SymbolId p) {
 }
 
 void Comparer::run() {
-  ctx_.oidx = std::make_unique<SpecialIndex>(ov_, ctx_.entry_sizes);
-  ctx_.pidx = std::make_unique<SpecialIndex>(pv_, ctx_.entry_sizes);
+  std::set<std::string> bad;
+  for (const auto &[name, b] : ctx_.bad_special)
+    bad.insert(name);
+  ctx_.oidx = std::make_unique<SpecialIndex>(ov_, ctx_.entry_sizes, bad);
+  ctx_.pidx = std::make_unique<SpecialIndex>(pv_, ctx_.entry_sizes, bad);
   for (SymbolId p : pv_.obj().symbols.ids()) {
     if (!comparable(pv_, p))
       continue;
@@ -482,6 +487,21 @@ void Comparer::run() {
   for (SymbolId o : ov_.obj().symbols.ids())
     if (comparable(ov_, o) && !ctx_.corr.o2p.has(o))
       ctx_.changes.removed.push_back(o);
+  // Tables whose entries cannot be told apart are compared whole (with their auxiliary
+  // section): if they are the same, no function's entries changed in them.
+  for (auto &[name, b] : ctx_.bad_special) {
+    const SpecialSection *spec = find_special_section(name);
+    b.differs = !same_section(name) || (spec && !spec->aux_section.empty() && !same_section(spec->aux_section));
+  }
+}
+
+// The section called `name` is in both objects and the same (bytes, relocations by target).
+bool Comparer::same_section(const std::string &name) const {
+  auto os = ov_.find_section(name), ps = pv_.find_section(name);
+  if (!os || !ps)
+    return !os && !ps;
+  u64 size = ov_.sec(*os).size;
+  return size == pv_.sec(*ps).size && same_region(*os, 0, *ps, 0, size);
 }
 
 } // namespace

@@ -190,6 +190,17 @@ struct Callback {
   std::string alias;   // global alias in the output, referenced by the generated module
 };
 
+// A special section whose entry size does not fit (validate_special.cc). Refused only if it
+// matters: when it holds an entry for included code, or differs between the objects (a change
+// could hide in entries we cannot attribute); otherwise it is dropped with a note
+// (select_special_entries). Objects from other kernels have tables of other layouts that
+// often have nothing to do with the patched function.
+struct BadSpecialSection {
+  Location loc;
+  std::string problem;  // what does not fit, and the --entry-size hint
+  bool differs = false; // compare(): not the same in both objects (or only in one)
+};
+
 // --- relocation plan -------------------------------------------------------------------
 enum class RefKind : u8 {
   Normal, // an undefined symbol the module loader resolves (export) or the link of the module does
@@ -251,6 +262,7 @@ struct DiffContext {
   std::unique_ptr<ObjectView> ov, pv;
   std::unique_ptr<dwarf::ObjectDebugInfo> orig_dwarf, patched_dwarf; // line tables, loaded on demand
   std::map<std::string, EntrySize> entry_sizes;
+  std::map<std::string, BadSpecialSection> bad_special; // by table name (validate_special.cc)
   std::unique_ptr<SpecialIndex> oidx, pidx; // built by compare()
   std::optional<TargetSymbols> target;
   std::optional<Symvers> symvers;

@@ -17,7 +17,9 @@ Expected<void> load_inputs(DiffContext &ctx);
 
 // validate_special.cc -- checks every special section of both objects against its entry size:
 // the size is a multiple of it and each entry carries its owner relocation. A mismatch is
-// BAD_SPECIAL_SECTION with a hint to --entry-size.
+// recorded in bad_special (with a hint to --entry-size) and the table is left out of the entry
+// index; select_special_entries refuses it (BAD_SPECIAL_SECTION) only if it holds an entry for
+// included code or differs between the objects, and otherwise drops it with a note.
 void validate_special_sections(DiffContext &ctx);
 
 // correlate.cc -- finds each symbol's twin: globals by name, locals by decoded name, with
