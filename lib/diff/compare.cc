@@ -48,6 +48,7 @@ private:
   bool identical_plain_section(SectionId o, SectionId p) const;
   bool same_plain_fresh_static(SymbolId o, SymbolId p) const;
   bool same_section(const std::string &name) const;
+  std::optional<bool> same_chunk(const Target &o, const Target &p) const;
   std::string relocation_detail(const Target &ta, const Target &tb) const;
   std::optional<Difference> compare_object(SymbolId o, SymbolId p);
   std::optional<Difference> compare_entries(SymbolId o, SymbolId p);
@@ -62,6 +63,7 @@ private:
   // WARN_ON() below an inserted line: same code, bug_entry.line 212 -> 214), for the report.
   std::vector<std::string> entry_lines_;
   mutable std::map<std::pair<u32, u32>, bool> anon_cache_;
+  mutable std::map<std::pair<u64, u64>, bool> chunk_cache_; // (orig chunk start, patched chunk start)
   mutable std::map<std::pair<u32, u32>, bool> plain_cache_;
 };
 
@@ -73,6 +75,26 @@ bool Comparer::same_anonymous_section(SectionId o, SectionId p) const {
   const elf::Section &a = ov_.sec(o), &b = pv_.sec(p);
   bool same = a.size == b.size && a.type == b.type && same_region(o, 0, p, 0, a.size);
   anon_cache_[key] = same;
+  return same;
+}
+
+// Out-of-line code without symbol (code_chunks.h): the same if the chunks are, wherever they
+// sit in their sections (one function's .fixup chunk growing moves the others). nullopt when
+// the places are not chunks.
+std::optional<bool> Comparer::same_chunk(const Target &o, const Target &p) const {
+  auto co = ctx_.ochunks ? ctx_.ochunks->chunk_at(o.sec, o.offset) : std::nullopt;
+  auto cp = ctx_.pchunks ? ctx_.pchunks->chunk_at(p.sec, p.offset) : std::nullopt;
+  if (!co || !cp)
+    return std::nullopt;
+  u64 len = co->second - co->first;
+  if (o.offset - static_cast<i64>(co->first) != p.offset - static_cast<i64>(cp->first) || len != cp->second - cp->first)
+    return false;
+  auto key = std::make_pair(co->first, cp->first);
+  if (auto it = chunk_cache_.find(key); it != chunk_cache_.end())
+    return it->second;
+  chunk_cache_[key] = true; // a chunk jumping to itself is assumed equal while checking
+  bool same = same_region(o.sec, co->first, p.sec, cp->first, len);
+  chunk_cache_[key] = same;
   return same;
 }
 
@@ -113,7 +135,12 @@ bool Comparer::same_target(const Target &o, const Target &p) const {
     return o.offset == p.offset && ov_.sym(o.sym).name == pv_.sym(p.sym).name;
   case Target::Kind::Anonymous: {
     auto twin = ctx_.corr.sec_o2p.get(o.sec);
-    if (!twin || *twin != p.sec || o.offset != p.offset)
+    if (!twin || *twin != p.sec)
+      return false;
+    if (ov_.sec(o.sec).is_exec())
+      if (auto same = same_chunk(o, p))
+        return *same;
+    if (o.offset != p.offset)
       return false;
     const elf::Section &s = ov_.sec(o.sec);
     if ((s.flags & SHF_MERGE) && s.entsize > 0) // .rodata.cst16: compare the constant itself
@@ -461,6 +488,8 @@ void Comparer::run() {
     bad.insert(name);
   ctx_.oidx = std::make_unique<SpecialIndex>(ov_, ctx_.entry_sizes, bad);
   ctx_.pidx = std::make_unique<SpecialIndex>(pv_, ctx_.entry_sizes, bad);
+  ctx_.ochunks = std::make_unique<CodeChunks>(ov_, ctx_.entry_sizes, bad);
+  ctx_.pchunks = std::make_unique<CodeChunks>(pv_, ctx_.entry_sizes, bad);
   for (SymbolId p : pv_.obj().symbols.ids()) {
     if (!comparable(pv_, p))
       continue;

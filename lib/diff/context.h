@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "diff/code_chunks.h"
 #include "diff/object_view.h"
 #include "diff/special_index.h"
 #include "diff/special_sections.h"
@@ -149,6 +150,7 @@ enum class IncludeKind : u8 {
   FreshStatic,
   ReadOnlyLocal,   // a function-scope static in read-only data: the patched code uses this copy
   NotraceCopy,     // a changed function without ftrace entry, reached through its patched callers
+  OutOfLineCode,   // a chunk of code without symbol that belongs to an included function (code_chunks.h)
   WholeSection,
   Callback,
 };
@@ -159,12 +161,26 @@ struct IncludeReason {
   std::string why; // "referenced by cmdline_proc_show+0x1c"
 };
 
+struct IncludedChunk {
+  SectionId sec{0}; // .fixup, .text..refcount, ...
+  u64 start = 0, end = 0;
+  std::string why;
+};
+
 struct Inclusion {
   IdMap<SymbolId, IncludeReason> symbols;   // patched symbols copied into the output
   IdMap<SectionId, IncludeReason> sections; // patched sections copied whole (strings, constants)
   std::vector<SymbolId> order;              // symbols in inclusion order (deterministic output)
   std::vector<SectionId> section_order;
+  std::vector<IncludedChunk> chunks;        // out-of-line code of included functions, in inclusion order
   bool has(SymbolId s) const { return symbols.has(s); }
+  // The included chunk containing sec+off.
+  const IncludedChunk *chunk_at(SectionId sec, i64 off) const {
+    for (const IncludedChunk &c : chunks)
+      if (c.sec == sec && off >= static_cast<i64>(c.start) && off < static_cast<i64>(c.end))
+        return &c;
+    return nullptr;
+  }
 };
 
 // --- special sections ------------------------------------------------------------------
@@ -264,6 +280,7 @@ struct DiffContext {
   std::map<std::string, EntrySize> entry_sizes;
   std::map<std::string, BadSpecialSection> bad_special; // by table name (validate_special.cc)
   std::unique_ptr<SpecialIndex> oidx, pidx; // built by compare()
+  std::unique_ptr<CodeChunks> ochunks, pchunks; // built by compare()
   std::optional<TargetSymbols> target;
   std::optional<Symvers> symvers;
 

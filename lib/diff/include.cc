@@ -29,6 +29,7 @@ public:
 private:
   void add_symbol(SymbolId s, IncludeKind k, std::string why);
   void add_section(SectionId s, std::string why);
+  void add_chunk(SectionId s, u64 start, u64 end, std::string why);
   Status status(SymbolId s) const {
     auto c = ctx_.changes.patched.get(s);
     return c ? c->status : Status::Same;
@@ -60,6 +61,13 @@ void Includer::add_section(SectionId s, std::string why) {
     targets_of(s, 0, sec.size, sec.name);
 }
 
+void Includer::add_chunk(SectionId s, u64 start, u64 end, std::string why) {
+  if (ctx_.incl.chunk_at(s, static_cast<i64>(start)))
+    return;
+  ctx_.incl.chunks.push_back(IncludedChunk{s, start, end, std::move(why)});
+  targets_of(s, start, end, fmt::format("{}+0x{:x}", pv_.sec(s).name, start));
+}
+
 void Includer::targets_of(SectionId sec, u64 start, u64 end, const std::string &who) {
   for (const elf::Reloc &r : pv_.relocs_in(sec, start, end)) {
     Target t = pv_.resolve(sec, r);
@@ -72,6 +80,13 @@ void Includer::targets_of(SectionId sec, u64 start, u64 end, const std::string &
       break;
     case Target::Kind::Anonymous: {
       const elf::Section &ts = pv_.sec(t.sec);
+      if (ts.is_exec() && !is_ignored_section(ts.name)) {
+        // Code without symbol: a .fixup or .text..refcount chunk of the function (code_chunks.h).
+        // Anything else is reached through its function (or, for alternatives, selected later).
+        if (auto c = ctx_.pchunks ? ctx_.pchunks->chunk_at(t.sec, t.offset) : std::nullopt)
+          add_chunk(t.sec, c->first, c->second, "out-of-line code " + why);
+        break;
+      }
       if (ts.is_exec() || is_ignored_section(ts.name) || find_special_section(ts.name))
         break; // code sections are reached through their functions; tables are selected later
       if (ts.flags & SHF_WRITE)

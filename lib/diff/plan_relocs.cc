@@ -58,6 +58,8 @@ std::vector<Planner::Site> Planner::sites() const {
   }
   for (SectionId s : ctx_.incl.section_order)
     v.push_back({s, 0, pv_.sec(s).size, false, pv_.sec(s).name});
+  for (const IncludedChunk &c : ctx_.incl.chunks) // out-of-line code: planned like code
+    v.push_back({c.sec, c.start, c.end, false, fmt::format("{}+0x{:x}", pv_.sec(c.sec).name, c.start)});
   for (const SpecialSelection &sel : ctx_.special) {
     for (const SpecialEntry &e : sel.kept)
       v.push_back({sel.sec, e.offset, e.offset + sel.entsize, true, sel.spec->name});
@@ -259,6 +261,19 @@ void Planner::run() {
   for (SymbolId s : ctx_.incl.order)
     if (pv_.facts(s).role == SymRole::Function || pv_.facts(s).role == SymRole::ColdPart)
       plan_raw_branches(s);
+  // A chunk of out-of-line code is copied alone: a branch the assembler resolved to another
+  // place of its section (another chunk) would land elsewhere in the copy.
+  for (const IncludedChunk &c : ctx_.incl.chunks)
+    for (const disasm::Insn &i : pv_.code(c.sec, c.start, c.end).insns) {
+      if (!i.branch_target || !pv_.relocs_in(c.sec, i.offset, i.end()).empty())
+        continue;
+      if (*i.branch_target < static_cast<i64>(c.start) || *i.branch_target >= static_cast<i64>(c.end))
+        ctx_.refuse(code::UNSUPPORTED_RELOCATION,
+                    Location(pv_.obj().path).with_section(pv_.sec(c.sec).name, i.offset),
+                    fmt::format("out-of-line code at {}+0x{:x} branches to +0x{:x}, outside its chunk "
+                                "[0x{:x}, 0x{:x}), without a relocation: the copy could not be pointed at it",
+                                pv_.sec(c.sec).name, i.offset, *i.branch_target, c.start, c.end));
+    }
   // old_sympos of each function the patch replaces.
   for (SymbolId p : ctx_.incl.order) {
     if (ctx_.incl.symbols.get(p)->kind != IncludeKind::ChangedFunction)

@@ -97,6 +97,11 @@ json make_report(const DiffContext &ctx, const char *result) {
       const IncludeReason &why = *ctx.incl.sections.get(s);
       included.push_back({{"section", pv.sec(s).name}, {"kind", include_kind_name(why.kind)}, {"why", why.why}});
     }
+    for (const IncludedChunk &c : ctx.incl.chunks)
+      included.push_back({{"section", pv.sec(c.sec).name},
+                          {"range", fmt::format("0x{:x}-0x{:x}", c.start, c.end)},
+                          {"kind", include_kind_name(IncludeKind::OutOfLineCode)},
+                          {"why", c.why}});
   }
   r["changed"] = std::move(changed);
   r["new"] = std::move(added);

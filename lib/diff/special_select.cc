@@ -64,8 +64,13 @@ void select_one(DiffContext &ctx, const SpecialSection &spec, std::vector<std::p
         return true;
     return false;
   };
+  // Entries describing out-of-line code of included functions (the ORC of a .fixup chunk, the
+  // ex_table entry of the ud2 in a .text..refcount chunk) come with that code.
+  auto in_included_chunk = [&](const EntryRef &e) {
+    return e.owner_target.kind == Target::Kind::Anonymous && ctx.incl.chunk_at(e.owner_target.sec, e.owner_target.offset);
+  };
   for (const EntryRef &e : entries) {
-    bool keep = (e.owner && ctx.incl.has(*e.owner)) || in_kept_replacement(e);
+    bool keep = (e.owner && ctx.incl.has(*e.owner)) || in_kept_replacement(e) || in_included_chunk(e);
     if (!keep)
       continue;
     sel.kept.push_back(SpecialEntry{e.offset, e.owner});
