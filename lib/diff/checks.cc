@@ -17,41 +17,12 @@ public:
 
 private:
   void check_init_and_data(SymbolId p, const SymbolChange &c);
-  void check_fentry(SymbolId p);
   void check_comdat(SymbolId p);
   void check_static_locals();
-  bool has_fentry(const ObjectView &v, SymbolId func) const;
 
   DiffContext &ctx_;
   const ObjectView &ov_, &pv_;
 };
-
-// A function can be redirected only if ftrace can hook its entry: its first instruction
-// (after an IBT endbr64) is `call __fentry__` as gcc -pg -mfentry emits it, or the 5-byte NOP
-// that replaces it when objtool/recordmcount already recorded the site in __mcount_loc.
-bool Checker::has_fentry(const ObjectView &v, SymbolId func) const {
-  const elf::Symbol &s = v.sym(func);
-  SectionId sec = *s.section;
-  const auto &insns = v.code_of(func).insns;
-  size_t k = 0;
-  const auto &data = v.sec(sec).data;
-  std::span<const u8> bytes(data.data(), data.size());
-  if (k < insns.size() && disasm::is_endbr64(bytes, insns[k].offset))
-    k++;
-  if (k >= insns.size())
-    return false;
-  const disasm::Insn &i = insns[k];
-  if (i.kind == disasm::InsnKind::Call)
-    for (const elf::Reloc &r : v.relocs_in(sec, i.offset, i.end()))
-      if (v.sym(r.sym).name == "__fentry__")
-        return true;
-  if (disasm::is_fentry_nop(bytes, i.offset)) {
-    for (const EntryRef &e : (&v == ctx_.ov.get() ? *ctx_.oidx : *ctx_.pidx).entries_in("__mcount_loc"))
-      if (e.owner == func && e.owner_off == static_cast<i64>(i.offset - s.value))
-        return true;
-  }
-  return false;
-}
 
 void Checker::check_init_and_data(SymbolId p, const SymbolChange &c) {
   const elf::Symbol &s = pv_.sym(p);
@@ -82,19 +53,6 @@ void Checker::check_init_and_data(SymbolId p, const SymbolChange &c) {
                             "running kernel keeps the current value. Change it from a callback, or change the code "
                             "that uses it",
                             s.name, c.diff->detail));
-}
-
-void Checker::check_fentry(SymbolId p) {
-  auto o = ctx_.corr.p2o.get(p);
-  if (!o || has_fentry(ov_, *o))
-    return;
-  const elf::Symbol &s = pv_.sym(p);
-  ctx_.refuse(code::NO_FENTRY, ctx_.loc_orig(*o),
-              fmt::format("{} changed but has no ftrace entry (call __fentry__): it is notrace or noinstr, or an "
-                          "`inline` function gcc emitted out of line (the kernel's `inline` implies notrace). "
-                          "Livepatch can only redirect traceable functions: make it __always_inline so that its "
-                          "callers change, or patch the callers",
-                          s.name));
 }
 
 void Checker::check_comdat(SymbolId p) {
@@ -158,11 +116,6 @@ void Checker::run() {
     if (!ch || ch->status != Status::Changed)
       continue;
     check_init_and_data(p, *ch);
-    if (pv_.facts(p).role == SymRole::Function) {
-      bool init = is_init_section_name(pv_.sec(*pv_.sym(p).section).name);
-      if (!init)
-        check_fentry(p);
-    }
     check_comdat(p);
   }
   check_static_locals();

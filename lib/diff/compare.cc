@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
+#include <set>
 
 #include "diff/passes.h"
 
@@ -45,6 +46,10 @@ private:
   bool identical_bundled_function(SymbolId o, SymbolId p) const;
   bool same_reloc_symbol(SymbolId o, SymbolId p, i64 min_offset) const;
   bool identical_plain_section(SectionId o, SectionId p) const;
+  bool same_plain_fresh_static(SymbolId o, SymbolId p) const;
+  bool same_section(const std::string &name) const;
+  std::optional<bool> same_chunk(const Target &o, const Target &p) const;
+  std::string relocation_detail(const Target &ta, const Target &tb) const;
   std::optional<Difference> compare_object(SymbolId o, SymbolId p);
   std::optional<Difference> compare_entries(SymbolId o, SymbolId p);
   bool same_region(SectionId osec, u64 ooff, SectionId psec, u64 poff, u64 len,
@@ -58,6 +63,7 @@ private:
   // WARN_ON() below an inserted line: same code, bug_entry.line 212 -> 214), for the report.
   std::vector<std::string> entry_lines_;
   mutable std::map<std::pair<u32, u32>, bool> anon_cache_;
+  mutable std::map<std::pair<u64, u64>, bool> chunk_cache_; // (orig chunk start, patched chunk start)
   mutable std::map<std::pair<u32, u32>, bool> plain_cache_;
 };
 
@@ -69,6 +75,26 @@ bool Comparer::same_anonymous_section(SectionId o, SectionId p) const {
   const elf::Section &a = ov_.sec(o), &b = pv_.sec(p);
   bool same = a.size == b.size && a.type == b.type && same_region(o, 0, p, 0, a.size);
   anon_cache_[key] = same;
+  return same;
+}
+
+// Out-of-line code without symbol (code_chunks.h): the same if the chunks are, wherever they
+// sit in their sections (one function's .fixup chunk growing moves the others). nullopt when
+// the places are not chunks.
+std::optional<bool> Comparer::same_chunk(const Target &o, const Target &p) const {
+  auto co = ctx_.ochunks ? ctx_.ochunks->chunk_at(o.sec, o.offset) : std::nullopt;
+  auto cp = ctx_.pchunks ? ctx_.pchunks->chunk_at(p.sec, p.offset) : std::nullopt;
+  if (!co || !cp)
+    return std::nullopt;
+  u64 len = co->second - co->first;
+  if (o.offset - static_cast<i64>(co->first) != p.offset - static_cast<i64>(cp->first) || len != cp->second - cp->first)
+    return false;
+  auto key = std::make_pair(co->first, cp->first);
+  if (auto it = chunk_cache_.find(key); it != chunk_cache_.end())
+    return it->second;
+  chunk_cache_[key] = true; // a chunk jumping to itself is assumed equal while checking
+  bool same = same_region(o.sec, co->first, p.sec, cp->first, len);
+  chunk_cache_[key] = same;
   return same;
 }
 
@@ -109,7 +135,12 @@ bool Comparer::same_target(const Target &o, const Target &p) const {
     return o.offset == p.offset && ov_.sym(o.sym).name == pv_.sym(p.sym).name;
   case Target::Kind::Anonymous: {
     auto twin = ctx_.corr.sec_o2p.get(o.sec);
-    if (!twin || *twin != p.sec || o.offset != p.offset)
+    if (!twin || *twin != p.sec)
+      return false;
+    if (ov_.sec(o.sec).is_exec())
+      if (auto same = same_chunk(o, p))
+        return *same;
+    if (o.offset != p.offset)
       return false;
     const elf::Section &s = ov_.sec(o.sec);
     if ((s.flags & SHF_MERGE) && s.entsize > 0) // .rodata.cst16: compare the constant itself
@@ -224,8 +255,43 @@ bool Comparer::same_reloc_symbol(SymbolId o, SymbolId p, i64 min_offset) const {
   const auto &va = ov_.symbols_in(sa), &vb = pv_.symbols_in(sb);
   if (va.size() == 1 && vb.size() == 1 && ov_.facts(va[0]).bundled && pv_.facts(vb[0]).bundled &&
       ov_.sym(va[0]).value == pv_.sym(vb[0]).value && min_offset >= static_cast<i64>(ov_.sym(va[0]).value))
-    return ctx_.corr.o2p.get(va[0]) == vb[0];
+    return ctx_.corr.o2p.get(va[0]) == vb[0] || same_plain_fresh_static(va[0], vb[0]);
   return identical_plain_section(sa, sb);
+}
+
+// Fresh statics are never correlated; same_target() compares them by contents. Without
+// relocations in either, that is a byte comparison, which the fast path can make too (a
+// function using a `static const` table or a `CSWTCH` switch table need not be decoded).
+bool Comparer::same_plain_fresh_static(SymbolId o, SymbolId p) const {
+  const SymFacts &fo = ov_.facts(o), &fp = pv_.facts(p);
+  if (!fo.fresh_static || !fp.fresh_static || fo.name.key != fp.name.key)
+    return false;
+  const elf::Symbol &so = ov_.sym(o), &sp = pv_.sym(p);
+  if (so.size != sp.size || !ov_.sec(*so.section).relocs.empty() || !pv_.sec(*sp.section).relocs.empty())
+    return false;
+  const elf::Section &a = ov_.sec(*so.section), &b = pv_.sec(*sp.section);
+  if (a.is_nobits() || b.is_nobits())
+    return a.is_nobits() && b.is_nobits();
+  if (so.value + so.size > a.data.size() || sp.value + sp.size > b.data.size())
+    return false;
+  return std::equal(a.data.begin() + static_cast<long>(so.value), a.data.begin() + static_cast<long>(so.value + so.size),
+                    b.data.begin() + static_cast<long>(sp.value));
+}
+
+// What a relocation difference means, in words: "refers to X instead of Y", or for a
+// read-only static local (never correlated, compared by contents) that its contents changed.
+std::string Comparer::relocation_detail(const Target &ta, const Target &tb) const {
+  if (ta.kind == Target::Kind::Symbol && tb.kind == Target::Kind::Symbol) {
+    const SymFacts &fo = ov_.facts(ta.sym), &fp = pv_.facts(tb.sym);
+    if (fo.read_only_local && fp.read_only_local && fo.name.key == fp.name.key && ta.offset == tb.offset) {
+      const elf::Symbol &so = ov_.sym(ta.sym), &sp = pv_.sym(tb.sym);
+      return fmt::format("uses read-only static local {} whose {} differ from the original's {}{}: the patched code "
+                         "gets its own copy",
+                         sp.name, so.size == sp.size ? "contents" : "size and contents", so.name,
+                         so.size == sp.size ? "" : fmt::format(" ({} -> {} bytes)", so.size, sp.size));
+    }
+  }
+  return fmt::format("refers to {} instead of {}", pv_.describe(tb), ov_.describe(ta));
 }
 
 // Most functions of a large unit did not change. When both copies are alone in their sections
@@ -282,7 +348,7 @@ std::optional<Difference> Comparer::compare_function(SymbolId o, SymbolId p) {
         return differ("relocation", "different relocation");
       Target ta = ov_.resolve(osec, ra[r]), tb = pv_.resolve(psec, rb[r]);
       if (!same_target(ta, tb))
-        return differ("relocation", fmt::format("refers to {} instead of {}", pv_.describe(tb), ov_.describe(ta)));
+        return differ("relocation", relocation_detail(ta, tb));
       for (u64 w = 0; w < elf::x86_64_reloc_width(ra[r].type) && ra[r].offset - a.offset + w < a.size; w++)
         mask[ra[r].offset - a.offset + w] = true;
     }
@@ -417,8 +483,13 @@ std::optional<Difference> Comparer::compare_object(SymbolId o, SymbolId p) {
 }
 
 void Comparer::run() {
-  ctx_.oidx = std::make_unique<SpecialIndex>(ov_, ctx_.entry_sizes);
-  ctx_.pidx = std::make_unique<SpecialIndex>(pv_, ctx_.entry_sizes);
+  std::set<std::string> bad;
+  for (const auto &[name, b] : ctx_.bad_special)
+    bad.insert(name);
+  ctx_.oidx = std::make_unique<SpecialIndex>(ov_, ctx_.entry_sizes, bad);
+  ctx_.pidx = std::make_unique<SpecialIndex>(pv_, ctx_.entry_sizes, bad);
+  ctx_.ochunks = std::make_unique<CodeChunks>(ov_, ctx_.entry_sizes, bad);
+  ctx_.pchunks = std::make_unique<CodeChunks>(pv_, ctx_.entry_sizes, bad);
   for (SymbolId p : pv_.obj().symbols.ids()) {
     if (!comparable(pv_, p))
       continue;
@@ -445,6 +516,21 @@ void Comparer::run() {
   for (SymbolId o : ov_.obj().symbols.ids())
     if (comparable(ov_, o) && !ctx_.corr.o2p.has(o))
       ctx_.changes.removed.push_back(o);
+  // Tables whose entries cannot be told apart are compared whole (with their auxiliary
+  // section): if they are the same, no function's entries changed in them.
+  for (auto &[name, b] : ctx_.bad_special) {
+    const SpecialSection *spec = find_special_section(name);
+    b.differs = !same_section(name) || (spec && !spec->aux_section.empty() && !same_section(spec->aux_section));
+  }
+}
+
+// The section called `name` is in both objects and the same (bytes, relocations by target).
+bool Comparer::same_section(const std::string &name) const {
+  auto os = ov_.find_section(name), ps = pv_.find_section(name);
+  if (!os || !ps)
+    return !os && !ps;
+  u64 size = ov_.sec(*os).size;
+  return size == pv_.sec(*ps).size && same_region(*os, 0, *ps, 0, size);
 }
 
 } // namespace

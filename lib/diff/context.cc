@@ -63,6 +63,9 @@ const char *include_kind_name(IncludeKind k) {
   case IncludeKind::ColdPart: return "cold part";
   case IncludeKind::NewObject: return "new object";
   case IncludeKind::FreshStatic: return "fresh static";
+  case IncludeKind::ReadOnlyLocal: return "read-only static local";
+  case IncludeKind::NotraceCopy: return "notrace copy";
+  case IncludeKind::OutOfLineCode: return "out-of-line code";
   case IncludeKind::WholeSection: return "section";
   case IncludeKind::Callback: return "callback";
   }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "diff/code_chunks.h"
 #include "diff/object_view.h"
 #include "diff/special_index.h"
 #include "diff/special_sections.h"
@@ -127,8 +128,32 @@ struct ChangeSet {
   std::vector<SymbolId> removed;         // orig symbols with no twin
 };
 
+// --- notrace callers (notrace.cc) -------------------------------------------------------
+// A changed function without ftrace entry whose callers are patched instead.
+struct NotraceRedirect {
+  SymbolId func{0};               // the changed function (patched object)
+  std::vector<SymbolId> callers;  // traceable functions patched because of it
+  std::vector<SymbolId> copies;   // func, and callers without ftrace entry on the way up: copied, not patched
+  std::string why;                // "patched callers A, B because X has no ftrace entry"
+};
+struct NotracePlan {
+  IdMap<SymbolId, std::string> copies; // patched functions copied without a klp_func -> why
+  std::vector<NotraceRedirect> redirects;
+};
+
 // --- include ---------------------------------------------------------------------------
-enum class IncludeKind : u8 { ChangedFunction, NewFunction, ColdPart, NewObject, FreshStatic, WholeSection, Callback };
+enum class IncludeKind : u8 {
+  ChangedFunction, // replaces the running kernel's function (a klp_func)
+  NewFunction,
+  ColdPart,
+  NewObject,
+  FreshStatic,
+  ReadOnlyLocal,   // a function-scope static in read-only data: the patched code uses this copy
+  NotraceCopy,     // a changed function without ftrace entry, reached through its patched callers
+  OutOfLineCode,   // a chunk of code without symbol that belongs to an included function (code_chunks.h)
+  WholeSection,
+  Callback,
+};
 const char *include_kind_name(IncludeKind k);
 
 struct IncludeReason {
@@ -136,12 +161,26 @@ struct IncludeReason {
   std::string why; // "referenced by cmdline_proc_show+0x1c"
 };
 
+struct IncludedChunk {
+  SectionId sec{0}; // .fixup, .text..refcount, ...
+  u64 start = 0, end = 0;
+  std::string why;
+};
+
 struct Inclusion {
   IdMap<SymbolId, IncludeReason> symbols;   // patched symbols copied into the output
   IdMap<SectionId, IncludeReason> sections; // patched sections copied whole (strings, constants)
   std::vector<SymbolId> order;              // symbols in inclusion order (deterministic output)
   std::vector<SectionId> section_order;
+  std::vector<IncludedChunk> chunks;        // out-of-line code of included functions, in inclusion order
   bool has(SymbolId s) const { return symbols.has(s); }
+  // The included chunk containing sec+off.
+  const IncludedChunk *chunk_at(SectionId sec, i64 off) const {
+    for (const IncludedChunk &c : chunks)
+      if (c.sec == sec && off >= static_cast<i64>(c.start) && off < static_cast<i64>(c.end))
+        return &c;
+    return nullptr;
+  }
 };
 
 // --- special sections ------------------------------------------------------------------
@@ -165,6 +204,17 @@ struct Callback {
   std::string kind;    // pre_patch, post_patch, pre_unpatch, post_unpatch
   SymbolId func{0};    // patched function
   std::string alias;   // global alias in the output, referenced by the generated module
+};
+
+// A special section whose entry size does not fit (validate_special.cc). Refused only if it
+// matters: when it holds an entry for included code, or differs between the objects (a change
+// could hide in entries we cannot attribute); otherwise it is dropped with a note
+// (select_special_entries). Objects from other kernels have tables of other layouts that
+// often have nothing to do with the patched function.
+struct BadSpecialSection {
+  Location loc;
+  std::string problem;  // what does not fit, and the --entry-size hint
+  bool differs = false; // compare(): not the same in both objects (or only in one)
 };
 
 // --- relocation plan -------------------------------------------------------------------
@@ -228,12 +278,15 @@ struct DiffContext {
   std::unique_ptr<ObjectView> ov, pv;
   std::unique_ptr<dwarf::ObjectDebugInfo> orig_dwarf, patched_dwarf; // line tables, loaded on demand
   std::map<std::string, EntrySize> entry_sizes;
+  std::map<std::string, BadSpecialSection> bad_special; // by table name (validate_special.cc)
   std::unique_ptr<SpecialIndex> oidx, pidx; // built by compare()
+  std::unique_ptr<CodeChunks> ochunks, pchunks; // built by compare()
   std::optional<TargetSymbols> target;
   std::optional<Symvers> symvers;
 
   Correlation corr;
   ChangeSet changes;
+  NotracePlan notrace;
   Inclusion incl;
   std::vector<SpecialSelection> special;
   std::vector<Callback> callbacks;

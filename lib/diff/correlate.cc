@@ -138,25 +138,37 @@ void Correlator::run() {
                                             elf::symbol_bind_name(pv_.sym(other).bind)));
     }
   }
-  // 2./3. Locals by (role, decoded key), groups in order of first appearance.
+  // 2./3. Locals by (FILE block, role, decoded key), groups in order of first appearance. The
+  // FILE block matters in an object linked from several units (`ld -r`, a composite module
+  // object): each unit's `static int helper()` is its own function. Blocks are matched by
+  // position when both objects have as many (a unit has one, whatever its FILE symbol says),
+  // else by their key (file name, and order among same-named blocks).
   struct Group {
     std::string_view key;
     std::vector<SymbolId> o, p;
   };
   std::vector<Group> groups;
-  std::array<std::unordered_map<std::string_view, size_t>, 16> group_of; // per SymRole
-  auto group = [&](SymRole role, std::string_view key) -> Group & {
-    auto [it, fresh] = group_of[static_cast<size_t>(role)].emplace(key, groups.size());
+  std::unordered_map<std::string_view, u32> block_ids; // FILE block key -> id, for both objects
+  bool by_position = ov_.file_blocks() == pv_.file_blocks();
+  using PerRole = std::array<std::unordered_map<std::string_view, size_t>, 16>;
+  std::vector<PerRole> group_of; // by block id, then SymRole
+  auto group = [&](const ObjectView &v, SymbolId id) -> Group & {
+    const SymFacts &f = v.facts(id);
+    u32 b = by_position ? f.file_block
+                        : block_ids.emplace(v.file_block_key(f.file_block), static_cast<u32>(block_ids.size())).first->second;
+    if (b >= group_of.size())
+      group_of.resize(b + 1);
+    auto [it, fresh] = group_of[b][static_cast<size_t>(f.role)].emplace(f.name.key, groups.size());
     if (fresh)
-      groups.push_back(Group{key, {}, {}});
+      groups.push_back(Group{f.name.key, {}, {}});
     return groups[it->second];
   };
   for (SymbolId id : ov_.obj().symbols.ids())
     if (correlatable(ov_, id) && ov_.sym(id).is_local() && !ctx_.corr.o2p.has(id))
-      group(ov_.facts(id).role, ov_.facts(id).name.key).o.push_back(id);
+      group(ov_, id).o.push_back(id);
   for (SymbolId id : pv_.obj().symbols.ids())
     if (correlatable(pv_, id) && pv_.sym(id).is_local() && !ctx_.corr.p2o.has(id))
-      group(pv_.facts(id).role, pv_.facts(id).name.key).p.push_back(id);
+      group(pv_, id).p.push_back(id);
   for (Group &g : groups)
     if (!g.o.empty() && !g.p.empty())
       match_group(std::string(g.key), std::move(g.o), std::move(g.p));

@@ -29,6 +29,7 @@ public:
 private:
   void add_symbol(SymbolId s, IncludeKind k, std::string why);
   void add_section(SectionId s, std::string why);
+  void add_chunk(SectionId s, u64 start, u64 end, std::string why);
   Status status(SymbolId s) const {
     auto c = ctx_.changes.patched.get(s);
     return c ? c->status : Status::Same;
@@ -60,6 +61,13 @@ void Includer::add_section(SectionId s, std::string why) {
     targets_of(s, 0, sec.size, sec.name);
 }
 
+void Includer::add_chunk(SectionId s, u64 start, u64 end, std::string why) {
+  if (ctx_.incl.chunk_at(s, static_cast<i64>(start)))
+    return;
+  ctx_.incl.chunks.push_back(IncludedChunk{s, start, end, std::move(why)});
+  targets_of(s, start, end, fmt::format("{}+0x{:x}", pv_.sec(s).name, start));
+}
+
 void Includer::targets_of(SectionId sec, u64 start, u64 end, const std::string &who) {
   for (const elf::Reloc &r : pv_.relocs_in(sec, start, end)) {
     Target t = pv_.resolve(sec, r);
@@ -72,6 +80,13 @@ void Includer::targets_of(SectionId sec, u64 start, u64 end, const std::string &
       break;
     case Target::Kind::Anonymous: {
       const elf::Section &ts = pv_.sec(t.sec);
+      if (ts.is_exec() && !is_ignored_section(ts.name)) {
+        // Code without symbol: a .fixup or .text..refcount chunk of the function (code_chunks.h).
+        // Anything else is reached through its function (or, for alternatives, selected later).
+        if (auto c = ctx_.pchunks ? ctx_.pchunks->chunk_at(t.sec, t.offset) : std::nullopt)
+          add_chunk(t.sec, c->first, c->second, "out-of-line code " + why);
+        break;
+      }
       if (ts.is_exec() || is_ignored_section(ts.name) || find_special_section(ts.name))
         break; // code sections are reached through their functions; tables are selected later
       if (ts.flags & SHF_WRITE)
@@ -98,7 +113,10 @@ void Includer::targets_of(SectionId sec, u64 start, u64 end, const std::string &
         if (!f.fresh_static && status(t.sym) == Status::New && is_init_section_name(pv_.sec(*ts.section).name))
           ctx_.refuse(code::INIT_REFERENCED, ctx_.loc_patched(t.sym),
                       fmt::format("new __init object {} is {}: __init data is freed after init", ts.name, why));
-        if (f.fresh_static)
+        if (f.read_only_local && !is_fresh_static(f.name.base))
+          add_symbol(t.sym, IncludeKind::ReadOnlyLocal, "read-only static local " + why + ": holds no state, so the "
+                                                                                      "patched code uses its own copy");
+        else if (f.fresh_static)
           add_symbol(t.sym, IncludeKind::FreshStatic, "fresh static " + why);
         else if (status(t.sym) == Status::New)
           add_symbol(t.sym, IncludeKind::NewObject, "new object " + why);
@@ -120,7 +138,11 @@ void Includer::seed() {
       std::string why = "changed";
       if (c->diff)
         why += fmt::format(" ({} at +0x{:x}: {})", c->diff->kind, c->diff->offset, c->diff->detail);
-      add_symbol(p, IncludeKind::ChangedFunction, why);
+      // Without ftrace entry: no klp_func; the patched callers call this copy (notrace.cc).
+      if (auto n = ctx_.notrace.copies.get(p))
+        add_symbol(p, IncludeKind::NotraceCopy, why + "; no ftrace entry: " + *n);
+      else
+        add_symbol(p, IncludeKind::ChangedFunction, why);
     } else if (c->status == Status::New && !s.is_local() && !is_init_section_name(pv_.sec(*s.section).name)) {
       if (f.role == SymRole::Function)
         add_symbol(p, IncludeKind::NewFunction, "new global function");

@@ -46,7 +46,8 @@ ObjectView::ObjectView(const elf::ObjectFile &obj, const disasm::Decoder &dec) :
   const u32 nsyms = obj.symbols.size();
   facts_.resize(nsyms);
   by_section_.resize(obj.sections.size());
-  std::unordered_map<std::string_view, SymbolId> funcs_by_name;
+  std::unordered_map<std::string_view, std::vector<SymbolId>> funcs_by_name;
+  std::unordered_map<std::string_view, int> block_name_count;
   for (SymbolId id : obj.symbols.ids()) {
     if (to_index(id) == 0)
       continue;
@@ -54,29 +55,58 @@ ObjectView::ObjectView(const elf::ObjectFile &obj, const disasm::Decoder &dec) :
     SymFacts &f = facts_[to_index(id)];
     f.name = decode_name(s.name);
     f.role = role_of(s, f.name);
-    if (f.role == SymRole::File && file_name_.empty())
-      file_name_ = s.name;
+    if (f.role == SymRole::File) {
+      if (file_name_.empty())
+        file_name_ = s.name;
+      int n = ++block_name_count[s.name];
+      block_names_.push_back(s.name);
+      block_keys_.push_back(n == 1 ? s.name : fmt::format("{}#{}", s.name, n));
+    }
+    if (s.is_local() && f.role != SymRole::File)
+      f.file_block = static_cast<u32>(block_names_.size() - 1);
     if (f.role == SymRole::Object && s.is_local()) {
       f.fresh_static = is_fresh_static(f.name.base);
       f.static_local = f.name.has_number && !f.name.base.starts_with("__UNIQUE_ID");
+      // Read-only: allocated, neither writable nor code, and not __initconst (the init rules
+      // apply there). A patched function may use its own copy of such data; its state rules
+      // (STATIC_LOCAL_REF_REMOVED, OBJECT_SIZE_CHANGED) are for writable statics only.
+      if (f.static_local && s.section) {
+        const elf::Section &sec = obj.sections[*s.section];
+        f.read_only_local = sec.is_alloc() && !(sec.flags & (SHF_WRITE | SHF_EXECINSTR)) && sec.type != SHT_NOBITS &&
+                            !is_init_section_name(sec.name) && !is_exit_section_name(sec.name);
+        f.fresh_static = f.fresh_static || f.read_only_local;
+      }
     }
     if ((f.role == SymRole::Function || f.role == SymRole::ColdPart || f.role == SymRole::Object ||
          f.role == SymRole::Label) &&
         s.section)
       by_section_[to_index(*s.section)].push_back(id);
     if (f.role == SymRole::Function)
-      funcs_by_name.emplace(s.name, id);
+      funcs_by_name[s.name].push_back(id);
   }
-  // foo.cold (or foo.cold.12) belongs to foo; with LTO-free GCC the parent is in the same object.
+  // foo.cold (or foo.cold.12) belongs to foo; with LTO-free GCC the parent is in the same object,
+  // and in the same FILE block when foo is static (or is global, then in no block).
+  auto parent_of = [&](std::string_view name, u32 block) -> std::optional<SymbolId> {
+    auto it = funcs_by_name.find(name);
+    if (it == funcs_by_name.end())
+      return std::nullopt;
+    for (SymbolId p : it->second)
+      if (facts_[to_index(p)].file_block == block)
+        return p;
+    for (SymbolId p : it->second)
+      if (!obj.symbols[p].is_local())
+        return p;
+    return it->second.front();
+  };
   for (SymbolId id : obj.symbols.ids()) {
     SymFacts &f = facts_[to_index(id)];
     if (f.role != SymRole::ColdPart)
       continue;
     const std::string &n = obj.symbols[id].name;
     std::string_view parent = std::string_view(n).substr(0, n.find(".cold"));
-    if (auto it = funcs_by_name.find(parent); it != funcs_by_name.end()) {
-      f.parent = it->second;
-      facts_[to_index(it->second)].children.push_back(id);
+    if (auto p = parent_of(parent, f.file_block)) {
+      f.parent = p;
+      facts_[to_index(*p)].children.push_back(id);
     }
   }
   for (SectionId sid : obj.sections.ids()) {

@@ -50,7 +50,16 @@ struct SymFacts {
   DecodedName name;
   bool fresh_static = false; // never correlated; each patch gets a fresh copy (names.h)
   bool static_local = false; // local object named name.N: a function-scope static
+  // A function-scope static in read-only data (`static const` tables, NL_SET_ERR_MSG()'s
+  // `__msg`, gcc's `CSWTCH.N`): it holds no state, so it is treated as a fresh static (never
+  // correlated, compared by contents, copied for the patched code). Implies fresh_static.
+  bool read_only_local = false;
   bool bundled = false;      // the only function/object of its section (-ffunction/-fdata-sections)
+  // The STT_FILE block a local belongs to (1-based, in symtab order; 0 = no FILE symbol before
+  // it, and every global). An object made by `ld -r` of several units (a composite module
+  // object) has one block per unit, each with its own locals: two `static int helper()` are
+  // different functions.
+  u32 file_block = 0;
   std::optional<SymbolId> parent;  // ColdPart -> its function
   std::vector<SymbolId> children;  // Function -> its cold parts
 };
@@ -135,6 +144,12 @@ public:
 
   // The first FILE symbol's name ("cmdline.c"), used to find this unit in a target symtab.
   const std::string &file_name() const { return file_name_; }
+  // FILE blocks: the name of block b (facts().file_block; "" for 0), and a key that tells
+  // same-named blocks apart by their order ("util.c", "util.c#2"), the same in two builds of
+  // one object.
+  u32 file_blocks() const { return static_cast<u32>(block_names_.size()); }
+  const std::string &file_block_name(u32 b) const { return block_names_[b]; }
+  const std::string &file_block_key(u32 b) const { return block_keys_[b]; }
   const disasm::Decoder &decoder() const { return dec_; }
 
 private:
@@ -147,6 +162,7 @@ private:
   std::vector<std::span<const elf::Reloc>> sorted_relocs_;
   std::vector<std::vector<elf::Reloc>> sorted_copies_;
   std::string file_name_;
+  std::vector<std::string> block_names_{""}, block_keys_{""};
   // Special-section name (a view of the 6.1 table's string) -> first section of that name.
   std::vector<std::pair<std::string_view, std::optional<SectionId>>> special_;
   // Decoded ranges by exact (section, start, end). Entries are never replaced: callers keep

@@ -41,6 +41,7 @@ private:
   SymbolId section_symbol(SectionId out);
   void copy_symbol(SymbolId s);
   void copy_whole_section(SectionId s);
+  std::vector<Range> copy_chunks();
   void copy_special(const SpecialSelection &sel);
   void copy_relocs(SectionId src, u64 start, u64 end, SectionId out, u64 out_start, bool special);
   void add_raw_branch_relocs(SymbolId s);
@@ -161,6 +162,28 @@ void Builder::copy_whole_section(SectionId p) {
   os.data = src.data;
   add_range(Range{p, 0, src.size, out, 0});
   section_symbol(out);
+}
+
+// Out-of-line code of included functions (code_chunks.h): the chunks taken from one section
+// (.fixup) are laid out back to back in one output section of that name.
+std::vector<Range> Builder::copy_chunks() {
+  std::vector<Range> out;
+  std::map<u32, SectionId> by_source;
+  for (const IncludedChunk &c : ctx_.incl.chunks) {
+    const elf::Section &src = pv_.sec(c.sec);
+    auto it = by_source.find(to_index(c.sec));
+    if (it == by_source.end())
+      it = by_source.emplace(to_index(c.sec), new_section(src, src.name)).first;
+    elf::Section &os = out_.sections[it->second];
+    u64 at = os.data.size();
+    os.data.insert(os.data.end(), src.data.begin() + static_cast<long>(c.start), src.data.begin() + static_cast<long>(c.end));
+    os.size = os.data.size();
+    Range r{c.sec, c.start, c.end, it->second, at};
+    add_range(r);
+    out.push_back(r);
+    section_symbol(it->second);
+  }
+  return out;
 }
 
 // A reference from the output to patched symbol `target` (+addend, as it will be written).
@@ -411,6 +434,7 @@ void Builder::run() {
     copy_symbol(s);
   for (SectionId s : ctx_.incl.section_order)
     copy_whole_section(s);
+  std::vector<Range> chunks = copy_chunks();
   // Code and data relocations after every copy exists, so references between copies resolve.
   for (SymbolId s : ctx_.incl.order) {
     const elf::Symbol &sym = pv_.sym(s);
@@ -423,6 +447,8 @@ void Builder::run() {
   }
   for (SectionId s : ctx_.incl.section_order)
     copy_relocs(s, 0, pv_.sec(s).size, map_location(s, 0)->first, 0, false);
+  for (const Range &c : chunks)
+    copy_relocs(c.src, c.start, c.end, c.out, c.out_start, false);
   for (const SpecialSelection &sel : ctx_.special)
     copy_special(sel);
   add_aliases();

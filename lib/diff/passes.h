@@ -17,7 +17,9 @@ Expected<void> load_inputs(DiffContext &ctx);
 
 // validate_special.cc -- checks every special section of both objects against its entry size:
 // the size is a multiple of it and each entry carries its owner relocation. A mismatch is
-// BAD_SPECIAL_SECTION with a hint to --entry-size.
+// recorded in bad_special (with a hint to --entry-size) and the table is left out of the entry
+// index; select_special_entries refuses it (BAD_SPECIAL_SECTION) only if it holds an entry for
+// included code or differs between the objects, and otherwise drops it with a note.
 void validate_special_sections(DiffContext &ctx);
 
 // correlate.cc -- finds each symbol's twin: globals by name, locals by decoded name, with
@@ -41,9 +43,20 @@ void ignore_line_only_changes(DiffContext &ctx);
 // that come from inlined callees (DWARF). After: changes is final.
 void classify(DiffContext &ctx);
 
+// notrace.cc -- a changed function without ftrace entry (notrace, or an out-of-line `inline`)
+// cannot be redirected; when every way into it is a call from traceable functions of the
+// unit, those callers are patched instead (changes: forced Changed, kind "notrace-callee";
+// notrace: the functions copied without klp_func). Otherwise refused with NO_FENTRY.
+void patch_notrace_callers(DiffContext &ctx);
+
+// Does `func` (of the patched or original view) start with an ftrace site: `call __fentry__`,
+// or the 5-byte NOP that replaces it, recorded in __mcount_loc or carrying an R_X86_64_NONE
+// relocation to __fentry__ (after an optional endbr64)?
+bool has_ftrace_entry(const DiffContext &ctx, bool patched_side, SymbolId func);
+
 // checks.cc -- refusals on the change set: __init changes, changed data initializers, object
-// size changes, removed static local references, changed functions without an ftrace entry,
-// changes inside COMDAT groups.
+// size changes of writable data, removed references to writable static locals, changes inside
+// COMDAT groups.
 void check_unsupported(DiffContext &ctx);
 
 // include.cc -- closure of what the output must contain: changed functions (+ their cold

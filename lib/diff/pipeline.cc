@@ -77,6 +77,8 @@ DiffResult run_diff(const Options &opt, Diag &diag) {
   timer.lap("line_only");
   classify(ctx);
   timer.lap("classify");
+  patch_notrace_callers(ctx);
+  timer.lap("notrace_callers");
   check_unsupported(ctx);
   timer.lap("check_unsupported");
   if (diag.checkpoint())

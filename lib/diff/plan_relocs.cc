@@ -15,6 +15,7 @@
 // as callbacks directly").
 // sympos values come from the target symbol table (target.h) exactly as 6.1 counts them.
 #include <fmt/format.h>
+#include <map>
 
 #include "diff/passes.h"
 
@@ -38,15 +39,15 @@ private:
   void check_init_reference(const Site &site, const elf::Reloc &r, const Target &t);
   ExternalRef decide(SymbolId t);
   ExternalRef decide_original(SymbolId p);          // the running kernel's version of patched symbol p
-  std::optional<u32> target_block();
+  std::optional<u32> target_block(u32 file_block);
   void locate(ExternalRef &ref, SymbolId orig_sym);   // fills name/sympos from the target
   bool is_call_site(SectionId sec, const elf::Reloc &r) const;
   void plan_raw_branches(SymbolId s);
 
   DiffContext &ctx_;
   const ObjectView &ov_, &pv_;
-  std::optional<std::optional<u32>> block_;
-  std::string block_why_;
+  std::map<u32, std::optional<u32>> blocks_; // orig FILE block -> the target's
+  std::map<u32, std::string> block_why_;
 };
 
 std::vector<Planner::Site> Planner::sites() const {
@@ -57,6 +58,8 @@ std::vector<Planner::Site> Planner::sites() const {
   }
   for (SectionId s : ctx_.incl.section_order)
     v.push_back({s, 0, pv_.sec(s).size, false, pv_.sec(s).name});
+  for (const IncludedChunk &c : ctx_.incl.chunks) // out-of-line code: planned like code
+    v.push_back({c.sec, c.start, c.end, false, fmt::format("{}+0x{:x}", pv_.sec(c.sec).name, c.start)});
   for (const SpecialSelection &sel : ctx_.special) {
     for (const SpecialEntry &e : sel.kept)
       v.push_back({sel.sec, e.offset, e.offset + sel.entsize, true, sel.spec->name});
@@ -68,18 +71,24 @@ std::vector<Planner::Site> Planner::sites() const {
   return v;
 }
 
-std::optional<u32> Planner::target_block() {
-  if (!block_) {
+// The target's FILE block for one FILE block of the original object: a unit has one, an
+// object linked from several units (`ld -r`) one per unit, each found by its own file name and
+// locals.
+std::optional<u32> Planner::target_block(u32 file_block) {
+  auto it = blocks_.find(file_block);
+  if (it == blocks_.end()) {
     std::vector<std::string> locals;
     for (SymbolId s : ov_.obj().symbols.ids()) {
       const SymFacts &f = ov_.facts(s);
       if ((f.role == SymRole::Function || f.role == SymRole::Object) && ov_.sym(s).is_local() && !f.fresh_static &&
-          !f.name.base.starts_with("__UNIQUE_ID") && !is_init_section_name(ov_.sec(*ov_.sym(s).section).name))
+          f.file_block == file_block && !f.name.base.starts_with("__UNIQUE_ID") &&
+          !is_init_section_name(ov_.sec(*ov_.sym(s).section).name))
         locals.push_back(ov_.sym(s).name);
     }
-    block_ = ctx_.target->find_block(ov_.file_name(), locals, &block_why_);
+    const std::string &file = file_block ? ov_.file_block_name(file_block) : ov_.file_name();
+    it = blocks_.emplace(file_block, ctx_.target->find_block(file, locals, &block_why_[file_block])).first;
   }
-  return *block_;
+  return it->second;
 }
 
 // Name and sympos of an original symbol in the running kernel.
@@ -91,12 +100,13 @@ void Planner::locate(ExternalRef &ref, SymbolId o) {
     return;
   std::optional<u32> idx;
   if (s.is_local()) {
-    auto b = target_block();
+    u32 fb = ov_.facts(o).file_block;
+    auto b = target_block(fb);
     if (!b) {
       ctx_.refuse(code::TARGET_SYMBOL_NOT_FOUND, ctx_.loc_orig(o),
                   fmt::format("cannot find this unit's local symbols in the target: {}. Was the target built from "
                               "the same source, config and compiler?",
-                              block_why_));
+                              block_why_[fb]));
       return;
     }
     idx = ctx_.target->find_local(*b, s.name, ov_.facts(o).name.key);
@@ -251,6 +261,19 @@ void Planner::run() {
   for (SymbolId s : ctx_.incl.order)
     if (pv_.facts(s).role == SymRole::Function || pv_.facts(s).role == SymRole::ColdPart)
       plan_raw_branches(s);
+  // A chunk of out-of-line code is copied alone: a branch the assembler resolved to another
+  // place of its section (another chunk) would land elsewhere in the copy.
+  for (const IncludedChunk &c : ctx_.incl.chunks)
+    for (const disasm::Insn &i : pv_.code(c.sec, c.start, c.end).insns) {
+      if (!i.branch_target || !pv_.relocs_in(c.sec, i.offset, i.end()).empty())
+        continue;
+      if (*i.branch_target < static_cast<i64>(c.start) || *i.branch_target >= static_cast<i64>(c.end))
+        ctx_.refuse(code::UNSUPPORTED_RELOCATION,
+                    Location(pv_.obj().path).with_section(pv_.sec(c.sec).name, i.offset),
+                    fmt::format("out-of-line code at {}+0x{:x} branches to +0x{:x}, outside its chunk "
+                                "[0x{:x}, 0x{:x}), without a relocation: the copy could not be pointed at it",
+                                pv_.sec(c.sec).name, i.offset, *i.branch_target, c.start, c.end));
+    }
   // old_sympos of each function the patch replaces.
   for (SymbolId p : ctx_.incl.order) {
     if (ctx_.incl.symbols.get(p)->kind != IncludeKind::ChangedFunction)

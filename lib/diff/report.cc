@@ -97,16 +97,24 @@ json make_report(const DiffContext &ctx, const char *result) {
       const IncludeReason &why = *ctx.incl.sections.get(s);
       included.push_back({{"section", pv.sec(s).name}, {"kind", include_kind_name(why.kind)}, {"why", why.why}});
     }
+    for (const IncludedChunk &c : ctx.incl.chunks)
+      included.push_back({{"section", pv.sec(c.sec).name},
+                          {"range", fmt::format("0x{:x}-0x{:x}", c.start, c.end)},
+                          {"kind", include_kind_name(IncludeKind::OutOfLineCode)},
+                          {"why", c.why}});
   }
   r["changed"] = std::move(changed);
   r["new"] = std::move(added);
   // Functions and objects of the original without a twin: gcc stopped cloning (foo.isra.0 is
   // gone, the callers now call foo), a function was deleted or renamed. They stay in the
-  // running kernel; the patched code just no longer refers to them.
+  // running kernel; the patched code just no longer refers to them. Fresh statics (and
+  // read-only static locals) are never correlated, so "no twin" says nothing about them.
   json removed = json::array();
   if (ctx.ov)
     for (SymbolId o : ctx.changes.removed) {
       SymRole role = ctx.ov->facts(o).role;
+      if (ctx.ov->facts(o).fresh_static)
+        continue;
       if (role == SymRole::Function || role == SymRole::Object)
         removed.push_back({{"name", ctx.ov->name(o)}, {"type", role == SymRole::Object ? "object" : "function"}});
     }
@@ -148,6 +156,19 @@ json make_report(const DiffContext &ctx, const char *result) {
       if (auto e = ctx.plan.original_of.get(s))
         fptr.push_back({{"function", ctx.pv->name(s)}, {"why", e->why}});
   r["function_pointers"] = std::move(fptr);
+
+  // Changed functions without ftrace entry whose callers are patched instead (notrace.cc).
+  json notrace = json::array();
+  if (ctx.pv)
+    for (const NotraceRedirect &n : ctx.notrace.redirects) {
+      json callers = json::array(), copies = json::array();
+      for (SymbolId s : n.callers)
+        callers.push_back(ctx.pv->name(s));
+      for (SymbolId s : n.copies)
+        copies.push_back(ctx.pv->name(s));
+      notrace.push_back({{"function", ctx.pv->name(n.func)}, {"callers", callers}, {"copies", copies}, {"why", n.why}});
+    }
+  r["notrace_callers"] = std::move(notrace);
 
   json cbs = json::array();
   for (const Callback &cb : ctx.callbacks)

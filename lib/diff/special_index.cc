@@ -5,12 +5,13 @@
 
 namespace kpg::diff {
 
-SpecialIndex::SpecialIndex(const ObjectView &v, const std::map<std::string, EntrySize> &sizes) {
+SpecialIndex::SpecialIndex(const ObjectView &v, const std::map<std::string, EntrySize> &sizes,
+                           const std::set<std::string> &skip) {
   const auto &table = special_sections_6_1_x86_64();
   by_owner_.resize(v.obj().symbols.size());
   for (const SpecialSection &spec : table) {
     auto sid = v.find_section(spec.name);
-    if (!sid)
+    if (!sid || skip.count(spec.name))
       continue;
     auto it = sizes.find(spec.name);
     u64 entsize = it == sizes.end() ? spec.default_entry_size : it->second.size;

@@ -5,6 +5,7 @@
 #pragma once
 #include <map>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "diff/object_view.h"
@@ -24,7 +25,10 @@ struct EntryRef {
 
 class SpecialIndex {
 public:
-  SpecialIndex(const ObjectView &v, const std::map<std::string, EntrySize> &sizes);
+  // Tables named in `skip` (whose entry size does not fit: validate_special_sections) are
+  // left out: their entries cannot be told apart.
+  SpecialIndex(const ObjectView &v, const std::map<std::string, EntrySize> &sizes,
+               const std::set<std::string> &skip = {});
   // Entries whose owner is `func`, in table order, then by position in the function.
   const std::vector<EntryRef> &entries_of(SymbolId func) const;
   // All entries of one special section, in section order.

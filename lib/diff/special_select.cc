@@ -40,8 +40,8 @@ bool covered_by_symbol(const ObjectView &v, SectionId sec, u64 off) {
 void select_one(DiffContext &ctx, const SpecialSection &spec, std::vector<std::pair<u64, u64>> &repl_kept) {
   const ObjectView &pv = *ctx.pv;
   auto sid = pv.find_section(spec.name);
-  if (!sid)
-    return;
+  if (!sid || ctx.bad_special.count(spec.name))
+    return; // a table whose entry size does not fit: judge_bad_table()
   const auto &entries = ctx.pidx->entries_in(spec.name);
   SpecialSelection sel;
   sel.sec = *sid;
@@ -64,8 +64,13 @@ void select_one(DiffContext &ctx, const SpecialSection &spec, std::vector<std::p
         return true;
     return false;
   };
+  // Entries describing out-of-line code of included functions (the ORC of a .fixup chunk, the
+  // ex_table entry of the ud2 in a .text..refcount chunk) come with that code.
+  auto in_included_chunk = [&](const EntryRef &e) {
+    return e.owner_target.kind == Target::Kind::Anonymous && ctx.incl.chunk_at(e.owner_target.sec, e.owner_target.offset);
+  };
   for (const EntryRef &e : entries) {
-    bool keep = (e.owner && ctx.incl.has(*e.owner)) || in_kept_replacement(e);
+    bool keep = (e.owner && ctx.incl.has(*e.owner)) || in_kept_replacement(e) || in_included_chunk(e);
     if (!keep)
       continue;
     sel.kept.push_back(SpecialEntry{e.offset, e.owner});
@@ -88,6 +93,47 @@ void select_one(DiffContext &ctx, const SpecialSection &spec, std::vector<std::p
     }
   }
   ctx.special.push_back(std::move(sel));
+}
+
+// A table whose entry size does not fit this object (validate_special.cc): its entries cannot
+// be told apart. If one of its relocations points into code the patch carries, an entry
+// belongs to that code and would be lost: refused. If the table differs between the objects, a
+// change may hide in it (a bug_entry flag, a fixup type) that compare() could not attribute:
+// refused. Otherwise nothing in it concerns the patch: dropped, with a note.
+void judge_bad_table(DiffContext &ctx, const SpecialSection &spec, const BadSpecialSection &bad) {
+  const ObjectView &pv = *ctx.pv;
+  auto sid = pv.find_section(spec.name);
+  if (sid)
+    for (const elf::Reloc &r : pv.relocs_of(*sid)) {
+      Target t = pv.resolve(*sid, r);
+      if (t.kind != Target::Kind::Symbol || !ctx.incl.has(t.sym))
+        continue;
+      SymRole role = pv.facts(t.sym).role;
+      if (role != SymRole::Function && role != SymRole::ColdPart)
+        continue;
+      ctx.refuse(code::BAD_SPECIAL_SECTION, bad.loc,
+                 fmt::format("{}; its relocation at +0x{:x} points into {}, which the patch carries, so its entries "
+                             "are needed and must be told apart",
+                             bad.problem, r.offset, pv.describe(t)));
+      return;
+    }
+  if (bad.differs) {
+    ctx.refuse(code::BAD_SPECIAL_SECTION, bad.loc,
+               fmt::format("{}; it has no entry for the patched code, but it differs between the two objects, and "
+                           "with its entries not told apart a change in it could go unnoticed",
+                           bad.problem));
+    return;
+  }
+  SpecialSelection sel;
+  sel.sec = sid.value_or(SectionId{0});
+  sel.spec = &spec;
+  sel.entsize = ctx.entry_sizes[spec.name].size;
+  sel.note = fmt::format("dropped without a size check: {}; no entry belongs to the patched code and the table is "
+                         "the same in both objects",
+                         bad.problem);
+  ctx.notes.push_back(fmt::format("{}: {}", spec.name, sel.note));
+  if (sid)
+    ctx.special.push_back(std::move(sel));
 }
 
 void check_unknown_sections(DiffContext &ctx) {
@@ -131,6 +177,9 @@ void select_special_entries(DiffContext &ctx) {
     if (ctx.incl.order.size() + ctx.incl.section_order.size() == before)
       break;
   }
+  for (const SpecialSection &spec : special_sections_6_1_x86_64())
+    if (auto b = ctx.bad_special.find(spec.name); b != ctx.bad_special.end())
+      judge_bad_table(ctx, spec, b->second);
   check_unknown_sections(ctx);
 }
 

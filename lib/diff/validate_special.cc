@@ -7,11 +7,22 @@
 // relocation that names its owner, e.g. __bug_table entries with CONFIG_DEBUG_BUGVERBOSE are 12
 // bytes with an R_X86_64_PC32 at +0; read with 8-byte entries, entry 1 would start at +8 where
 // there is no relocation.
+//
+// A table that does not fit is not refused here: its entries cannot be told apart, which only
+// matters if one of them belongs to code the patch carries, or if the table differs between
+// the two objects. An object from another kernel (another struct static_call_site, another
+// bug_entry) often has such a table next to an unrelated changed function. The problem is
+// recorded (ctx.bad_special), the table is left out of the entry index, and
+// select_special_entries refuses it (BAD_SPECIAL_SECTION) or drops it with a note.
 #include <fmt/format.h>
 
 #include "diff/passes.h"
 
 namespace kpg::diff {
+
+static void bad(DiffContext &ctx, const SpecialSection &spec, Location loc, std::string problem) {
+  ctx.bad_special.try_emplace(spec.name, BadSpecialSection{std::move(loc), std::move(problem), false});
+}
 
 static void validate_one(DiffContext &ctx, const ObjectView &v, const SpecialSection &spec) {
   auto sid = v.find_section(spec.name);
@@ -22,10 +33,10 @@ static void validate_one(DiffContext &ctx, const ObjectView &v, const SpecialSec
   const char *src = size_source_name(ctx.entry_sizes[spec.name].source);
   Location loc = Location(v.obj().path).with_section(spec.name);
   if (entsize == 0 || s.size % entsize != 0) {
-    ctx.refuse(code::BAD_SPECIAL_SECTION, loc,
-               fmt::format("size 0x{:x} is not a multiple of the entry size {} ({}); if this object comes from another "
-                           "kernel, pass --entry-size {}=BYTES",
-                           s.size, entsize, src, spec.name));
+    bad(ctx, spec, loc,
+        fmt::format("size 0x{:x} is not a multiple of the entry size {} ({}); if this object comes from another "
+                    "kernel, pass --entry-size {}=BYTES",
+                    s.size, entsize, src, spec.name));
     return;
   }
   auto relocs = v.relocs_of(*sid);
@@ -35,10 +46,10 @@ static void validate_one(DiffContext &ctx, const ObjectView &v, const SpecialSec
     while (ri < relocs.size() && relocs[ri].offset < want)
       ri++;
     if (ri >= relocs.size() || relocs[ri].offset != want) {
-      ctx.refuse(code::BAD_SPECIAL_SECTION, Location(v.obj().path).with_section(spec.name, off),
-                 fmt::format("entry {} has no relocation at its owner field (+{}): the entry size {} ({}) does not fit "
-                             "this object; pass --entry-size {}=BYTES",
-                             off / entsize, spec.owner_offset, entsize, src, spec.name));
+      bad(ctx, spec, Location(v.obj().path).with_section(spec.name, off),
+          fmt::format("entry {} has no relocation at its owner field (+{}): the entry size {} ({}) does not fit "
+                      "this object; pass --entry-size {}=BYTES",
+                      off / entsize, spec.owner_offset, entsize, src, spec.name));
       return;
     }
   }
@@ -61,9 +72,9 @@ static void validate_one(DiffContext &ctx, const ObjectView &v, const SpecialSec
       u64 len = s.data.size() > off + *spec.repl_len_offset ? s.data[off + *spec.repl_len_offset] : 0;
       if (!tsec || v.sec(*tsec).name != spec.aux_section || toff < 0 ||
           static_cast<u64>(toff) + len > v.sec(*tsec).size) {
-        ctx.refuse(code::BAD_SPECIAL_SECTION, Location(v.obj().path).with_section(spec.name, off),
-                   fmt::format("entry {}: its replacement ({} bytes at {}) is not inside {}", off / entsize, len,
-                               v.describe(t), spec.aux_section));
+        bad(ctx, spec, Location(v.obj().path).with_section(spec.name, off),
+            fmt::format("entry {}: its replacement ({} bytes at {}) is not inside {}", off / entsize, len,
+                        v.describe(t), spec.aux_section));
         return;
       }
     }
@@ -73,9 +84,9 @@ static void validate_one(DiffContext &ctx, const ObjectView &v, const SpecialSec
     u64 auxsize = ctx.entry_sizes[spec.aux_section].size;
     u64 n = s.size / entsize;
     if (!aux || auxsize == 0 || v.sec(*aux).size != n * auxsize)
-      ctx.refuse(code::BAD_SPECIAL_SECTION, Location(v.obj().path).with_section(spec.aux_section),
-                 fmt::format("expected {} entries of {} bytes to match the {} entries of {}, found size 0x{:x}", n,
-                             auxsize, n, spec.name, aux ? v.sec(*aux).size : 0));
+      bad(ctx, spec, Location(v.obj().path).with_section(spec.aux_section),
+          fmt::format("expected {} entries of {} bytes to match the {} entries of {}, found size 0x{:x}", n,
+                      auxsize, n, spec.name, aux ? v.sec(*aux).size : 0));
   }
 }
 
