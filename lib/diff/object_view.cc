@@ -42,6 +42,22 @@ ObjectView::ObjectView(const elf::ObjectFile &obj, const disasm::Decoder &dec) :
       if (it != wanted.end() && !special_[it->second].second)
         special_[it->second].second = id;
     }
+    const auto &table = special_sections_6_1_x86_64();
+    rows_.resize(table.size());
+    std::vector<size_t> prefix_rows;
+    for (size_t r = 0; r < table.size(); r++) {
+      if (table[r].is_prefix())
+        prefix_rows.push_back(r);
+      else if (auto it = wanted.find(table[r].name); it != wanted.end() && special_[it->second].second)
+        rows_[r].push_back(*special_[it->second].second);
+    }
+    // Prefix rows: "___ksymtab+" sections start with a character no ordinary section name
+    // starts with, so the check per section is cheap.
+    if (!prefix_rows.empty())
+      for (SectionId id : obj.sections.ids())
+        for (size_t r : prefix_rows)
+          if (table[r].matches(obj.sections[id].name))
+            rows_[r].push_back(id);
   }
   const u32 nsyms = obj.symbols.size();
   facts_.resize(nsyms);
@@ -107,6 +123,11 @@ ObjectView::ObjectView(const elf::ObjectFile &obj, const disasm::Decoder &dec) :
     std::stable_sort(copy.begin(), copy.end(), by_offset);
     sorted_relocs_[to_index(sid)] = copy; // the vector's buffer does not move with its owner
   }
+}
+
+const std::vector<SectionId> &ObjectView::special_sections(const SpecialSection &spec) const {
+  const auto &table = special_sections_6_1_x86_64();
+  return rows_[static_cast<size_t>(&spec - table.data())];
 }
 
 std::optional<SectionId> ObjectView::find_section(std::string_view name) const {
