@@ -68,6 +68,7 @@ private:
                    std::optional<IgnoredBits> ignore = std::nullopt) const;
   bool same_anonymous_section(SectionId o, SectionId p) const;
   std::string insn_text(const ObjectView &v, SectionId sec, const disasm::Insn &i) const;
+  std::optional<std::pair<i64, i64>> string_line_difference(const Target &o, const Target &p) const;
 
   DiffContext &ctx_;
   const ObjectView &ov_, &pv_;
@@ -195,6 +196,34 @@ bool Comparer::same_region(SectionId osec, u64 ooff, SectionId psec, u64 poff, u
   return true;
 }
 
+// Two strings that differ only in one run of digits right after "<file>.c:" or "<file>.h:"
+// (__FILE__ ":" __stringify(__LINE__)): the two numbers. Whether they are the lines of the
+// code that uses the strings is for ignore_line_only_changes() to check against DWARF.
+std::optional<std::pair<i64, i64>> Comparer::string_line_difference(const Target &o, const Target &p) const {
+  if (o.kind != Target::Kind::String || p.kind != Target::Kind::String || o.offset < 0 || p.offset < 0)
+    return std::nullopt;
+  std::string_view a = ov_.string_at(o.sec, static_cast<u64>(o.offset));
+  std::string_view b = pv_.string_at(p.sec, static_cast<u64>(p.offset));
+  size_t i = 0;
+  while (i < a.size() && i < b.size() && a[i] == b[i])
+    i++;
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  size_t start = i;
+  while (start > 0 && digit(a[start - 1]))
+    start--;
+  if (start < 3 || a[start - 1] != ':' || a[start - 3] != '.' || (a[start - 2] != 'c' && a[start - 2] != 'h'))
+    return std::nullopt;
+  size_t ea = start, eb = start;
+  while (ea < a.size() && digit(a[ea]))
+    ea++;
+  while (eb < b.size() && digit(b[eb]))
+    eb++;
+  if (ea == start || eb == start || ea - start > 9 || eb - start > 9 || a.substr(ea) != b.substr(eb))
+    return std::nullopt;
+  return std::make_pair(std::stoll(std::string(a.substr(start, ea - start))),
+                        std::stoll(std::string(b.substr(start, eb - start))));
+}
+
 std::string Comparer::insn_text(const ObjectView &v, SectionId sec, const disasm::Insn &i) const {
   const auto &d = v.sec(sec).data;
   std::string text = v.decoder().format(std::span<const u8>(d.data(), d.size()), i);
@@ -301,8 +330,17 @@ std::optional<Difference> Comparer::compare_function(SymbolId o, SymbolId p) {
       if (ra[r].offset - a.offset != rb[r].offset - b.offset || ra[r].type != rb[r].type)
         return differ("relocation", "different relocation");
       Target ta = ov_.resolve(osec, ra[r]), tb = pv_.resolve(psec, rb[r]);
-      if (!same_target(ta, tb))
-        return differ("relocation", fmt::format("refers to {} instead of {}", pv_.describe(tb), ov_.describe(ta)));
+      if (!same_target(ta, tb)) {
+        // A "<file>:<line>" string whose line moved: judged by ignore_line_only_changes().
+        auto lines = string_line_difference(ta, tb);
+        if (!lines)
+          return differ("relocation", fmt::format("refers to {} instead of {}", pv_.describe(tb), ov_.describe(ta)));
+        if (!imm_only)
+          imm_only = differ("immediate", fmt::format("refers to {} instead of {}", pv_.describe(tb), ov_.describe(ta)));
+        ImmSite site{a.offset, b.offset, k, lines->first, lines->second};
+        site.in_string = true;
+        imm_only->imm_sites.push_back(site);
+      }
       for (u64 w = 0; w < elf::x86_64_reloc_width(ra[r].type) && ra[r].offset - a.offset + w < a.size; w++)
         mask[ra[r].offset - a.offset + w] = true;
     }

@@ -94,6 +94,10 @@ struct ImmSite {
   u64 orig_off = 0, patched_off = 0; // section offsets of the instructions
   size_t insn_index = 0;             // index in the function's instruction list
   i64 orig_value = 0, patched_value = 0;
+  // Not an immediate but a string literal that differs only in the number after
+  // "<file>:" (__FILE__ ":" __stringify(__LINE__), e.g. the field-spanning-write warning of
+  // every fortified memcpy(): "field \"run->...insn_bytes\" at arch/x86/kvm/x86.c:8493").
+  bool in_string = false;
 };
 
 // Why a symbol differs: the first thing that differs, in the patched symbol's coordinates.

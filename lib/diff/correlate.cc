@@ -272,6 +272,7 @@ void Correlator::match_group(const std::string &key, std::vector<SymbolId> o, st
   // Whatever is left: symtab order (GCC numbers clones and statics in source order).
   size_t j = 0;
   std::vector<std::string> paired;
+  bool renamed = false; // only worth a note when order paired different names
   for (size_t i = 0; i < o.size(); i++) {
     if (otaken[i])
       continue;
@@ -280,9 +281,10 @@ void Correlator::match_group(const std::string &key, std::vector<SymbolId> o, st
     if (j == p.size())
       break;
     paired.push_back(ov_.sym(o[i]).name + "<->" + pv_.sym(p[j]).name);
+    renamed |= ov_.sym(o[i]).name != pv_.sym(p[j]).name;
     take(i, j);
   }
-  if (!paired.empty())
+  if (renamed)
     ctx_.corr.notes.push_back(fmt::format("{} symbols share the name key '{}'; paired by order: {}", o.size() + p.size(),
                                           key, fmt::join(paired, ", ")));
 }
