@@ -32,6 +32,12 @@ static std::string diff_help() {
       "kernel's export stays. With --orig-crcs/--patched-crcs (kbuild's .cmd files of the unit, which hold "
       "`#SYMVER NAME 0xCRC` lines with CONFIG_MODVERSIONS) a changed exported function whose genksyms CRC "
       "changed is refused.\n\n"
+      "Dynamic debug: a patched function carries its own pr_debug() descriptors (__dyndbg) and their "
+      "jump-label entries; the module loader registers them under the patch module's name, so "
+      "'module kvm +p' no longer reaches the patched sites ('module livepatch_NAME +p' does). A descriptor "
+      "whose only difference is its line number is a line-only change.\n\n"
+      "BTF ids (.BTF_ids): never copied; patched code reads the running kernel's lists through livepatch "
+      "relocations to the list names (htab_map_btf_ids).\n\n"
       "Special sections and their built-in 6.1 x86-64 entry sizes (override with --entry-size, "
       "or give a --target vmlinux with DWARF):\n";
   for (const diff::SpecialSection &sp : diff::special_sections_6_1_x86_64())
