@@ -111,7 +111,7 @@ const std::vector<SpecialSection> &special_sections_6_1_x86_64() {
       // drm.debug): it holds THIS_MODULE and is registered under the module's name; a copy in
       // a patch module would be another class map of another module. Not in Debian's config.
       SpecialSection s = make("__dyndbg_classes", 56, "ddebug_class_map", SpecialPolicy::Refuse,
-                              "dynamic debug class maps (module pointer and name; cannot be carried)");
+                              "dynamic debug class maps (they hold their module's pointer and name; refused)");
       s.has_owner = false;
       t.push_back(s);
     }

@@ -158,9 +158,9 @@ void refuse_tables(DiffContext &ctx) {
       continue;
     for (SectionId sid : pv.special_sections(spec))
       ctx.refuse(code::UNSUPPORTED_SPECIAL_SECTION, Location(pv.obj().path).with_section(pv.sec(sid).name),
-                 fmt::format("this unit has {} ({}): its entries hold the module's pointer and name, and a copy in the "
-                             "patch module would be another module's; kpatch-gen cannot carry it. Patch a unit "
-                             "without it, or build the change as a module update",
+                 fmt::format("this unit has {} ({}), which a live patch cannot carry, and the code the patch "
+                             "replaces may depend on it (a class-based pr_debug() is controlled through the class "
+                             "map its module registered). Ship this fix as an update of the kernel or module itself",
                              pv.sec(sid).name, spec.why));
   }
 }
