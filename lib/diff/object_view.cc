@@ -74,7 +74,9 @@ ObjectView::ObjectView(const elf::ObjectFile &obj, const disasm::Decoder &dec) :
       file_name_ = s.name;
     if (f.role == SymRole::Object && s.is_local()) {
       f.fresh_static = is_fresh_static(f.name.base);
-      f.static_local = f.name.has_number && !f.name.base.starts_with("__UNIQUE_ID");
+      // __UNIQUE_ID_* and __BTF_ID__* end in digits too, but are no function-scope statics.
+      f.static_local = f.name.has_number && !f.name.base.starts_with("__UNIQUE_ID") &&
+                       !f.name.base.starts_with("__BTF_ID__");
     }
     if ((f.role == SymRole::Function || f.role == SymRole::ColdPart || f.role == SymRole::Object ||
          f.role == SymRole::Label) &&
