@@ -23,7 +23,7 @@ for obj in vmlinux mymod; do
 	[ "$(readelf -SW "$t/out.o" | grep -c ' __dyndbg ')" = 1 ]
 	[ "$(sec_size __dyndbg)" = 112 ]
 	readelf -sW "$t/out.o" | awk '$8 ~ /^__UNIQUE_ID_ddebug/ {print $2, $3}' | sort > "$t/descs"
-	[ "$(cat "$t/descs" | tr '\n' ' ')" = "0000000000000000 56 0000000000000038 56 " ]
+	[ "$(tr '\n' ' ' < "$t/descs")" = "0000000000000000 56 0000000000000038 56 " ]
 	# dd_b's two jump entries: key = descriptor + 40 (branch bit 0), normal PC64 relocations.
 	[ "$(jqr '.special_sections[] | select(.section == "__jump_table") | .kept')" = 2 ]
 	out_relocs __jump_table | awk '$1 == "8" || $1 == "18" {print $2, $3, $5}' > "$t/keys"
