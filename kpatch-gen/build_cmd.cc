@@ -378,6 +378,14 @@ int stage_diff(BuildState &st) {
     o.symvers_path = st.symvers_path;
     if (!st.struct_sizes.empty())
       o.target_struct_sizes = st.struct_sizes;
+    // A changed exported function is refused when its genksyms CRC changed.
+    if (auto crcs = build::unit_symver_crcs(st.tree->orig_obj(), st.tree->patched_obj(), u.object); !crcs) {
+      fail(st, crcs.error().str());
+      return BUILD_ERROR;
+    } else if (*crcs) {
+      o.orig_crcs = (*crcs)->first;
+      o.patched_crcs = (*crcs)->second;
+    }
     if (u.objname == "vmlinux") {
       o.target_path = st.vmlinux;
     } else {

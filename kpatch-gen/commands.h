@@ -10,6 +10,7 @@ namespace kpg::cli {
 
 struct DiffArgs {
   std::string orig, patched, out, report, objname = "vmlinux", target, symvers;
+  std::string orig_crcs, patched_crcs;  // files with kbuild's `#SYMVER name 0xCRC` lines
   std::vector<std::string> entry_sizes; // SECTION=BYTES
   bool quiet = false;
 };

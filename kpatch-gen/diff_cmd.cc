@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "diff/pipeline.h"
 #include "diff/special_sections.h"
+#include "diff/target.h"
 
 namespace kpg::cli {
 
@@ -24,12 +25,24 @@ static std::string diff_help() {
       "  3  no functional change (e.g. only __LINE__ values moved); OUT not written\n\n"
       "Refusal codes: INIT_CHANGED, DATA_INIT_CHANGED, OBJECT_SIZE_CHANGED, "
       "STATIC_LOCAL_REF_REMOVED, NO_FENTRY, COMDAT_CHANGED, INIT_REFERENCED, UNKNOWN_SPECIAL_SECTION, "
-      "BAD_SPECIAL_SECTION, BAD_CALLBACK, MODULE_KEY_IN_SPECIAL_ENTRY, TARGET_SYMBOL_NOT_FOUND, WEAK_OVERRIDDEN, "
+      "UNSUPPORTED_SPECIAL_SECTION, BAD_SPECIAL_SECTION, BAD_CALLBACK, MODULE_KEY_IN_SPECIAL_ENTRY, "
+      "NEW_EXPORT, EXPORTED_ABI_CHANGED, BTF_IDS_CHANGED, TARGET_SYMBOL_NOT_FOUND, WEAK_OVERRIDDEN, "
       "UNSUPPORTED_RELOCATION, INCOMPATIBLE_OBJECTS.\n\n"
+      "Exported functions: the export entries (___ksymtab+NAME) of changed functions are dropped, the running "
+      "kernel's export stays. With --orig-crcs/--patched-crcs (kbuild's .cmd files of the unit, which hold "
+      "`#SYMVER NAME 0xCRC` lines with CONFIG_MODVERSIONS) a changed exported function whose genksyms CRC "
+      "changed is refused.\n\n"
+      "Dynamic debug: a patched function carries its own pr_debug() descriptors (__dyndbg) and their "
+      "jump-label entries; the module loader registers them under the patch module's name, so "
+      "'module kvm +p' no longer reaches the patched sites ('module livepatch_NAME +p' does). A descriptor "
+      "whose only difference is its line number is a line-only change.\n\n"
+      "BTF ids (.BTF_ids): never copied; patched code reads the running kernel's lists through livepatch "
+      "relocations to the list names (htab_map_btf_ids).\n\n"
       "Special sections and their built-in 6.1 x86-64 entry sizes (override with --entry-size, "
       "or give a --target vmlinux with DWARF):\n";
   for (const diff::SpecialSection &sp : diff::special_sections_6_1_x86_64())
     s += fmt::format("  {:<20} {:>3} bytes  {}\n", sp.name, sp.default_entry_size, sp.why);
+  s += "(a name ending in '*' is a prefix: one section per exported symbol)\n";
   s += "\nExample:\n  kpatch-gen diff orig/fs/proc/cmdline.o patched/fs/proc/cmdline.o -o cmdline.diff.o \\\n"
        "      --target vmlinux --symvers Module.symvers --report cmdline.json\n";
   return s;
@@ -51,6 +64,12 @@ CLI::App *add_diff_command(CLI::App &app, DiffArgs &a) {
   c->add_option("--symvers", a.symvers, "Module.symvers of the running kernel (what is exported, by whom)")
       ->check(CLI::ExistingFile);
   c->add_option("--entry-size", a.entry_sizes, "SECTION=BYTES: entry size of a special section (repeatable)");
+  c->add_option("--orig-crcs", a.orig_crcs,
+                "genksyms CRCs of the original build: a file with `#SYMVER NAME 0xCRC` lines (the unit's kbuild .cmd "
+                "file); with --patched-crcs, refuses changed exported functions whose CRC changed")
+      ->check(CLI::ExistingFile);
+  c->add_option("--patched-crcs", a.patched_crcs, "genksyms CRCs of the patched build (see --orig-crcs)")
+      ->check(CLI::ExistingFile);
   c->add_flag("-q,--quiet", a.quiet, "print only errors");
   return c;
 }
@@ -84,6 +103,20 @@ int run_diff_command(const DiffArgs &a) {
       return diff::EXIT_USAGE;
     }
     opt.entry_sizes[sec] = v;
+  }
+  if (a.orig_crcs.empty() != a.patched_crcs.empty()) {
+    std::fprintf(stderr, "kpatch-gen diff: --orig-crcs and --patched-crcs go together\n");
+    return diff::EXIT_USAGE;
+  }
+  if (!a.orig_crcs.empty()) {
+    for (auto [path, slot] : {std::pair{&a.orig_crcs, &opt.orig_crcs}, std::pair{&a.patched_crcs, &opt.patched_crcs}}) {
+      auto crcs = diff::read_symver_crcs(*path);
+      if (!crcs) {
+        std::fprintf(stderr, "kpatch-gen diff: %s\n", crcs.error().str().c_str());
+        return diff::EXIT_USAGE;
+      }
+      *slot = std::move(*crcs);
+    }
   }
   Diag diag;
   diff::DiffResult r = diff::run_diff(opt, diag);

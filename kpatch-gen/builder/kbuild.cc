@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "builder/process.h"
+#include "diff/target.h"
 #include "support/file.h"
 
 namespace fs = std::filesystem;
@@ -140,10 +141,15 @@ Expected<std::vector<Unit>> affected_units(const std::vector<PatchedFile> &files
   return out;
 }
 
+// kbuild's record of how it built `object` in `objtree`: fs/proc/.cmdline.o.cmd.
+static std::string cmd_file(const std::string &objtree, const std::string &object) {
+  fs::path o = fs::path(objtree) / object;
+  return (o.parent_path() / ("." + o.filename().string() + ".cmd")).string();
+}
+
 // -DMODULE -DKBUILD_MODNAME='"binfmt_misc"' in the original object's command line.
 static Expected<void> read_membership(const std::string &objtree, Unit &u) {
-  fs::path o = fs::path(objtree) / u.object;
-  std::string cmdfile = (o.parent_path() / ("." + o.filename().string() + ".cmd")).string();
+  std::string cmdfile = cmd_file(objtree, u.object);
   auto text = read_text_file(cmdfile);
   if (!text)
     return std::move(text).take_error();
@@ -237,6 +243,19 @@ Expected<void> compile_units(const PreparedTree &tree, std::vector<Unit> &units,
     if (auto m = read_membership(tree.orig_obj(), u); !m)
       return m;
   return {};
+}
+
+Expected<std::optional<std::pair<SymverCrcs, SymverCrcs>>>
+unit_symver_crcs(const std::string &orig_objtree, const std::string &patched_objtree, const std::string &object) {
+  auto orig = diff::read_symver_crcs(cmd_file(orig_objtree, object));
+  if (!orig)
+    return std::move(orig).take_error();
+  auto patched = diff::read_symver_crcs(cmd_file(patched_objtree, object));
+  if (!patched)
+    return std::move(patched).take_error();
+  if (orig->empty() && patched->empty())
+    return std::optional<std::pair<SymverCrcs, SymverCrcs>>();
+  return std::optional(std::make_pair(std::move(*orig), std::move(*patched)));
 }
 
 } // namespace kpg::build

@@ -16,6 +16,7 @@
 // original object it just compiled: no guessing from Makefiles.
 #pragma once
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -59,5 +60,14 @@ Expected<std::vector<Unit>> affected_units(const std::vector<PatchedFile> &files
 // in the real build. Fills Unit::objname/module_file from the original objects' .cmd files.
 Expected<void> compile_units(const PreparedTree &tree, std::vector<Unit> &units, int jobs, const std::string &logdir,
                              Progress &progress);
+
+// The genksyms CRCs of a compiled unit's exports in the original and the patched object tree:
+// with
+// CONFIG_MODVERSIONS, kbuild appends `#SYMVER name 0xCRC` to the unit's .cmd file when the
+// object exports symbols. nullopt when neither file has any (no exports, or no MODVERSIONS),
+// so that the diff notes the ABI as unchecked instead of warning about missing CRCs.
+using SymverCrcs = std::map<std::string, u32>;
+Expected<std::optional<std::pair<SymverCrcs, SymverCrcs>>>
+unit_symver_crcs(const std::string &orig_objtree, const std::string &patched_objtree, const std::string &object);
 
 } // namespace kpg::build

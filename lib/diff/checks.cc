@@ -41,6 +41,10 @@ void Checker::check_init_and_data(SymbolId p, const SymbolChange &c) {
   }
   if (c.status != Status::Changed || pv_.facts(p).role != SymRole::Object || !c.diff)
     return;
+  // A table object (a __dyndbg descriptor) is not state the patch would rewrite: the functions
+  // that use it changed with it (classify) and carry their own copy.
+  if (const SpecialSection *t = find_special_section(secname); t && t->policy == SpecialPolicy::Objects)
+    return;
   if (c.diff->kind == "size")
     ctx_.refuse(code::OBJECT_SIZE_CHANGED, ctx_.loc_patched(p),
                 fmt::format("size of {} changed from {} to {}: the running kernel's object keeps its size and every "

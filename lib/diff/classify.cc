@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
 // Pass: classify. Finishes the change set:
+//  - a changed table object (a __dyndbg descriptor) changes the functions that use it;
 //  - a .cold part is not a function of its own (no ftrace entry, never called, only jumped to
 //    from its parent), so when it changes, its parent is what gets patched: gcc moves the
 //    unlikely tail of e.g. `kmalloc` failure handling into `foo.cold`, and a changed error
@@ -10,6 +11,7 @@
 //  - for changed functions, DWARF says whether the first difference lies in code inlined from
 //    another function, which is the usual answer to "why is this function in my patch?".
 #include <fmt/format.h>
+#include <set>
 
 #include "diff/passes.h"
 #include "dwarf/dwarf.h"
@@ -38,6 +40,51 @@ void propagate_cold_parts(DiffContext &ctx) {
       d.detail += fmt::format(" ({} at +0x{:x}: {})", ch->diff->kind, ch->diff->offset, ch->diff->detail);
     c.diff = std::make_shared<const Difference>(std::move(d));
     ctx.changes.patched.set(*f.parent, std::move(c));
+  }
+}
+
+// An object of a table of objects (special_sections.h) that changed beyond its line -- a
+// __dyndbg descriptor whose default flags changed because `#define DEBUG` now precedes the
+// pr_debug() -- changes the functions (and cold parts) that use it: they are what the patch
+// replaces, and they carry the new descriptor with them (descriptors are fresh statics).
+void propagate_table_objects(DiffContext &ctx) {
+  const ObjectView &pv = *ctx.pv;
+  std::set<u32> changed;
+  for (SymbolId p : pv.obj().symbols.ids()) {
+    auto ch = ctx.changes.patched.get(p);
+    if (!ch || ch->status != Status::Changed || pv.facts(p).role != SymRole::Object)
+      continue;
+    const SpecialSection *t = find_special_section(pv.sec(*pv.sym(p).section).name);
+    if (t && t->policy == SpecialPolicy::Objects)
+      changed.insert(to_index(p));
+  }
+  if (changed.empty())
+    return;
+  for (SymbolId f : pv.obj().symbols.ids()) {
+    const SymFacts &ff = pv.facts(f);
+    if (ff.role != SymRole::Function && ff.role != SymRole::ColdPart)
+      continue;
+    auto ch = ctx.changes.patched.get(f);
+    if (!ch || ch->status != Status::Same)
+      continue;
+    const elf::Symbol &fs = pv.sym(f);
+    for (const elf::Reloc &r : pv.relocs_in(*fs.section, fs.value, fs.value + fs.size)) {
+      auto t = pv.target_symbol(*fs.section, r);
+      if (!t || !changed.count(to_index(*t)))
+        continue;
+      const SymbolChange &tc = *ctx.changes.patched.get(*t);
+      SymbolChange c;
+      c.status = Status::Changed;
+      Difference d;
+      d.kind = "special-entry";
+      d.offset = r.offset - fs.value;
+      d.detail = fmt::format("its {} entry {} changed", pv.sec(*pv.sym(*t).section).name, pv.sym(*t).name);
+      if (tc.diff)
+        d.detail += fmt::format(" ({})", tc.diff->detail);
+      c.diff = std::make_shared<const Difference>(std::move(d));
+      ctx.changes.patched.set(f, std::move(c));
+      break;
+    }
   }
 }
 
@@ -107,6 +154,7 @@ void explain_inlining(DiffContext &ctx) {
 } // namespace
 
 void classify(DiffContext &ctx) {
+  propagate_table_objects(ctx); // first: a descriptor used only in foo.cold changes foo.cold, then foo
   propagate_cold_parts(ctx);
   find_callbacks(ctx);
   explain_inlining(ctx);

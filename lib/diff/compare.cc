@@ -25,6 +25,23 @@
 namespace kpg::diff {
 namespace {
 
+// Bits of a region that comparison skips: `mask` selects them in the little-endian word of
+// `width` bytes at `offset` (from the region start). Relocations in that word are skipped too.
+struct IgnoredBits {
+  u64 offset = 0, width = 0, mask = 0;
+};
+
+IgnoredBits ignored_line(const LineField &f) { return IgnoredBits{f.offset, f.width, f.mask}; }
+
+// The masked value of a line field in an entry or object at `start` of `sec`.
+u64 line_value(const ObjectView &v, SectionId sec, u64 start, const LineField &f) {
+  const auto &d = v.sec(sec).data;
+  u64 x = 0;
+  for (u64 k = 0; k < f.width && start + f.offset + k < d.size(); k++)
+    x |= static_cast<u64>(d[start + f.offset + k]) << (8 * k);
+  return x & f.mask;
+}
+
 bool comparable(const ObjectView &v, SymbolId id) {
   const SymFacts &f = v.facts(id);
   return (f.role == SymRole::Function || f.role == SymRole::ColdPart || f.role == SymRole::Object) &&
@@ -53,9 +70,10 @@ private:
   std::optional<Difference> compare_object(SymbolId o, SymbolId p);
   std::optional<Difference> compare_entries(SymbolId o, SymbolId p);
   bool same_region(SectionId osec, u64 ooff, SectionId psec, u64 poff, u64 len,
-                   std::optional<std::pair<u64, u64>> ignore = std::nullopt) const;
+                   std::optional<IgnoredBits> ignore = std::nullopt) const;
   bool same_anonymous_section(SectionId o, SectionId p) const;
   std::string insn_text(const ObjectView &v, SectionId sec, const disasm::Insn &i) const;
+  std::optional<std::pair<i64, i64>> string_line_difference(const Target &o, const Target &p) const;
 
   DiffContext &ctx_;
   const ObjectView &ov_, &pv_;
@@ -166,16 +184,18 @@ bool Comparer::same_target(const Target &o, const Target &p) const {
 }
 
 // Bytes [ooff, ooff+len) vs [poff, poff+len), relocation fields masked and relocations
-// compared by target. `ignore` is a byte range relative to the region start whose bytes and
+// compared by target. `ignore` names bits (relative to the region start) whose value and
 // relocations are not compared (a line field; a field compared separately by the caller).
 bool Comparer::same_region(SectionId osec, u64 ooff, SectionId psec, u64 poff, u64 len,
-                           std::optional<std::pair<u64, u64>> ignore) const {
+                           std::optional<IgnoredBits> ignore) const {
   const elf::Section &a = ov_.sec(osec), &b = pv_.sec(psec);
   std::span<const elf::Reloc> ro = ov_.relocs_in(osec, ooff, ooff + len), rp = pv_.relocs_in(psec, poff, poff + len);
   std::vector<elf::Reloc> ro_kept, rp_kept;
   if (ignore) {
     auto outside = [&](u64 base) {
-      return [=](const elf::Reloc &r) { return r.offset - base < ignore->first || r.offset - base >= ignore->second; };
+      return [=](const elf::Reloc &r) {
+        return r.offset - base < ignore->offset || r.offset - base >= ignore->offset + ignore->width;
+      };
     };
     std::ranges::copy_if(ro, std::back_inserter(ro_kept), outside(ooff));
     std::ranges::copy_if(rp, std::back_inserter(rp_kept), outside(poff));
@@ -184,26 +204,55 @@ bool Comparer::same_region(SectionId osec, u64 ooff, SectionId psec, u64 poff, u
   }
   if (ro.size() != rp.size())
     return false;
-  std::vector<bool> mask(len, false);
+  // Per byte: the bits that take part in the comparison.
+  std::vector<u8> care(len, 0xff);
   if (ignore)
-    for (u64 k = ignore->first; k < ignore->second && k < len; k++)
-      mask[k] = true;
+    for (u64 k = 0; k < ignore->width && ignore->offset + k < len; k++)
+      care[ignore->offset + k] = static_cast<u8>(~(ignore->mask >> (8 * k)));
   for (size_t k = 0; k < ro.size(); k++) {
     if (ro[k].offset - ooff != rp[k].offset - poff || ro[k].type != rp[k].type)
       return false;
     if (!same_target(ov_.resolve(osec, ro[k]), pv_.resolve(psec, rp[k])))
       return false;
     for (u64 w = 0; w < elf::x86_64_reloc_width(ro[k].type) && ro[k].offset - ooff + w < len; w++)
-      mask[ro[k].offset - ooff + w] = true;
+      care[ro[k].offset - ooff + w] = 0;
   }
   if (a.is_nobits() || b.is_nobits())
     return a.is_nobits() == b.is_nobits();
   if (ooff + len > a.data.size() || poff + len > b.data.size())
     return false;
   for (u64 k = 0; k < len; k++)
-    if (!mask[k] && a.data[ooff + k] != b.data[poff + k])
+    if ((a.data[ooff + k] ^ b.data[poff + k]) & care[k])
       return false;
   return true;
+}
+
+// Two strings that differ only in one run of digits right after "<file>.c:" or "<file>.h:"
+// (__FILE__ ":" __stringify(__LINE__)): the two numbers. Whether they are the lines of the
+// code that uses the strings is for ignore_line_only_changes() to check against DWARF.
+std::optional<std::pair<i64, i64>> Comparer::string_line_difference(const Target &o, const Target &p) const {
+  if (o.kind != Target::Kind::String || p.kind != Target::Kind::String || o.offset < 0 || p.offset < 0)
+    return std::nullopt;
+  std::string_view a = ov_.string_at(o.sec, static_cast<u64>(o.offset));
+  std::string_view b = pv_.string_at(p.sec, static_cast<u64>(p.offset));
+  size_t i = 0;
+  while (i < a.size() && i < b.size() && a[i] == b[i])
+    i++;
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  size_t start = i;
+  while (start > 0 && digit(a[start - 1]))
+    start--;
+  if (start < 3 || a[start - 1] != ':' || a[start - 3] != '.' || (a[start - 2] != 'c' && a[start - 2] != 'h'))
+    return std::nullopt;
+  size_t ea = start, eb = start;
+  while (ea < a.size() && digit(a[ea]))
+    ea++;
+  while (eb < b.size() && digit(b[eb]))
+    eb++;
+  if (ea == start || eb == start || ea - start > 9 || eb - start > 9 || a.substr(ea) != b.substr(eb))
+    return std::nullopt;
+  return std::make_pair(std::stoll(std::string(a.substr(start, ea - start))),
+                        std::stoll(std::string(b.substr(start, eb - start))));
 }
 
 std::string Comparer::insn_text(const ObjectView &v, SectionId sec, const disasm::Insn &i) const {
@@ -347,8 +396,17 @@ std::optional<Difference> Comparer::compare_function(SymbolId o, SymbolId p) {
       if (ra[r].offset - a.offset != rb[r].offset - b.offset || ra[r].type != rb[r].type)
         return differ("relocation", "different relocation");
       Target ta = ov_.resolve(osec, ra[r]), tb = pv_.resolve(psec, rb[r]);
-      if (!same_target(ta, tb))
-        return differ("relocation", relocation_detail(ta, tb));
+      if (!same_target(ta, tb)) {
+        // A "<file>:<line>" string whose line moved: judged by ignore_line_only_changes().
+        auto lines = string_line_difference(ta, tb);
+        if (!lines)
+          return differ("relocation", relocation_detail(ta, tb));
+        if (!imm_only)
+          imm_only = differ("immediate", fmt::format("refers to {} instead of {}", pv_.describe(tb), ov_.describe(ta)));
+        ImmSite site{a.offset, b.offset, k, lines->first, lines->second};
+        site.in_string = true;
+        imm_only->imm_sites.push_back(site);
+      }
       for (u64 w = 0; w < elf::x86_64_reloc_width(ra[r].type) && ra[r].offset - a.offset + w < a.size; w++)
         mask[ra[r].offset - a.offset + w] = true;
     }
@@ -421,9 +479,10 @@ std::optional<Difference> Comparer::compare_entries(SymbolId o, SymbolId p) {
                         fmt::format("different set of {} entries", any.spec->name));
     }
     const EntryRef &a = eo[k], &b = ep[k];
-    std::optional<std::pair<u64, u64>> ignore;
-    if (a.spec->line_field && a.entsize == a.spec->line_field_entry_size)
-      ignore = a.spec->line_field;
+    std::optional<IgnoredBits> ignore;
+    const LineField *line = a.spec->line_field && a.spec->line_field->applies(a.entsize) ? &*a.spec->line_field : nullptr;
+    if (line)
+      ignore = ignored_line(*line);
     // struct alt_instr.repl_offset points into .altinstr_replacement, which holds the
     // replacements of every function of the unit back to back: comparing it as "the same
     // place in the same anonymous section" would make every function with an alternative
@@ -431,14 +490,10 @@ std::optional<Difference> Comparer::compare_entries(SymbolId o, SymbolId p) {
     // compared by its own bytes and relocations below instead.
     bool alt = a.spec->repl_offset && a.spec->repl_len_offset;
     if (alt)
-      ignore = std::make_pair(*a.spec->repl_offset, *a.spec->repl_offset + 4);
+      ignore = IgnoredBits{*a.spec->repl_offset, 4, 0xffffffff};
     bool same = a.owner_off == b.owner_off && same_region(a.sec, a.offset, b.sec, b.offset, a.entsize, ignore);
-    if (same && ignore && ignore->second - ignore->first == 2) {
-      auto line = [](const ObjectView &v, const EntryRef &e, u64 at) {
-        const auto &d = v.sec(e.sec).data;
-        return e.offset + at + 2 <= d.size() ? d[e.offset + at] | (d[e.offset + at + 1] << 8) : 0;
-      };
-      int la = line(ov_, a, ignore->first), lb = line(pv_, b, ignore->first);
+    if (same && line && !alt) {
+      u64 la = line_value(ov_, a.sec, a.offset, *line), lb = line_value(pv_, b.sec, b.offset, *line);
       if (la != lb)
         entry_lines_.push_back(fmt::format("+0x{:x}: {} line {} -> {}", b.owner_off, b.spec->name, la, lb));
     }
@@ -471,6 +526,20 @@ std::optional<Difference> Comparer::compare_object(SymbolId o, SymbolId p) {
   if (so.size != sp.size)
     return make_difference("size", 0, fmt::format("{} bytes", so.size), fmt::format("{} bytes", sp.size),
                       "object size differs");
+  // An entry of a table of objects (a __dyndbg descriptor) whose line field is all that
+  // differs: the pr_debug() moved, nothing else. Its users are unchanged; when they are
+  // patched for another reason they carry the new descriptor anyway.
+  const SpecialSection *table = find_special_section(pv_.sec(*sp.section).name);
+  if (table && table->policy == SpecialPolicy::Objects && table->line_field &&
+      table->line_field->applies(sp.size) && sp.size == ctx_.entry_sizes[table->name].size) {
+    const LineField &f = *table->line_field;
+    if (same_region(*so.section, so.value, *sp.section, sp.value, so.size, ignored_line(f))) {
+      u64 la = line_value(ov_, *so.section, so.value, f), lb = line_value(pv_, *sp.section, sp.value, f);
+      if (la != lb)
+        entry_lines_.push_back(fmt::format("+0x{:x}: {} lineno {} -> {}", f.offset, table->name, la, lb));
+      return std::nullopt;
+    }
+  }
   if (!same_region(*so.section, so.value, *sp.section, sp.value, so.size)) {
     // Find the first differing byte or relocation for the report.
     u64 at = 0;

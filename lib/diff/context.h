@@ -45,6 +45,10 @@ inline constexpr const char *AMBIGUOUS_TARGET_SYMBOL = "AMBIGUOUS_TARGET_SYMBOL"
 inline constexpr const char *WEAK_OVERRIDDEN = "WEAK_OVERRIDDEN";
 inline constexpr const char *INIT_REFERENCED = "INIT_REFERENCED";
 inline constexpr const char *BAD_CALLBACK = "BAD_CALLBACK";
+inline constexpr const char *NEW_EXPORT = "NEW_EXPORT";
+inline constexpr const char *EXPORTED_ABI_CHANGED = "EXPORTED_ABI_CHANGED";
+inline constexpr const char *UNSUPPORTED_SPECIAL_SECTION = "UNSUPPORTED_SPECIAL_SECTION";
+inline constexpr const char *BTF_IDS_CHANGED = "BTF_IDS_CHANGED";
 inline constexpr const char *INTERNAL = "INTERNAL";
 } // namespace code
 
@@ -58,6 +62,11 @@ struct Options {
   // Struct sizes already read from the target's DWARF (struct name -> bytes), so that a
   // caller diffing many units reads a 600 MB debug vmlinux once; empty: read them here.
   std::optional<std::map<std::string, u64>> target_struct_sizes;
+  // genksyms CRCs of the unit's exports in the original and the patched build (symbol ->
+  // CRC, from the `#SYMVER name 0xCRC` lines kbuild appends to the unit's .cmd file with
+  // CONFIG_MODVERSIONS; read_symver_crcs()). Both set: a changed exported function whose CRC
+  // differs is refused (check_exports); unset: not checked, with a note.
+  std::optional<std::map<std::string, u32>> orig_crcs, patched_crcs;
   bool quiet = false;
 };
 
@@ -86,6 +95,10 @@ struct ImmSite {
   u64 orig_off = 0, patched_off = 0; // section offsets of the instructions
   size_t insn_index = 0;             // index in the function's instruction list
   i64 orig_value = 0, patched_value = 0;
+  // Not an immediate but a string literal that differs only in the number after
+  // "<file>:" (__FILE__ ":" __stringify(__LINE__), e.g. the field-spanning-write warning of
+  // every fortified memcpy(): "field \"run->...insn_bytes\" at arch/x86/kvm/x86.c:8493").
+  bool in_string = false;
 };
 
 // Why a symbol differs: the first thing that differs, in the patched symbol's coordinates.

@@ -17,11 +17,19 @@
 //     functions that use them -- kernel example: `__print_once` in several functions of
 //     kernel/printk/printk.c -- then by identical contents, then by symtab order, and the
 //     resolution is noted in the report.
-//  4. Fresh statics (__warned, __key, ...) are never correlated: the patched code gets its
-//     own copy (names.h).
+//  4. Fresh statics (__warned, __key, ...) are never correlated by name: the patched code
+//     gets its own copy (names.h).
+//  5. Objects of tables that code refers to (the __dyndbg descriptors of pr_debug() sites,
+//     special_sections.h) are correlated by what their identity fields point at -- function
+//     name and format string -- and their order among equals, never by name: the name
+//     __UNIQUE_ID_ddebug<__COUNTER__>.<gcc's number> changes when any pr_debug() is added
+//     above. They stay fresh statics (each patched function carries its own descriptors); the
+//     pairing only lets compare() see that a descriptor did not change, or changed only its
+//     line (adding a blank line at the top of arch/x86/kvm/x86.c moves all 100 or so).
 #include <algorithm>
 #include <array>
 #include <fmt/format.h>
+#include <map>
 #include <string_view>
 #include <unordered_map>
 
@@ -85,6 +93,7 @@ public:
 
 private:
   void match_group(const std::string &key, std::vector<SymbolId> o, std::vector<SymbolId> p);
+  void link_table_objects();
   void link_sections();
 
   DiffContext &ctx_;
@@ -172,7 +181,64 @@ void Correlator::run() {
   for (Group &g : groups)
     if (!g.o.empty() && !g.p.empty())
       match_group(std::string(g.key), std::move(g.o), std::move(g.p));
+  link_table_objects();
   link_sections();
+}
+
+// What a pointer field of a table entry points at, as text: a string literal, or the
+// contents of a fresh static such as __func__.12 ("kvm_set_msr_common").
+std::string pointed_text(const ObjectView &v, SectionId sec, u64 field) {
+  auto rr = v.relocs_in(sec, field, field + 8);
+  if (rr.size() != 1)
+    return "";
+  Target t = v.resolve(sec, rr[0]);
+  std::optional<SectionId> tsec;
+  i64 off = t.offset;
+  if (t.kind == Target::Kind::String || t.kind == Target::Kind::Anonymous) {
+    tsec = t.sec;
+  } else if (t.kind == Target::Kind::Symbol) {
+    tsec = v.sym(t.sym).section;
+    off += static_cast<i64>(v.sym(t.sym).value);
+  }
+  if (!tsec || off < 0 || v.sec(*tsec).is_nobits())
+    return v.describe(t);
+  return std::string(v.string_at(*tsec, static_cast<u64>(off)));
+}
+
+void Correlator::link_table_objects() {
+  for (const SpecialSection &spec : special_sections_6_1_x86_64()) {
+    if (spec.policy != SpecialPolicy::Objects || spec.identity_fields.empty())
+      continue;
+    // Identity (the identity fields' texts, NUL-separated) -> objects in section order.
+    auto collect = [&](const ObjectView &v) {
+      std::map<std::string, std::vector<SymbolId>> by_id;
+      for (SectionId sec : v.special_sections(spec))
+        for (SymbolId s : v.symbols_in(sec)) {
+          if (v.facts(s).role != SymRole::Object)
+            continue;
+          std::string id;
+          for (u64 f : spec.identity_fields)
+            id += pointed_text(v, sec, v.sym(s).value + f) + '\0';
+          by_id[id].push_back(s);
+        }
+      return by_id;
+    };
+    auto o = collect(ov_), p = collect(pv_);
+    size_t linked = 0, unpaired = 0;
+    for (auto &[id, os] : o) {
+      auto it = p.find(id);
+      size_t n = it == p.end() ? 0 : std::min(os.size(), it->second.size());
+      for (size_t k = 0; k < n; k++)
+        if (!ctx_.corr.o2p.has(os[k]) && !ctx_.corr.p2o.has(it->second[k])) {
+          ctx_.corr.link(os[k], it->second[k]);
+          linked++;
+        }
+      unpaired += os.size() - n;
+    }
+    if (linked || unpaired)
+      ctx_.corr.notes.push_back(fmt::format("{}: {} entries paired by {} and order, {} of the original without a twin",
+                                            spec.name, linked, spec.identity_what, unpaired));
+  }
 }
 
 void Correlator::match_group(const std::string &key, std::vector<SymbolId> o, std::vector<SymbolId> p) {
@@ -218,6 +284,7 @@ void Correlator::match_group(const std::string &key, std::vector<SymbolId> o, st
   // Whatever is left: symtab order (GCC numbers clones and statics in source order).
   size_t j = 0;
   std::vector<std::string> paired;
+  bool renamed = false; // only worth a note when order paired different names
   for (size_t i = 0; i < o.size(); i++) {
     if (otaken[i])
       continue;
@@ -226,9 +293,10 @@ void Correlator::match_group(const std::string &key, std::vector<SymbolId> o, st
     if (j == p.size())
       break;
     paired.push_back(ov_.sym(o[i]).name + "<->" + pv_.sym(p[j]).name);
+    renamed |= ov_.sym(o[i]).name != pv_.sym(p[j]).name;
     take(i, j);
   }
-  if (!paired.empty())
+  if (renamed)
     ctx_.corr.notes.push_back(fmt::format("{} symbols share the name key '{}'; paired by order: {}", o.size() + p.size(),
                                           key, fmt::join(paired, ", ")));
 }

@@ -108,6 +108,11 @@ void Includer::targets_of(SectionId sec, u64 start, u64 end, const std::string &
           add_symbol(t.sym, IncludeKind::ColdPart, "cold part of " + pv_.sym(*f.parent).name);
         }
       } else if (f.role == SymRole::Object) {
+        // .BTF_ids words are never copied: plan_relocations points the reference at the
+        // running kernel's list (btf_ids.h).
+        if (const SpecialSection *tab = find_special_section(pv_.sec(*ts.section).name);
+            tab && tab->policy == SpecialPolicy::RunningKernel)
+          break;
         // A new __initdata object would be copied into the module's own .init.data, which the
         // module loader frees right after the (livepatch) module's init: same as new __init code.
         if (!f.fresh_static && status(t.sym) == Status::New && is_init_section_name(pv_.sec(*ts.section).name))

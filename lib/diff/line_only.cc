@@ -16,6 +16,13 @@
 // line), lockdep_rcu_suspicious(file, line, s), warn_slowpath_fmt(file, line, taint, fmt)):
 // an immediate loaded into %esi right before a call to one of them is a line number. A
 // `pr_info("%d", 5)` -> 6 change is never mistaken for one: _printk takes no line argument.
+//
+// Lines also hide in string literals: __FILE__ ":" __stringify(__LINE__) is the "field ... at
+// arch/x86/kvm/x86.c:8493" of every fortified memcpy() (include/linux/fortify-string.h), so
+// one blank line at the top of x86.c changed prepare_emulation_failure_exit(). compare()
+// reports strings that differ only in the number after "<file>.c:"; such a number is a line
+// when DWARF says it is the line of the instruction that loads the string, or of a call site
+// it was inlined from, on both sides. There is no fallback without DWARF.
 #include <fmt/format.h>
 
 #include "diff/passes.h"
@@ -42,6 +49,10 @@ private:
   bool is_line(const ImmSite &site, SymbolId o, SymbolId p);
   bool sink_follows(const ObjectView &v, SymbolId func, size_t k) const;
   void load_dwarf();
+  static bool line_of_code(const dwarf::ObjectDebugInfo &d, SectionId sec, u64 off, i64 value);
+  // Sections of changed functions with __FILE__:__LINE__ string sites: their inlining trees
+  // are loaded (a string used in inlined code names the line of the call site).
+  std::vector<SectionId> orig_string_secs_, patched_string_secs_;
 
   DiffContext &ctx_;
   const ObjectView &ov_, &pv_;
@@ -52,8 +63,11 @@ void LineOnly::load_dwarf() {
   if (dwarf_tried_)
     return;
   dwarf_tried_ = true;
-  dwarf::LoadOptions lo; // line tables only
-  lo.inlines = false;
+  dwarf::LoadOptions lo, lp; // line tables, and inlining trees only where strings need them
+  lo.inlines = !orig_string_secs_.empty();
+  lo.inline_sections = orig_string_secs_;
+  lp.inlines = !patched_string_secs_.empty();
+  lp.inline_sections = patched_string_secs_;
   auto of = ctx_.with_debug_info(false);
   auto pf = ctx_.with_debug_info(true);
   if (!of || !pf) {
@@ -61,7 +75,7 @@ void LineOnly::load_dwarf() {
     return;
   }
   auto o = dwarf::ObjectDebugInfo::load(**of, lo);
-  auto p = dwarf::ObjectDebugInfo::load(**pf, lo);
+  auto p = dwarf::ObjectDebugInfo::load(**pf, lp);
   if (o && p && o->has_info() && p->has_info()) {
     ctx_.orig_dwarf = std::make_unique<dwarf::ObjectDebugInfo>(std::move(*o));
     ctx_.patched_dwarf = std::make_unique<dwarf::ObjectDebugInfo>(std::move(*p));
@@ -95,10 +109,23 @@ bool LineOnly::sink_follows(const ObjectView &v, SymbolId func, size_t k) const 
   return false;
 }
 
+bool LineOnly::line_of_code(const dwarf::ObjectDebugInfo &d, SectionId sec, u64 off, i64 value) {
+  if (auto l = d.line_at(sec, off); l && static_cast<i64>(*l) == value)
+    return true;
+  for (const dwarf::InlineFrame &f : d.inline_chain(sec, off))
+    if (static_cast<i64>(f.call_line) == value)
+      return true;
+  return false;
+}
+
 bool LineOnly::is_line(const ImmSite &site, SymbolId o, SymbolId p) {
   if (site.orig_value <= 0 || site.patched_value <= 0)
     return false;
   load_dwarf();
+  if (site.in_string)
+    return ctx_.orig_dwarf && ctx_.patched_dwarf &&
+           line_of_code(*ctx_.orig_dwarf, *ov_.sym(o).section, site.orig_off, site.orig_value) &&
+           line_of_code(*ctx_.patched_dwarf, *pv_.sym(p).section, site.patched_off, site.patched_value);
   if (ctx_.orig_dwarf && ctx_.patched_dwarf) {
     auto la = ctx_.orig_dwarf->line_at(*ov_.sym(o).section, site.orig_off);
     auto lb = ctx_.patched_dwarf->line_at(*pv_.sym(p).section, site.patched_off);
@@ -109,6 +136,18 @@ bool LineOnly::is_line(const ImmSite &site, SymbolId o, SymbolId p) {
 }
 
 void LineOnly::run() {
+  for (SymbolId p : pv_.obj().symbols.ids()) {
+    auto ch = ctx_.changes.patched.get(p);
+    auto o = ctx_.corr.p2o.get(p);
+    if (!ch || !ch->diff || ch->diff->kind != "immediate" || !o)
+      continue;
+    for (const ImmSite &site : ch->diff->imm_sites)
+      if (site.in_string) {
+        orig_string_secs_.push_back(*ov_.sym(*o).section);
+        patched_string_secs_.push_back(*pv_.sym(p).section);
+        break;
+      }
+  }
   for (SymbolId p : pv_.obj().symbols.ids()) {
     auto ch = ctx_.changes.patched.get(p);
     if (!ch || ch->status != Status::Changed || !ch->diff || ch->diff->kind != "immediate")
@@ -123,7 +162,8 @@ void LineOnly::run() {
         all = false;
         break;
       }
-      lines.push_back(fmt::format("+0x{:x}: {} -> {}", site.patched_off - pv_.sym(p).value, site.orig_value,
+      lines.push_back(fmt::format("+0x{:x}: {}{} -> {}", site.patched_off - pv_.sym(p).value,
+                                  site.in_string ? "__FILE__:__LINE__ string " : "", site.orig_value,
                                   site.patched_value));
     }
     if (!all)

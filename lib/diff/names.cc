@@ -16,11 +16,19 @@ static bool all_digits(std::string_view s) {
 
 DecodedName decode_name(std::string_view name) {
   DecodedName d;
-  // __UNIQUE_ID_<prefix><counter>: strip the trailing digit run. Prefixes that end in a
-  // digit (rare) lose that digit too, consistently on both sides, which is all the key needs.
-  if (name.starts_with("__UNIQUE_ID_")) {
+  // __UNIQUE_ID_<prefix><counter>, and gcc's ".<n>" after it when the symbol is a
+  // function-scope static (the dynamic debug descriptor of a pr_debug() is
+  // __UNIQUE_ID_ddebug412.3): strip both. Prefixes that end in a digit (rare) lose that digit
+  // too, consistently on both sides, which is all the key needs.
+  // __BTF_ID__<kind>__<name>__<counter><line> (BTF_ID(struct, bpf_htab) in a BTF_ID_LIST,
+  // include/linux/btf_ids.h pastes __COUNTER__ and __LINE__): strip the digit run.
+  for (std::string_view prefix : {std::string_view("__UNIQUE_ID_"), std::string_view("__BTF_ID__")}) {
+    if (!name.starts_with(prefix))
+      continue;
     size_t end = name.size();
-    while (end > 12 && std::isdigit(static_cast<unsigned char>(name[end - 1])))
+    if (size_t dot = name.rfind('.'); dot != std::string_view::npos && all_digits(name.substr(dot + 1)))
+      end = dot;
+    while (end > prefix.size() && std::isdigit(static_cast<unsigned char>(name[end - 1])))
       end--;
     d.has_number = end != name.size();
     d.key = std::string(name.substr(0, end));

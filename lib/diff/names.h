@@ -8,7 +8,9 @@
 //     patch adds a static local earlier in the file;
 //   - IPA clones are numbered: `show_map.isra.0`, `do_foo.constprop.1`, `bar.part.0`;
 //   - `__UNIQUE_ID_<prefix><counter>` (6.1 has no separator before the counter, e.g.
-//     `__UNIQUE_ID_ddebug412`, `__UNIQUE_ID___addressable_cmdline_proc_show345`).
+//     `__UNIQUE_ID_ddebug412.3`, `__UNIQUE_ID___addressable_cmdline_proc_show345`);
+//   - `__BTF_ID__<kind>__<name>__<counter><line>` (`__BTF_ID__struct__bpf_htab__5532233`):
+//     any line shift above a BTF_ID() renames it.
 // The key keeps what identifies the entity (base name and the kinds of clone suffixes, which
 // are different functions with different calling conventions: `foo` and `foo.isra.0` are
 // not twins) and drops the numbers.
@@ -19,7 +21,7 @@
 namespace kpg::diff {
 
 struct DecodedName {
-  std::string key;      // normalized: "count", "show_map.isra", "__UNIQUE_ID_ddebug", "foo.cold"
+  std::string key;      // normalized: "count", "show_map.isra", "__UNIQUE_ID_ddebug", "__BTF_ID__struct__bpf_htab__", "foo.cold"
   std::string base;     // the source-level name: "count", "show_map", "foo"
   bool is_cold = false; // "foo.cold" / "foo.cold.12": the unlikely part of foo (not a function of its own)
   bool is_part = false; // "foo.part.0": an outlined part of foo (a real function with its own fentry)

@@ -42,6 +42,22 @@ ObjectView::ObjectView(const elf::ObjectFile &obj, const disasm::Decoder &dec) :
       if (it != wanted.end() && !special_[it->second].second)
         special_[it->second].second = id;
     }
+    const auto &table = special_sections_6_1_x86_64();
+    rows_.resize(table.size());
+    std::vector<size_t> prefix_rows;
+    for (size_t r = 0; r < table.size(); r++) {
+      if (table[r].is_prefix())
+        prefix_rows.push_back(r);
+      else if (auto it = wanted.find(table[r].name); it != wanted.end() && special_[it->second].second)
+        rows_[r].push_back(*special_[it->second].second);
+    }
+    // Prefix rows: "___ksymtab+" sections start with a character no ordinary section name
+    // starts with, so the check per section is cheap.
+    if (!prefix_rows.empty())
+      for (SectionId id : obj.sections.ids())
+        for (size_t r : prefix_rows)
+          if (table[r].matches(obj.sections[id].name))
+            rows_[r].push_back(id);
   }
   const u32 nsyms = obj.symbols.size();
   facts_.resize(nsyms);
@@ -66,7 +82,9 @@ ObjectView::ObjectView(const elf::ObjectFile &obj, const disasm::Decoder &dec) :
       f.file_block = static_cast<u32>(block_names_.size() - 1);
     if (f.role == SymRole::Object && s.is_local()) {
       f.fresh_static = is_fresh_static(f.name.base);
-      f.static_local = f.name.has_number && !f.name.base.starts_with("__UNIQUE_ID");
+      // __UNIQUE_ID_* and __BTF_ID__* end in digits too, but are no function-scope statics.
+      f.static_local = f.name.has_number && !f.name.base.starts_with("__UNIQUE_ID") &&
+                       !f.name.base.starts_with("__BTF_ID__");
       // Read-only: allocated, neither writable nor code, and not __initconst (the init rules
       // apply there). A patched function may use its own copy of such data; its state rules
       // (STATIC_LOCAL_REF_REMOVED, OBJECT_SIZE_CHANGED) are for writable statics only.
@@ -137,6 +155,11 @@ ObjectView::ObjectView(const elf::ObjectFile &obj, const disasm::Decoder &dec) :
     std::stable_sort(copy.begin(), copy.end(), by_offset);
     sorted_relocs_[to_index(sid)] = copy; // the vector's buffer does not move with its owner
   }
+}
+
+const std::vector<SectionId> &ObjectView::special_sections(const SpecialSection &spec) const {
+  const auto &table = special_sections_6_1_x86_64();
+  return rows_[static_cast<size_t>(&spec - table.data())];
 }
 
 std::optional<SectionId> ObjectView::find_section(std::string_view name) const {

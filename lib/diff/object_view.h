@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "diff/names.h"
+#include "diff/special_sections.h"
 #include "disasm/disasm.h"
 #include "elf/model.h"
 
@@ -97,6 +98,10 @@ public:
   // auxiliary sections) are indexed when the view is built: the passes ask for each of them
   // several times, and a linear search of a function-sections unit walks ~30k Sections.
   std::optional<SectionId> find_section(std::string_view name) const;
+  // The sections of one row of the 6.1 table (special_sections.h): the first section of that
+  // name, or every section of a prefix row ("___ksymtab+*": one section per export), in
+  // section order.
+  const std::vector<SectionId> &special_sections(const SpecialSection &spec) const;
 
   // Functions, cold parts and objects of a section, by address.
   const std::vector<SymbolId> &symbols_in(SectionId sec) const { return by_section_[to_index(sec)]; }
@@ -165,6 +170,8 @@ private:
   std::vector<std::string> block_names_{""}, block_keys_{""};
   // Special-section name (a view of the 6.1 table's string) -> first section of that name.
   std::vector<std::pair<std::string_view, std::optional<SectionId>>> special_;
+  // By row of the 6.1 table: its sections (see special_sections()).
+  std::vector<std::vector<SectionId>> rows_;
   // Decoded ranges by exact (section, start, end). Entries are never replaced: callers keep
   // references (compare_function() holds both functions' instructions while resolve() decodes
   // more), and a function and the whole section it starts can share a start offset.

@@ -18,6 +18,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "diff/btf_ids.h"
 #include "diff/klp_format.h"
 #include "diff/passes.h"
 
@@ -39,6 +40,8 @@ public:
 private:
   SectionId new_section(const elf::Section &like, std::string name);
   SymbolId section_symbol(SectionId out);
+  bool gathered(SymbolId p) const;
+  std::pair<u64, u64> copied_range(SymbolId p) const;
   void copy_symbol(SymbolId s);
   void copy_whole_section(SectionId s);
   std::vector<Range> copy_chunks();
@@ -70,6 +73,7 @@ private:
   };
   std::vector<PendingKlp> klp_;
   std::map<std::string, int> section_names_;
+  std::map<std::string, SectionId> gathered_; // table name -> its output section (gathered())
 };
 
 SectionId Builder::new_section(const elf::Section &like, std::string name) {
@@ -129,22 +133,50 @@ std::optional<std::pair<SectionId, u64>> Builder::map_location(SectionId src, u6
   return std::nullopt;
 }
 
+// The objects of a table of objects (a __dyndbg descriptor) go into one output section of
+// the table's name: the module loader finds the descriptors as section "__dyndbg" and
+// registers them (dynamic_debug_setup()). Other symbols get a section of their own.
+bool Builder::gathered(SymbolId p) const {
+  const SpecialSection *t = find_special_section(pv_.sec(*pv_.sym(p).section).name);
+  return t && t->policy == SpecialPolicy::Objects;
+}
+
+std::pair<u64, u64> Builder::copied_range(SymbolId p) const {
+  const elf::Symbol &s = pv_.sym(p);
+  if (pv_.facts(p).bundled && !gathered(p))
+    return {0, pv_.sec(*s.section).size};
+  return {s.value, s.value + s.size};
+}
+
 void Builder::copy_symbol(SymbolId p) {
   const elf::Symbol &s = pv_.sym(p);
   const elf::Section &src = pv_.sec(*s.section);
-  bool bundled = pv_.facts(p).bundled;
-  u64 start = bundled ? 0 : s.value;
-  u64 end = bundled ? src.size : s.value + s.size;
-  SectionId out = new_section(src, bundled ? src.name : src.name + "." + s.name);
-  elf::Section &os = out_.sections[out];
-  os.size = end - start;
-  if (!src.is_nobits())
-    os.data.assign(src.data.begin() + static_cast<long>(start), src.data.begin() + static_cast<long>(end));
-  add_range(Range{*s.section, start, end, out, 0});
+  auto [start, end] = copied_range(p);
+  SectionId out;
+  u64 at = 0;
+  if (gathered(p)) {
+    auto [it, fresh] = gathered_.emplace(src.name, SectionId{0});
+    if (fresh)
+      it->second = new_section(src, src.name);
+    out = it->second;
+    elf::Section &os = out_.sections[out];
+    u64 align = std::max<u64>(src.addralign, 1);
+    at = (os.size + align - 1) / align * align;
+    os.data.resize(at, 0);
+    os.data.insert(os.data.end(), src.data.begin() + static_cast<long>(start), src.data.begin() + static_cast<long>(end));
+    os.size = os.data.size();
+  } else {
+    out = new_section(src, pv_.facts(p).bundled ? src.name : src.name + "." + s.name);
+    elf::Section &os = out_.sections[out];
+    os.size = end - start;
+    if (!src.is_nobits())
+      os.data.assign(src.data.begin() + static_cast<long>(start), src.data.begin() + static_cast<long>(end));
+  }
+  add_range(Range{*s.section, start, end, out, at});
   section_symbol(out);
   elf::Symbol copy = s;
   copy.section = out;
-  copy.value = s.value - start;
+  copy.value = at + (s.value - start);
   // A replaced function must not be global in the module: two patched units may both replace
   // a function of the same name (or the module could export it by accident); the module
   // generator reaches it through its alias.
@@ -219,6 +251,12 @@ void Builder::copy_relocs(SectionId src, u64 start, u64 end, SectionId out, u64 
     for (u64 w = 0; w < elf::x86_64_reloc_width(r.type) && out_off + w < d.size(); w++)
       d[out_off + w] = 0;
     i64 addend = t.offset - t.bias;
+    // .BTF_ids: the running kernel's list (plan_relocations decided the list label).
+    if (in_btf_ids(pv_, t)) {
+      if (auto place = btf_ids_place(pv_, t))
+        emit_reference(out, out_off, r.type, place->list, static_cast<i64>(place->offset) - t.bias, site);
+      continue;
+    }
     switch (t.kind) {
     case Target::Kind::String:
     case Target::Kind::Anonymous: {
@@ -294,7 +332,7 @@ void Builder::add_raw_branch_relocs(SymbolId p) {
 }
 
 void Builder::copy_special(const SpecialSelection &sel) {
-  if (sel.kept.empty() || sel.spec->policy == SpecialPolicy::Drop)
+  if (sel.kept.empty() || !copies_entries(*sel.spec))
     return;
   const elf::Section &src = pv_.sec(sel.sec);
   // .altinstr_replacement chunks first: the table's repl_offset fields point into them.
@@ -439,9 +477,7 @@ void Builder::run() {
   for (SymbolId s : ctx_.incl.order) {
     const elf::Symbol &sym = pv_.sym(s);
     auto loc = map_location(*sym.section, sym.value);
-    bool bundled = pv_.facts(s).bundled;
-    u64 start = bundled ? 0 : sym.value;
-    u64 end = bundled ? pv_.sec(*sym.section).size : sym.value + sym.size;
+    auto [start, end] = copied_range(s);
     copy_relocs(*sym.section, start, end, loc->first, loc->second - (sym.value - start), false);
     add_raw_branch_relocs(s);
   }

@@ -59,6 +59,16 @@ bool has_ftrace_entry(const DiffContext &ctx, bool patched_side, SymbolId func);
 // COMDAT groups.
 void check_unsupported(DiffContext &ctx);
 
+// exports.cc -- ___ksymtab+NAME entries: refuses new exports, and changed exported
+// functions whose genksyms CRC changed (Options::orig_crcs / patched_crcs); warns about
+// exports that change kind or disappear. (The entries themselves are dropped by the
+// special-section table: the running kernel's exports stay.)
+void check_exports(DiffContext &ctx);
+
+// btf_ids.cc -- refuses a BTF id list or kfunc set (.BTF_ids) whose ids differ from the
+// original's list of that name: only the running kernel's resolved ids can be used.
+void check_btf_ids(DiffContext &ctx);
+
 // include.cc -- closure of what the output must contain: changed functions (+ their cold
 // parts), new global functions/objects, callbacks, and what they reference that the running
 // kernel does not have (new symbols, fresh statics, strings and constants). Writes incl.

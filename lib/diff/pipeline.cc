@@ -81,6 +81,9 @@ DiffResult run_diff(const Options &opt, Diag &diag) {
   timer.lap("notrace_callers");
   check_unsupported(ctx);
   timer.lap("check_unsupported");
+  check_exports(ctx);
+  check_btf_ids(ctx);
+  timer.lap("check_exports_btf_ids");
   if (diag.checkpoint())
     return stop("refused", EXIT_ERROR);
 

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 #include <map>
 
+#include "diff/btf_ids.h"
 #include "diff/passes.h"
 
 namespace kpg::diff {
@@ -37,6 +38,7 @@ private:
   std::vector<Site> sites() const;
   void plan_site(const Site &s);
   void check_init_reference(const Site &site, const elf::Reloc &r, const Target &t);
+  void plan_btf_ids(const Site &site, const elf::Reloc &r, const Target &t);
   ExternalRef decide(SymbolId t);
   ExternalRef decide_original(SymbolId p);          // the running kernel's version of patched symbol p
   std::optional<u32> target_block(u32 file_block);
@@ -61,6 +63,8 @@ std::vector<Planner::Site> Planner::sites() const {
   for (const IncludedChunk &c : ctx_.incl.chunks) // out-of-line code: planned like code
     v.push_back({c.sec, c.start, c.end, false, fmt::format("{}+0x{:x}", pv_.sec(c.sec).name, c.start)});
   for (const SpecialSelection &sel : ctx_.special) {
+    if (!copies_entries(*sel.spec))
+      continue; // the objects of a __dyndbg are planned as included symbols above
     for (const SpecialEntry &e : sel.kept)
       v.push_back({sel.sec, e.offset, e.offset + sel.entsize, true, sel.spec->name});
     if (!sel.aux_kept.empty())
@@ -231,9 +235,45 @@ void Planner::check_init_reference(const Site &site, const elf::Reloc &r, const 
                           s.section ? pv_.sec(*s.section).name : std::string("init section of the target")));
 }
 
+// A reference into .BTF_ids goes to the running kernel's list (btf_ids.h): a livepatch
+// relocation against the list label, whose name does not change between builds, resolved
+// like any other symbol of this unit.
+void Planner::plan_btf_ids(const Site &site, const elf::Reloc &r, const Target &t) {
+  auto place = btf_ids_place(pv_, t);
+  if (!place) {
+    ctx_.refuse(code::TARGET_SYMBOL_NOT_FOUND, Location(pv_.obj().path).with_section(pv_.sec(site.sec).name, r.offset),
+                fmt::format("{} refers to {}, which is in no BTF id list: it cannot be found in the running kernel",
+                            site.who, pv_.describe(t)));
+    return;
+  }
+  if (ctx_.plan.external.has(place->list))
+    return;
+  const std::string &name = pv_.sym(place->list).name;
+  std::optional<SymbolId> orig;
+  for (SymbolId o : ov_.obj().symbols.ids())
+    if (ov_.facts(o).role == SymRole::Label && ov_.sym(o).name == name && ov_.sym(o).section &&
+        ov_.sec(*ov_.sym(o).section).name == BTF_IDS_SECTION)
+      orig = o;
+  if (!orig) { // check_btf_ids refused a new list already; this is the backstop
+    ctx_.refuse(code::BTF_IDS_CHANGED, ctx_.loc_patched(place->list),
+                fmt::format("BTF id list {} is not in the original object", name));
+    return;
+  }
+  ExternalRef ref;
+  ref.kind = RefKind::Klp;
+  ref.objname = ctx_.opt.objname;
+  locate(ref, *orig);
+  ref.why = fmt::format("BTF id list of {}: only the running kernel's ids are resolved", ref.objname);
+  ctx_.plan.external.set(place->list, ref);
+}
+
 void Planner::plan_site(const Site &site) {
   for (const elf::Reloc &r : pv_.relocs_in(site.sec, site.start, site.end)) {
     Target t = pv_.resolve(site.sec, r);
+    if (in_btf_ids(pv_, t)) {
+      plan_btf_ids(site, r, t);
+      continue;
+    }
     if (t.kind == Target::Kind::String || t.kind == Target::Kind::Anonymous)
       continue; // copied whole, or code/tables handled by their owners
     if (ctx_.incl.has(t.sym)) {
@@ -300,6 +340,8 @@ void Planner::run() {
   // would be read with a zero key (kernel/livepatch/core.c applies .klp.rela.<mod> from
   // klp_module_coming()).
   for (SpecialSelection &sel : ctx_.special) {
+    if (!copies_entries(*sel.spec))
+      continue;
     std::vector<SpecialEntry> kept;
     for (const SpecialEntry &e : sel.kept) {
       bool drop = false;

@@ -5,45 +5,52 @@
 
 namespace kpg::diff {
 
+void SpecialIndex::add_section(const ObjectView &v, const SpecialSection &spec, SectionId sid, u64 entsize) {
+  const elf::Section &s = v.sec(sid);
+  if (entsize == 0 || s.size % entsize)
+    return; // validate_special_sections() refused it already
+  auto &list = by_section_[spec.name];
+  auto relocs = v.relocs_of(sid);
+  size_t ri = 0;
+  for (u64 off = 0; off < s.size; off += entsize) {
+    EntryRef e;
+    e.spec = &spec;
+    e.sec = sid;
+    e.offset = off;
+    e.entsize = entsize;
+    u64 want = off + spec.owner_offset;
+    while (ri < relocs.size() && relocs[ri].offset < want)
+      ri++;
+    if (ri < relocs.size() && relocs[ri].offset == want) {
+      e.owner_target = v.resolve(sid, relocs[ri]);
+      if (e.owner_target.kind == Target::Kind::Symbol) {
+        SymRole r = v.facts(e.owner_target.sym).role;
+        if (r == SymRole::Function || r == SymRole::ColdPart) {
+          e.owner = e.owner_target.sym;
+          e.owner_off = e.owner_target.offset;
+        }
+      }
+    }
+    list.push_back(e);
+    if (e.owner)
+      by_owner_[to_index(*e.owner)].push_back(e);
+  }
+}
+
 SpecialIndex::SpecialIndex(const ObjectView &v, const std::map<std::string, EntrySize> &sizes,
                            const std::set<std::string> &skip) {
   const auto &table = special_sections_6_1_x86_64();
   by_owner_.resize(v.obj().symbols.size());
   for (const SpecialSection &spec : table) {
-    auto sid = v.find_section(spec.name);
-    if (!sid || skip.count(spec.name))
-      continue;
+    if (!spec.has_owner)
+      continue; // entries that point at nothing (.BTF_ids words) belong to no code
+    if (skip.count(spec.name))
+      continue; // a table whose entry size does not fit: judge_bad_table()
     auto it = sizes.find(spec.name);
     u64 entsize = it == sizes.end() ? spec.default_entry_size : it->second.size;
-    const elf::Section &s = v.sec(*sid);
-    if (entsize == 0 || s.size % entsize)
-      continue; // validate_special_sections() refused it already
-    auto &list = by_section_[spec.name];
-    auto relocs = v.relocs_of(*sid);
-    size_t ri = 0;
-    for (u64 off = 0; off < s.size; off += entsize) {
-      EntryRef e;
-      e.spec = &spec;
-      e.sec = *sid;
-      e.offset = off;
-      e.entsize = entsize;
-      u64 want = off + spec.owner_offset;
-      while (ri < relocs.size() && relocs[ri].offset < want)
-        ri++;
-      if (ri < relocs.size() && relocs[ri].offset == want) {
-        e.owner_target = v.resolve(*sid, relocs[ri]);
-        if (e.owner_target.kind == Target::Kind::Symbol) {
-          SymRole r = v.facts(e.owner_target.sym).role;
-          if (r == SymRole::Function || r == SymRole::ColdPart) {
-            e.owner = e.owner_target.sym;
-            e.owner_off = e.owner_target.offset;
-          }
-        }
-      }
-      list.push_back(e);
-      if (e.owner)
-        by_owner_[to_index(*e.owner)].push_back(e);
-    }
+    // A prefix row ("___ksymtab+*") has many sections; entries_in() lists all of them.
+    for (SectionId sid : v.special_sections(spec))
+      add_section(v, spec, sid, entsize);
   }
   // Table order is already the outer order (entries were appended per table row); inside a
   // row, order by position in the function so that a reordered table is not a change.

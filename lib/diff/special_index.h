@@ -31,10 +31,12 @@ public:
                const std::set<std::string> &skip = {});
   // Entries whose owner is `func`, in table order, then by position in the function.
   const std::vector<EntryRef> &entries_of(SymbolId func) const;
-  // All entries of one special section, in section order.
+  // All entries of one row of the table (by its name: "__bug_table", "___ksymtab+*"), in
+  // section order.
   const std::vector<EntryRef> &entries_in(const std::string &section) const;
 
 private:
+  void add_section(const ObjectView &v, const SpecialSection &spec, SectionId sid, u64 entsize);
   std::vector<std::vector<EntryRef>> by_owner_; // by symbol index (one __mcount_loc entry per function)
   std::map<std::string, std::vector<EntryRef>> by_section_;
 };

@@ -39,8 +39,7 @@ const std::vector<SpecialSection> &special_sections_6_1_x86_64() {
       // CONFIG_DEBUG_BUGVERBOSE; 8 bytes without it (then there is no line field).
       SpecialSection s = make("__bug_table", 12, "bug_entry", SpecialPolicy::KeepCompare,
                               "BUG()/WARN() sites (file, line, flags such as BUGFLAG_ONCE)");
-      s.line_field = std::make_pair(u64{8}, u64{10});
-      s.line_field_entry_size = 12;
+      s.line_field = LineField{8, 2, 0xffff, {12}};
       t.push_back(s);
     }
     {
@@ -78,6 +77,53 @@ const std::vector<SpecialSection> &special_sections_6_1_x86_64() {
       t.push_back(s);
     }
     t.push_back(make(".printk_index", 8, "", SpecialPolicy::Drop, "printk format index (debugfs metadata only; dropped)"));
+    {
+      // struct kernel_symbol { int value_offset, name_offset, namespace_offset; } (6.1 with
+      // CONFIG_HAVE_ARCH_PREL32_RELOCATIONS): EXPORT_SYMBOL(foo) puts one entry in a section
+      // of its own, ___ksymtab+foo, with PC32 relocations to foo, __kstrtab_foo and
+      // __kstrtabns_foo. The running kernel's export of a changed function stays valid
+      // (callers through it reach the original, which ftrace redirects), and a second export
+      // of the same name makes the module fail to load ("exports duplicate symbol"). New
+      // exports and ABI changes are refused by check_exports (exports.cc).
+      for (const char *name : {"___ksymtab+*", "___ksymtab_gpl+*"}) {
+        SpecialSection s = make(name, 12, "kernel_symbol", SpecialPolicy::Drop,
+                                "exported symbols (the running kernel's export stays valid; dropped)");
+        t.push_back(s);
+      }
+    }
+    {
+      // struct _ddebug { const char *modname, *function, *filename, *format;
+      // unsigned int lineno:18, class_id:6, flags:8; [union { struct static_key_true/false }
+      // key with CONFIG_JUMP_LABEL]; } __aligned(8): 56 bytes with jump labels, 40 without.
+      // One per pr_debug()/dev_dbg() site, named __UNIQUE_ID_ddebug<N>.<M>. The owner field
+      // is `function` (its __func__ string): the code that uses a descriptor refers to it,
+      // not the other way round.
+      SpecialSection s = make("__dyndbg", 56, "_ddebug", SpecialPolicy::Objects,
+                              "dynamic debug descriptors of pr_debug() sites (carried with the functions that use them)");
+      s.owner_offset = 8;
+      s.line_field = LineField{32, 4, 0x3ffff, {40, 56}};
+      s.identity_fields = {8, 24};
+      s.identity_what = "function and format";
+      t.push_back(s);
+    }
+    {
+      // struct ddebug_class_map (DECLARE_DYNDBG_CLASSMAP, for class-based dynamic debug such as
+      // drm.debug): it holds THIS_MODULE and is registered under the module's name; a copy in
+      // a patch module would be another class map of another module. Not in Debian's config.
+      SpecialSection s = make("__dyndbg_classes", 56, "ddebug_class_map", SpecialPolicy::Refuse,
+                              "dynamic debug class maps (they hold their module's pointer and name; refused)");
+      s.has_owner = false;
+      t.push_back(s);
+    }
+    {
+      // BTF_ID_LIST()/BTF_ID()/BTF_SET_START()/BTF_SET8_START() (include/linux/btf_ids.h): 4-byte
+      // words (ids, set counts, kfunc flags) that resolve_btfids fills in when vmlinux or a
+      // module is linked. No relocations.
+      SpecialSection s = make(".BTF_ids", 4, "", SpecialPolicy::RunningKernel,
+                              "BTF id lists and sets (resolved at link time; the running kernel's lists are used)");
+      s.has_owner = false;
+      t.push_back(s);
+    }
     return t;
   }();
   return table;
@@ -85,7 +131,7 @@ const std::vector<SpecialSection> &special_sections_6_1_x86_64() {
 
 const SpecialSection *find_special_section(std::string_view name) {
   for (const SpecialSection &s : special_sections_6_1_x86_64())
-    if (s.name == name)
+    if (s.matches(name))
       return &s;
   return nullptr;
 }
@@ -103,14 +149,16 @@ bool is_ignored_section(std::string_view name) {
   // __patchable_function_entries: recorded ftrace sites on arches using
   //   -fpatchable-function-entry; x86 6.1 uses __mcount_loc.
   static constexpr std::string_view prefixes[] = {".discard", ".debug_", ".note", ".comment", ".eh_frame",
-                                                  ".rela.", ".gnu.", ".llvm", ".BTF", ".modinfo", "__versions",
+                                                  ".rela.", ".gnu.", ".llvm", ".modinfo", "__versions",
                                                   ".altinstr_aux", ".orc_unwind", ".altinstr_replacement",
                                                   "__patchable_function_entries", ".gcc_except_table",
                                                   ".kpatch_gen.", "__ksymtab", "__kcrctab", ".export_symbol"};
   for (std::string_view p : prefixes)
     if (starts_with(name, p))
       return true;
-  return name.empty() || name == ".symtab" || name == ".strtab" || name == ".shstrtab";
+  // .BTF / .BTF.ext: type information pahole adds to linked objects (not .BTF_ids, a table).
+  return name.empty() || name == ".symtab" || name == ".strtab" || name == ".shstrtab" || name == ".BTF" ||
+         name == ".BTF.ext";
 }
 
 bool is_data_section_name(std::string_view name) {

@@ -16,9 +16,11 @@
 // pattern (each entry must carry its owner relocation at owner_offset), so a wrong size is an
 // error that names the section, not a silent mis-grouping.
 #pragma once
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "support/types.h"
@@ -33,22 +35,55 @@ enum class SpecialPolicy {
   // the code (ftrace sites, lock prefixes, retpoline/return sites, ORC).
   KeepDerived,
   // Drop entirely, with a note in the report (metadata that has no runtime effect for a
-  // livepatch, e.g. the printk format index).
+  // livepatch, e.g. the printk format index; the export entry of a changed function, whose
+  // running kernel's export stays valid).
   Drop,
+  // The entries are data objects that code refers to, not entries that point into code: the
+  // dynamic debug descriptors of pr_debug() sites. Included code brings the descriptors it
+  // uses (they are fresh statics, names.h), and the output gathers them into one section of
+  // the table's name, because the module loader finds the table by that name. They are
+  // correlated by `identity_fields`, not by their unstable names, and compared with the line
+  // field masked.
+  Objects,
+  // Never copied: only the running kernel's copy is right. .BTF_ids holds BTF type ids that
+  // resolve_btfids wrote into vmlinux at link time; a patch module's own copy would hold zeros
+  // or ids of its split BTF. References from included code become livepatch relocations to
+  // the running kernel's list symbol (btf_ids.h).
+  RunningKernel,
+  // A table a live patch cannot carry; refused when the object has one and anything is
+  // included (__dyndbg_classes: class maps registered with their module's name and pointer).
+  Refuse,
+};
+
+// A field of an entry that holds a source line number: `mask` selects its bits in the
+// little-endian `width`-byte word at `offset` (struct bug_entry.line: a u16 at +8;
+// struct _ddebug.lineno: the low 18 bits of the u32 at +32, which also holds class_id and
+// flags). Applied only to the entry sizes whose layout it describes.
+struct LineField {
+  u64 offset = 0, width = 0;
+  u64 mask = 0;
+  std::vector<u64> entry_sizes;
+  bool applies(u64 entsize) const {
+    return std::find(entry_sizes.begin(), entry_sizes.end(), entsize) != entry_sizes.end();
+  }
 };
 
 struct SpecialSection {
+  // The section name; a trailing '*' makes it a prefix: "___ksymtab+*" is every
+  // "___ksymtab+<symbol>" section (one per exported symbol, EXPORT_SYMBOL in 6.1).
   std::string name;
   u64 default_entry_size = 0;   // 6.1 x86-64
   std::string dwarf_struct;     // struct whose byte_size is the entry size ("" = fixed)
   u64 owner_offset = 0;         // offset of the relocation that names the owning code
+  bool has_owner = true;        // false: entries carry no relocations at all (.BTF_ids)
   SpecialPolicy policy = SpecialPolicy::KeepCompare;
-  // Byte range inside an entry that holds a source line number (ignored by comparison).
-  // __bug_table with CONFIG_DEBUG_BUGVERBOSE: struct bug_entry { s32 bug_addr_disp;
-  // s32 file_disp; u16 line; u16 flags; } -> [8, 10). Only applied when the entry size is
-  // the one the layout was written for.
-  std::optional<std::pair<u64, u64>> line_field;
-  u64 line_field_entry_size = 0;
+  // The source line number inside an entry (masked by comparison, reported as line-only).
+  std::optional<LineField> line_field;
+  // Objects policy: the fields whose targets identify an entry across two builds, since the
+  // symbol names do not (struct _ddebug: function at +8 and format at +24; the descriptor's
+  // name __UNIQUE_ID_ddebug<__COUNTER__>.<gcc number> changes with unrelated edits).
+  std::vector<u64> identity_fields;
+  std::string identity_what; // "function and format", for the report
   // Offset of a "key" relocation that must resolve to vmlinux or to the patch itself
   // (__jump_table: struct jump_entry { s32 code; s32 target; long key; } -> 8;
   // .static_call_sites: struct static_call_site { s32 addr; s32 key; } -> 4).
@@ -61,13 +96,28 @@ struct SpecialSection {
   std::optional<u64> repl_offset;     // struct alt_instr.repl_offset -> 4
   std::optional<u64> repl_len_offset; // struct alt_instr.replacementlen (u8) -> 11
   std::string why; // one line for --help and the report
+
+  bool is_prefix() const { return !name.empty() && name.back() == '*'; }
+  // Does section `sec` belong to this table?
+  bool matches(std::string_view sec) const {
+    return is_prefix() ? sec.substr(0, name.size() - 1) == std::string_view(name).substr(0, name.size() - 1) &&
+                             sec.size() >= name.size()
+                       : sec == name;
+  }
 };
+
+// Does the output carry this table's kept entries as a table (KeepCompare, KeepDerived)?
+// The others are dropped, carried as objects, or never copied.
+inline bool copies_entries(const SpecialSection &s) {
+  return s.policy == SpecialPolicy::KeepCompare || s.policy == SpecialPolicy::KeepDerived;
+}
 
 // The table (6.1, x86-64). Order matters: sections whose kept entries decide what else is
 // kept (.altinstructions decides which .altinstr_replacement chunks live, whose ORC entries
 // are then kept) come first.
 const std::vector<SpecialSection> &special_sections_6_1_x86_64();
 
+// The table row a section belongs to (exact name, or a prefix row such as "___ksymtab+*").
 const SpecialSection *find_special_section(std::string_view name);
 
 // Sections that are neither code nor data nor a table of the list above, and are dropped

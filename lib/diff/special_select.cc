@@ -39,22 +39,50 @@ bool covered_by_symbol(const ObjectView &v, SectionId sec, u64 off) {
 
 void select_one(DiffContext &ctx, const SpecialSection &spec, std::vector<std::pair<u64, u64>> &repl_kept) {
   const ObjectView &pv = *ctx.pv;
-  auto sid = pv.find_section(spec.name);
-  if (!sid || ctx.bad_special.count(spec.name))
-    return; // a table whose entry size does not fit: judge_bad_table()
+  const auto &secs = pv.special_sections(spec);
+  if (secs.empty() || ctx.bad_special.count(spec.name))
+    return; // none, or a table whose entry size does not fit: judge_bad_table()
+  SectionId sid = secs.front(); // a prefix row (___ksymtab+*) is only ever dropped
   const auto &entries = ctx.pidx->entries_in(spec.name);
   SpecialSelection sel;
-  sel.sec = *sid;
+  sel.sec = sid;
   sel.spec = &spec;
   sel.entsize = ctx.entry_sizes[spec.name].size;
   sel.total = entries.size();
-  if (spec.policy == SpecialPolicy::Drop) {
+  if (!spec.has_owner && sel.entsize)
+    sel.total = pv.sec(sid).size / sel.entsize;
+  switch (spec.policy) {
+  case SpecialPolicy::Drop: {
     size_t relevant = 0;
     for (const EntryRef &e : entries)
       relevant += e.owner && ctx.incl.has(*e.owner);
-    sel.note = fmt::format("dropped all {} entries ({})", entries.size(), spec.why);
+    sel.note = relevant ? fmt::format("dropped all {} entries, {} of them for included code ({})", entries.size(),
+                                      relevant, spec.why)
+                        : fmt::format("dropped all {} entries ({})", entries.size(), spec.why);
     ctx.special.push_back(std::move(sel));
     return;
+  }
+  case SpecialPolicy::Objects: {
+    // The objects themselves are copied by inclusion (fresh statics that included code uses)
+    // and gathered by build_output; this only records which, for the report.
+    for (const EntryRef &e : entries)
+      if (auto s = pv.symbol_at(e.sec, e.offset); s && ctx.incl.has(*s) && pv.sym(*s).value == e.offset)
+        sel.kept.push_back(SpecialEntry{e.offset, std::nullopt});
+    sel.note = fmt::format("{} of {} entries carried, those the included code uses ({})", sel.kept.size(),
+                           entries.size(), spec.why);
+    ctx.special.push_back(std::move(sel));
+    return;
+  }
+  case SpecialPolicy::RunningKernel:
+    sel.note = fmt::format("never copied: references go to the running kernel's lists ({})", spec.why);
+    ctx.special.push_back(std::move(sel));
+    return;
+  case SpecialPolicy::Refuse:
+    ctx.special.push_back(std::move(sel)); // refused once in refuse_tables()
+    return;
+  case SpecialPolicy::KeepCompare:
+  case SpecialPolicy::KeepDerived:
+    break;
   }
   auto in_kept_replacement = [&](const EntryRef &e) {
     if (e.owner_target.kind != Target::Kind::Anonymous || pv.sec(e.owner_target.sec).name != ".altinstr_replacement")
@@ -77,12 +105,12 @@ void select_one(DiffContext &ctx, const SpecialSection &spec, std::vector<std::p
     std::string who = fmt::format("{} entry {}", spec.name, e.offset / sel.entsize);
     // The owner field points into code we copy; everything else the entry references is
     // followed like any other reference.
-    include_targets_of(ctx, *sid, e.offset, e.offset + sel.entsize, who);
+    include_targets_of(ctx, sid, e.offset, e.offset + sel.entsize, who);
     if (spec.repl_offset && spec.repl_len_offset) {
-      auto rr = pv.relocs_in(*sid, e.offset + *spec.repl_offset, e.offset + *spec.repl_offset + 4);
+      auto rr = pv.relocs_in(sid, e.offset + *spec.repl_offset, e.offset + *spec.repl_offset + 4);
       if (rr.size() == 1) {
-        Target t = pv.resolve(*sid, rr[0]);
-        u64 len = pv.sec(*sid).data[e.offset + *spec.repl_len_offset];
+        Target t = pv.resolve(sid, rr[0]);
+        u64 len = pv.sec(sid).data[e.offset + *spec.repl_len_offset];
         if (t.kind == Target::Kind::Anonymous && t.offset >= 0) {
           u64 a = static_cast<u64>(t.offset);
           sel.aux_kept.emplace_back(a, a + len);
@@ -97,7 +125,8 @@ void select_one(DiffContext &ctx, const SpecialSection &spec, std::vector<std::p
 
 // A table whose entry size does not fit this object (validate_special.cc): its entries cannot
 // be told apart. If one of its relocations points into code the patch carries, an entry
-// belongs to that code and would be lost: refused. If the table differs between the objects, a
+// belongs to that code and would be lost: refused; so it is when the patched code refers to
+// one of its entries. If the table differs between the objects, a
 // change may hide in it (a bug_entry flag, a fixup type) that compare() could not attribute:
 // refused. Otherwise nothing in it concerns the patch: dropped, with a note.
 void judge_bad_table(DiffContext &ctx, const SpecialSection &spec, const BadSpecialSection &bad) {
@@ -117,6 +146,16 @@ void judge_bad_table(DiffContext &ctx, const SpecialSection &spec, const BadSpec
                              bad.problem, r.offset, pv.describe(t)));
       return;
     }
+  // Entries the patched code refers to are carried as symbols (a pr_debug() site's
+  // __UNIQUE_ID_ddebug descriptor in __dyndbg): the table matters just as much.
+  if (sid)
+    for (SymbolId s : pv.symbols_in(*sid))
+      if (ctx.incl.has(s)) {
+        ctx.refuse(code::BAD_SPECIAL_SECTION, bad.loc,
+                   fmt::format("{}; the patch carries its entry {}, so its entries must be told apart", bad.problem,
+                               pv.sym(s).name));
+        return;
+      }
   if (bad.differs) {
     ctx.refuse(code::BAD_SPECIAL_SECTION, bad.loc,
                fmt::format("{}; it has no entry for the patched code, but it differs between the two objects, and "
@@ -163,6 +202,26 @@ void check_unknown_sections(DiffContext &ctx) {
   }
 }
 
+// Tables a live patch cannot carry (SpecialPolicy::Refuse): refused when the patched object
+// has one and the patch has anything to carry at all, since the code the patch replaces may
+// depend on them in ways the diff cannot see (a class'd pr_debug() of drm is controlled
+// through the class map its module registered).
+void refuse_tables(DiffContext &ctx) {
+  if (ctx.incl.order.empty())
+    return;
+  const ObjectView &pv = *ctx.pv;
+  for (const SpecialSection &spec : special_sections_6_1_x86_64()) {
+    if (spec.policy != SpecialPolicy::Refuse)
+      continue;
+    for (SectionId sid : pv.special_sections(spec))
+      ctx.refuse(code::UNSUPPORTED_SPECIAL_SECTION, Location(pv.obj().path).with_section(pv.sec(sid).name),
+                 fmt::format("this unit has {} ({}), which a live patch cannot carry, and the code the patch "
+                             "replaces may depend on it (a class-based pr_debug() is controlled through the class "
+                             "map its module registered). Ship this fix as an update of the kernel or module itself",
+                             pv.sec(sid).name, spec.why));
+  }
+}
+
 } // namespace
 
 void select_special_entries(DiffContext &ctx) {
@@ -181,6 +240,7 @@ void select_special_entries(DiffContext &ctx) {
     if (auto b = ctx.bad_special.find(spec.name); b != ctx.bad_special.end())
       judge_bad_table(ctx, spec, b->second);
   check_unknown_sections(ctx);
+  refuse_tables(ctx);
 }
 
 } // namespace kpg::diff

@@ -215,6 +215,35 @@ const SymversEntry *Symvers::find(const std::string &sym) const {
   return it == map_.end() ? nullptr : &it->second;
 }
 
+Expected<std::map<std::string, u32>> parse_symver_crcs(const std::string &text, const std::string &path) {
+  std::map<std::string, u32> crcs;
+  std::istringstream in(text);
+  std::string line;
+  u64 lineno = 0;
+  while (std::getline(in, line)) {
+    lineno++;
+    if (!line.starts_with("#SYMVER "))
+      continue;
+    std::istringstream f(line.substr(8));
+    std::string name, crc, extra;
+    f >> name >> crc;
+    char *end = nullptr;
+    unsigned long long v = crc.starts_with("0x") ? std::strtoull(crc.c_str(), &end, 16) : 0;
+    if (name.empty() || !end || *end || v > 0xffffffffULL || (f >> extra))
+      return make_error(Location(path).with_section("line", lineno),
+                        fmt::format("expected '#SYMVER <symbol> 0x<crc>', got '{}'", line));
+    crcs[name] = static_cast<u32>(v);
+  }
+  return crcs;
+}
+
+Expected<std::map<std::string, u32>> read_symver_crcs(const std::string &path) {
+  auto text = read_text_file(path);
+  if (!text)
+    return std::move(text).take_error();
+  return parse_symver_crcs(*text, path);
+}
+
 std::string module_objname(const std::string &module_path) {
   std::string base = module_path.substr(module_path.rfind('/') == std::string::npos ? 0 : module_path.rfind('/') + 1);
   if (base.ends_with(".ko"))

@@ -88,6 +88,12 @@ private:
   std::unordered_map<std::string, SymversEntry> map_;
 };
 
+// genksyms CRCs from the `#SYMVER <name> 0x<crc>` lines that kbuild (6.1, CONFIG_MODVERSIONS)
+// appends to a unit's .cmd file when the unit exports symbols; other lines are ignored, so
+// the .cmd file itself can be passed. A malformed #SYMVER line is an error naming its line.
+Expected<std::map<std::string, u32>> parse_symver_crcs(const std::string &text, const std::string &path);
+Expected<std::map<std::string, u32>> read_symver_crcs(const std::string &path);
+
 // Module name as livepatch and kallsyms know it: basename without .ko, '-' -> '_'.
 std::string module_objname(const std::string &module_path);
 

@@ -24,14 +24,11 @@ static void bad(DiffContext &ctx, const SpecialSection &spec, Location loc, std:
   ctx.bad_special.try_emplace(spec.name, BadSpecialSection{std::move(loc), std::move(problem), false});
 }
 
-static void validate_one(DiffContext &ctx, const ObjectView &v, const SpecialSection &spec) {
-  auto sid = v.find_section(spec.name);
-  if (!sid)
-    return;
-  const elf::Section &s = v.sec(*sid);
+static void validate_one(DiffContext &ctx, const ObjectView &v, const SpecialSection &spec, SectionId sid) {
+  const elf::Section &s = v.sec(sid);
   u64 entsize = ctx.entry_sizes[spec.name].size;
   const char *src = size_source_name(ctx.entry_sizes[spec.name].source);
-  Location loc = Location(v.obj().path).with_section(spec.name);
+  Location loc = Location(v.obj().path).with_section(s.name);
   if (entsize == 0 || s.size % entsize != 0) {
     bad(ctx, spec, loc,
         fmt::format("size 0x{:x} is not a multiple of the entry size {} ({}); if this object comes from another "
@@ -39,14 +36,16 @@ static void validate_one(DiffContext &ctx, const ObjectView &v, const SpecialSec
                     s.size, entsize, src, spec.name));
     return;
   }
-  auto relocs = v.relocs_of(*sid);
+  if (!spec.has_owner)
+    return;
+  auto relocs = v.relocs_of(sid);
   size_t ri = 0;
   for (u64 off = 0; off < s.size; off += entsize) {
     u64 want = off + spec.owner_offset;
     while (ri < relocs.size() && relocs[ri].offset < want)
       ri++;
     if (ri >= relocs.size() || relocs[ri].offset != want) {
-      bad(ctx, spec, Location(v.obj().path).with_section(spec.name, off),
+      bad(ctx, spec, Location(v.obj().path).with_section(s.name, off),
           fmt::format("entry {} has no relocation at its owner field (+{}): the entry size {} ({}) does not fit "
                       "this object; pass --entry-size {}=BYTES",
                       off / entsize, spec.owner_offset, entsize, src, spec.name));
@@ -57,10 +56,10 @@ static void validate_one(DiffContext &ctx, const ObjectView &v, const SpecialSec
   // .altinstr_replacement; the output copies exactly those bytes, and compare() reads them.
   if (spec.repl_offset && spec.repl_len_offset && *spec.repl_len_offset < entsize) {
     for (u64 off = 0; off < s.size; off += entsize) {
-      auto rr = v.relocs_in(*sid, off + *spec.repl_offset, off + *spec.repl_offset + 4);
+      auto rr = v.relocs_in(sid, off + *spec.repl_offset, off + *spec.repl_offset + 4);
       if (rr.empty())
         continue;
-      Target t = v.resolve(*sid, rr[0]);
+      Target t = v.resolve(sid, rr[0]);
       std::optional<SectionId> tsec;
       i64 toff = t.offset;
       if (t.kind == Target::Kind::Anonymous || t.kind == Target::Kind::String) {
@@ -92,8 +91,11 @@ static void validate_one(DiffContext &ctx, const ObjectView &v, const SpecialSec
 
 void validate_special_sections(DiffContext &ctx) {
   for (const SpecialSection &spec : special_sections_6_1_x86_64()) {
-    validate_one(ctx, *ctx.ov, spec);
-    validate_one(ctx, *ctx.pv, spec);
+    if (spec.policy == SpecialPolicy::Refuse)
+      continue; // refused as a whole when it matters (select_special_entries)
+    for (const ObjectView *v : {ctx.ov.get(), ctx.pv.get()})
+      for (SectionId sid : v->special_sections(spec))
+        validate_one(ctx, *v, spec, sid);
   }
 }
 

@@ -1,6 +1,8 @@
 # Shared helpers for the functional tests (sourced). In the spirit of mold's common.inc:
 # every command is echoed (set -x) and the first failing one ends the test with its line.
 #
+#   $KHEADERS                   kheaders/: the kernel's EXPORT_SYMBOL, pr_debug, BTF_ID macros
+#                               as 6.1 expands them (-I"$KHEADERS", then #include "dyndbg.h")
 #   kcc SRC OUT [extra flags]   compile C (or .s) with the kernel's x86-64 code flags
 #   kcc_pair ORIG.c PATCHED.c [flags]  compile both as "unit.c" (same __FILE__, same FILE
 #                               symbol, like two builds of one tree) -> $t/orig.o $t/patched.o
@@ -17,6 +19,7 @@
 #                               "OFFSET TYPE SYMBOL +|- ADDEND" in hex without leading zeros
 set -o errexit -o nounset -o pipefail
 name=$(basename "$0" .sh)
+KHEADERS=$(cd "$(dirname "$0")" && pwd)/kheaders
 : "${KPATCH_GEN:?set KPATCH_GEN to the kpatch-gen binary}"
 : "${KP_DUMP:=}"
 tmproot=${KPG_TEST_TMP:-/tmp/kpg-functional}

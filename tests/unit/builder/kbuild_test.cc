@@ -99,4 +99,28 @@ TEST(BuildDeps, DirectoryWithoutABuildIsRefused) {
   EXPECT_NE(d.error().message.find("full kernel build"), std::string::npos);
 }
 
+// CONFIG_MODVERSIONS: genksyms' `#SYMVER` lines after the command in the unit's .cmd file,
+// read from both object trees; none in either file means there is nothing to check.
+TEST_F(FakeBuild, SymverCrcsFromBothTreesCmdFiles) {
+  fs::create_directories(root / "patched/fs/proc");
+  std::ofstream(root / "build/fs/proc/.cmdline.o.cmd", std::ios::app) << "#SYMVER proc_cmdline_show 0x1234abcd\n";
+  std::ofstream(root / "patched/fs/proc/.cmdline.o.cmd")
+      << "cmd_fs/proc/cmdline.o := gcc -c\n#SYMVER proc_cmdline_show 0x0badf00d\n#SYMVER proc_other 0x00000001\n";
+  auto crcs = unit_symver_crcs((root / "build").string(), (root / "patched").string(), "fs/proc/cmdline.o");
+  ASSERT_TRUE(crcs) << crcs.error().str();
+  ASSERT_TRUE(*crcs);
+  EXPECT_EQ((*crcs)->first, (SymverCrcs{{"proc_cmdline_show", 0x1234abcd}}));
+  EXPECT_EQ((*crcs)->second, (SymverCrcs{{"proc_cmdline_show", 0x0badf00d}, {"proc_other", 1}}));
+
+  std::ofstream(root / "patched/fs/proc/.meminfo.o.cmd") << "cmd_fs/proc/meminfo.o := gcc -c\n";
+  auto none = unit_symver_crcs((root / "build").string(), (root / "patched").string(), "fs/proc/meminfo.o");
+  ASSERT_TRUE(none) << none.error().str();
+  EXPECT_FALSE(*none);
+
+  std::ofstream(root / "patched/fs/proc/.meminfo.o.cmd", std::ios::app) << "#SYMVER meminfo_thing zz\n";
+  auto bad = unit_symver_crcs((root / "build").string(), (root / "patched").string(), "fs/proc/meminfo.o");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().str().find(".meminfo.o.cmd"), std::string::npos) << bad.error().str();
+}
+
 } // namespace

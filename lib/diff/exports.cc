@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Pass: check_exports. EXPORT_SYMBOL(foo) in 6.1 is one 12-byte struct kernel_symbol in a
+// section of its own, ___ksymtab+foo (___ksymtab_gpl+foo for EXPORT_SYMBOL_GPL), pointing at
+// foo, __kstrtab_foo and __kstrtabns_foo (the namespace, "" for none). The special-section
+// table drops these entries: the running kernel's export of a changed function stays valid --
+// modules that call foo through it reach the original, which ftrace redirects to the new foo
+// -- and a second export of foo would make the patch module fail to load ("exports duplicate
+// symbol"). That is right only while the function's ABI is unchanged, which is what this pass
+// checks:
+//  - a changed exported function whose genksyms CRC (kbuild appends `#SYMVER foo 0x...` to
+//    the unit's .cmd file with CONFIG_MODVERSIONS; Options::orig_crcs / patched_crcs) differs
+//    between the two builds is refused: modules built against the running kernel call it with
+//    the old prototype or struct layouts. A CRC can also change without a real ABI change (a
+//    new #include completes a struct genksyms saw as opaque), and the message says so;
+//  - a new export is refused: a live patch cannot add to the kernel's symbol table for other
+//    modules, and the patch module would export it under its own name only while loaded;
+//  - an export that changes kind (GPL, namespace) or disappears is left as the running kernel
+//    has it, with a warning.
+#include <fmt/format.h>
+#include <map>
+
+#include "diff/passes.h"
+
+namespace kpg::diff {
+namespace {
+
+struct Export {
+  std::string kind;     // EXPORT_SYMBOL, EXPORT_SYMBOL_GPL, EXPORT_SYMBOL_NS("ns"), ...
+  SectionId sec{0};
+  std::optional<SymbolId> sym; // the exported function or object
+};
+
+std::string name_space(const ObjectView &v, const EntryRef &e) {
+  auto rr = v.relocs_in(e.sec, e.offset + 8, e.offset + 12); // namespace_offset
+  if (rr.size() != 1)
+    return "";
+  Target t = v.resolve(e.sec, rr[0]);
+  return t.kind == Target::Kind::String && t.offset >= 0 ? std::string(v.string_at(t.sec, static_cast<u64>(t.offset)))
+                                                          : std::string();
+}
+
+std::map<std::string, Export> exports_of(const ObjectView &v, const SpecialIndex &idx) {
+  std::map<std::string, Export> out;
+  for (const SpecialSection &spec : special_sections_6_1_x86_64()) {
+    if (!spec.name.starts_with("___ksymtab"))
+      continue;
+    bool gpl = spec.name.starts_with("___ksymtab_gpl");
+    for (const EntryRef &e : idx.entries_in(spec.name)) {
+      const std::string &secname = v.sec(e.sec).name;
+      std::string name = secname.substr(secname.find('+') + 1);
+      std::string ns = name_space(v, e);
+      Export x;
+      x.kind = fmt::format("EXPORT_SYMBOL{}{}", ns.empty() ? "" : "_NS", gpl ? "_GPL" : "");
+      if (!ns.empty())
+        x.kind += fmt::format("(\"{}\")", ns);
+      x.sec = e.sec;
+      if (e.owner_target.kind == Target::Kind::Symbol)
+        x.sym = e.owner_target.sym;
+      out.emplace(std::move(name), std::move(x));
+    }
+  }
+  return out;
+}
+
+std::string crc_text(const std::optional<std::map<std::string, u32>> &crcs, const std::string &name) {
+  if (!crcs)
+    return "";
+  auto it = crcs->find(name);
+  return it == crcs->end() ? "" : fmt::format("0x{:08x}", it->second);
+}
+
+} // namespace
+
+void check_exports(DiffContext &ctx) {
+  const ObjectView &ov = *ctx.ov, &pv = *ctx.pv;
+  std::map<std::string, Export> oexp = exports_of(ov, *ctx.oidx), pexp = exports_of(pv, *ctx.pidx);
+  for (const auto &[name, p] : pexp) {
+    auto o = oexp.find(name);
+    Location loc = Location(pv.obj().path).with_section(pv.sec(p.sec).name);
+    if (o == oexp.end()) {
+      ctx.refuse(code::NEW_EXPORT, p.sym ? ctx.loc_patched(*p.sym) : loc,
+                 fmt::format("{}({}) is new: a live patch cannot add to the kernel's exported symbols (the patch "
+                             "module would export {} under its own name, only while it is loaded, and no module "
+                             "built against the running kernel knows it). Call it from the patched code without "
+                             "exporting it, or ship it in a module of its own",
+                             p.kind.substr(0, p.kind.find('(')), name, name));
+      continue;
+    }
+    if (o->second.kind != p.kind)
+      ctx.diag.warn(loc, fmt::format("the export of {} changes from {} to {}: the running kernel keeps {}", name,
+                                     o->second.kind, p.kind, o->second.kind));
+  }
+  for (const auto &[name, o] : oexp)
+    if (!pexp.count(name))
+      ctx.diag.warn(Location(ov.obj().path).with_section(ov.sec(o.sec).name),
+                    fmt::format("the patch removes the export of {}: the running kernel keeps exporting it", name));
+
+  // Changed exported functions: same ABI on both sides?
+  bool have_crcs = ctx.opt.orig_crcs && ctx.opt.patched_crcs;
+  for (const auto &[name, o] : oexp) {
+    auto p = pexp.find(name);
+    if (p == pexp.end() || !p->second.sym)
+      continue;
+    SymbolId ps = *p->second.sym;
+    auto ch = ctx.changes.patched.get(ps);
+    if (!ch || ch->status != Status::Changed || pv.facts(ps).role != SymRole::Function)
+      continue;
+    if (!have_crcs) {
+      ctx.notes.push_back(fmt::format("{} is exported ({}) and changed: its ABI was not checked (no genksyms CRCs "
+                                      "given; kpatch-gen build passes them from kbuild's .cmd files)",
+                                      name, o.kind));
+      continue;
+    }
+    std::string oc = crc_text(ctx.opt.orig_crcs, name), pc = crc_text(ctx.opt.patched_crcs, name);
+    if (oc.empty() || pc.empty()) {
+      ctx.diag.warn(ctx.loc_patched(ps),
+                    fmt::format("{} is exported and changed, but the {} build has no genksyms CRC for it: its ABI was "
+                                "not checked",
+                                name, oc.empty() ? "original" : "patched"));
+      continue;
+    }
+    if (oc != pc) {
+      ctx.refuse(code::EXPORTED_ABI_CHANGED, ctx.loc_patched(ps),
+                 fmt::format("{} is exported ({}) and its genksyms CRC changed from {} to {}: its prototype, or a type "
+                             "it uses, changed, and modules built against the running kernel would call the new code "
+                             "with the old ABI. Keep the exported prototype and the structs it reaches unchanged (if "
+                             "only a new #include completed a struct genksyms saw as opaque, wrap that include in "
+                             "#ifndef __GENKSYMS__)",
+                             name, o.kind, oc, pc));
+      continue;
+    }
+    ctx.notes.push_back(fmt::format("{} is exported and changed with the same ABI (CRC {}): the running kernel's "
+                                    "export stays, and reaches the new code through ftrace",
+                                    name, oc));
+  }
+}
+
+} // namespace kpg::diff
