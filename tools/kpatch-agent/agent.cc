@@ -313,15 +313,13 @@ struct Session {
                              level));
   }
 
-  void apply_level(u32 level_no) {
-    const Level &lvl = *std::find_if(res.report.levels.begin(), res.report.levels.end(),
-                                     [&](const Level &l) { return l.level == level_no; });
-    const std::string from = res.report.installed ? fmt::format("level {}", *res.report.installed) : "no patch level";
-    ctx.rep.step(fmt::format("applying level {} ({}) over {}", lvl.level, lvl.module, from));
+  // Downloads, verifies and installs `lvl` into the loader's stack; returns the installed
+  // copy's path (inside the root), or nothing after recording why not.
+  std::optional<std::string> download_and_install(const Level &lvl, const std::string &from) {
     auto info = updater->target_info(lvl.target_path);
     if (!info || !*info) {
       res.fail(Exit::Refused, fmt::format("level {}: {} vanished from the targets metadata", lvl.level, lvl.target_path));
-      return;
+      return std::nullopt;
     }
     std::vector<u8> data;
     i64 delay = ctx.cfg.retry_delay_ms;
@@ -343,7 +341,7 @@ struct Session {
                                     code == Exit::Refused ? "module rejected:" : "download failed:", d.error().str(), from);
       res.fail(code, msg);
       record_failure(code, msg);
-      return;
+      return std::nullopt;
     }
     // Into the state directory first: a full disk stops us here, before anything is
     // installed or loaded, and the atomic write leaves no partial file behind.
@@ -357,7 +355,7 @@ struct Session {
                                     lvl.level, w.error().str(), from);
       res.fail(Exit::Error, msg);
       record_failure(Exit::Error, msg);
-      return;
+      return std::nullopt;
     }
     const std::string host_dl = fs().host_path(dl);
     struct Cleanup {
@@ -375,11 +373,9 @@ struct Session {
       mark_failed(lvl.level, "the module is not the one its metadata names");
       state.last_result = result_word(Exit::Refused);
       state.last_message = msg;
-      return;
+      return std::nullopt;
     }
-
-    // Install (the loader's checks against this kernel run here), then load. A failed load
-    // takes the level off the installed stack again: the boot must not load it either.
+    // The loader checks the module against this kernel (release, vermagic, build ID) here.
     load::OpResult ir = load::install_module(ctx.host, ctx.rep, *store, host_dl);
     if (ir.code != load::ExitCode::Ok) {
       Exit code = exit_of(ir.code);
@@ -389,18 +385,65 @@ struct Session {
         mark_failed(lvl.level, "refused by the loader (not for this kernel?)");
       state.last_result = result_word(code);
       state.last_message = ir.errors.empty() ? "" : ir.errors.front();
-      return;
+      return std::nullopt;
     }
-    auto installed = store->read_installed();
-    std::string stored = installed && !installed->stack.empty() ? store->module_path(installed->stack.back()) : dl;
-    load::OpResult lr = load::load_module(ctx.host, ctx.rep, &*store, fs().host_path(stored), load_options());
+    auto st = store->read_installed();
+    if (!st || st->stack.empty()) {
+      res.fail(Exit::Error, fmt::format("level {}: installed, but the installed stack cannot be read back", lvl.level));
+      return std::nullopt;
+    }
+    return store->module_path(st->stack.back());
+  }
+
+  // The installed stack keeps levels in increasing order: after going down to `level` (a
+  // pin), the entries of higher levels go, so that `rollback` returns to a lower level and
+  // the boot loads `level`.
+  void drop_higher_levels(u32 level) {
+    auto st = store->read_installed();
+    if (!st)
+      return;
+    const std::map<u32, std::string> &mods = state.builds[key].modules;
+    std::set<std::string> drop;
+    for (const load::InstalledPatch &p : st->stack)
+      for (const auto &[l, m] : mods)
+        if (m == p.name && l > level)
+          drop.insert(p.name);
+    for (const std::string &name : drop) {
+      load::OpResult ur = load::uninstall_module(ctx.host, ctx.rep, *store, name);
+      for (const std::string &e : ur.errors)
+        ctx.rep.warn(e);
+    }
+  }
+
+  void apply_level(u32 level_no) {
+    const Level &lvl = *std::find_if(res.report.levels.begin(), res.report.levels.end(),
+                                     [&](const Level &l) { return l.level == level_no; });
+    const std::string from = res.report.installed ? fmt::format("level {}", *res.report.installed) : "no patch level";
+    ctx.rep.step(fmt::format("applying level {} ({}) over {}", lvl.level, lvl.module, from));
+    // A level still on the installed stack (going down with a pin) is loaded from its
+    // installed copy, verified when it was installed.
+    std::optional<std::string> stored;
+    if (auto st = store->read_installed())
+      for (const load::InstalledPatch &p : st->stack)
+        if (p.name == lvl.module)
+          stored = store->module_path(p);
+    const bool installed_now = !stored;
+    if (!stored)
+      stored = download_and_install(lvl, from);
+    if (!stored)
+      return;
+    // A replace-mode module replaces the running level in one transition. If the load
+    // fails, the level comes off the installed stack again: the boot must not load it.
+    load::OpResult lr = load::load_module(ctx.host, ctx.rep, &*store, fs().host_path(*stored), load_options());
     if (lr.code != load::ExitCode::Ok && lr.code != load::ExitCode::Forced) {
       Exit code = exit_of(lr.code);
       for (const std::string &e : lr.errors)
         res.fail(code, fmt::format("level {}: {}", lvl.level, e));
-      load::OpResult ur = load::uninstall_module(ctx.host, ctx.rep, *store, lvl.module);
-      for (const std::string &e : ur.errors)
-        res.fail(Exit::Error, fmt::format("level {}: cannot take it off the installed stack: {}", lvl.level, e));
+      if (installed_now) {
+        load::OpResult ur = load::uninstall_module(ctx.host, ctx.rep, *store, lvl.module);
+        for (const std::string &e : ur.errors)
+          res.fail(Exit::Error, fmt::format("level {}: cannot take it off the installed stack: {}", lvl.level, e));
+      }
       mark_failed(lvl.level, code == Exit::Reverted ? "its transition timed out and was reversed"
                              : code == Exit::NotReverted ? "its transition timed out and could not be reversed"
                                                          : "the kernel refused it");
@@ -409,6 +452,7 @@ struct Session {
       return;
     }
     state.builds[key].modules[lvl.level] = lvl.module;
+    drop_higher_levels(lvl.level);
     res.report.applied = lvl.level;
     res.report.installed = lvl.level;
     res.report.installed_module = lvl.module;

@@ -113,11 +113,16 @@ TEST_F(Agent, APinHoldsALevelAndCanGoDown) {
   ASSERT_EQ(run().code, Exit::Ok);
   EXPECT_TRUE(k.patch_enabled("lp_l2"));
   cfg.pin = 1;
+  fetcher.urls.clear();
   Result r = run();
   ASSERT_EQ(r.code, Exit::Ok) << errors(r);
   EXPECT_EQ(r.report.applied, 1u);
   EXPECT_TRUE(k.patch_enabled("lp_l1"));
   EXPECT_FALSE(k.patch_present("lp_l2"));
+  // Level 1 came from its installed copy, and the stack keeps increasing levels: level 2 is
+  // off it, so that the boot loads level 1 and a rollback goes below it.
+  EXPECT_TRUE(std::none_of(fetcher.urls.begin(), fetcher.urls.end(), [](auto &u) { return u.ends_with("lp_l1.ko"); }));
+  EXPECT_EQ(installed_stack(), std::vector<std::string>{"lp_l1"});
 }
 
 TEST_F(Agent, RollbackReturnsToThePreviousLevelAndDoesNotReapplyIt) {
