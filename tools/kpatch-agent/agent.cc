@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -70,13 +72,21 @@ private:
 };
 
 // One agent at a time per machine (the timer and an administrator's `apply` may meet).
+// A kernel without file locking (CONFIG_FILE_LOCKING=n, e.g. the lab's tinyconfig kernel)
+// answers flock() with ENOSYS: there is no lock to take, and nothing to wait for.
 class StateLock {
 public:
   StateLock(load::Fs &fs, const std::string &state_dir) {
     if (!fs.make_dirs(state_dir))
       return;
     fd_ = ::open(fs.host_path(state_dir + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd_ >= 0 && ::flock(fd_, LOCK_EX) != 0) {
+    if (fd_ < 0)
+      return;
+    int rc;
+    do {
+      rc = ::flock(fd_, LOCK_EX);
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0 && errno != ENOSYS && errno != ENOLCK && errno != EOPNOTSUPP) {
       ::close(fd_);
       fd_ = -1;
     }
@@ -471,7 +481,7 @@ Result poll(Context &ctx, Mode mode) {
   Session s{ctx, {}, {}, {}, {}, {}, {}};
   StateLock lock(ctx.host.fs, ctx.cfg.state_dir);
   if (!lock.held()) {
-    s.res.fail(Exit::Error, fmt::format("cannot lock {}/lock", ctx.cfg.state_dir));
+    s.res.fail(Exit::Error, fmt::format("cannot lock {}/lock: {}", ctx.cfg.state_dir, std::strerror(errno)));
     return s.res;
   }
   if (!s.open_kernel())
