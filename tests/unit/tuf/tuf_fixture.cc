@@ -1,11 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "tuf_fixture.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 namespace kpg::tuf::test {
+
+std::string fast_temp_base() {
+  if (!std::getenv("TMPDIR") && ::access("/dev/shm", W_OK) == 0)
+    return "/dev/shm";
+  return {};
+}
 
 FetchResult RecordingFetcher::fetch(const std::string &url, u64 max_length) {
   urls.push_back(url);

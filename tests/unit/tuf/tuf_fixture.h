@@ -32,8 +32,12 @@ std::string read(const std::string &path);
 void write(const std::string &path, const std::string &data);
 std::span<const u8> bytes(const std::string &s);
 
+// The publisher fsyncs every file it writes; on a busy disk that is most of a test's time,
+// on /dev/shm next to nothing. An explicit TMPDIR still wins.
+std::string fast_temp_base();
+
 struct TufTest : ::testing::Test {
-  kpg::test::TempDir tmp{"kpg-tuf"};
+  kpg::test::TempDir tmp{"kpg-tuf", fast_temp_base()};
   std::string repo_dir = tmp.file("repo"), key_dir = tmp.file("keys"), client_dir = tmp.file("client");
   std::optional<Repository> repo;
   RecordingFetcher fetcher;
