@@ -21,13 +21,19 @@ done
 
 pkgs="build-essential cmake ninja-build pkg-config git patch patchutils
 libelf-dev libdwarf-dev llvm-16-dev clang-16 libclang-rt-16-dev libfmt-dev libcli11-dev
-libgtest-dev libgmock-dev nlohmann-json3-dev zlib1g-dev libzstd-dev libssl-dev
-binutils elfutils python3 time jq dwarves"
+libgtest-dev libgmock-dev nlohmann-json3-dev zlib1g-dev libzstd-dev libssl-dev libcurl4-openssl-dev
+binutils elfutils python3 time jq dwarves curl nginx"
 labpkgs="linux-source-6.1 qemu-system-x86 busybox-static bc bison flex cpio xz-utils kmod
 rsync libncurses-dev"
 
 want="$pkgs"
 [ "$lab" = 1 ] && want="$want $labpkgs"
+# tuf-js (the repository interoperability tests, tests/repo) runs on node; its setup installs
+# it from the npm registry. A node that is already there (e.g. a newer one from elsewhere)
+# is kept: Debian's npm would conflict with it.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	want="$want nodejs npm"
+fi
 
 missing=""
 for p in $want; do

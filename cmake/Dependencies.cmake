@@ -12,7 +12,8 @@ target_link_libraries(kpg_libdwarf INTERFACE ${LIBDWARF_LIBRARY} PkgConfig::LIBE
 find_package(fmt REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
-find_package(OpenSSL REQUIRED)   # libcrypto: SHA-256 of produced modules
+find_package(OpenSSL REQUIRED)   # libcrypto: SHA-256 of produced modules; lib/tuf Ed25519
+find_package(CURL REQUIRED)      # lib/tuf curl_fetcher: the agent fetches TUF repositories
 find_package(ZLIB REQUIRED)      # lib/elf: inflating SHF_COMPRESSED (gcc -gz) sections
 
 # LLVM 16 MC for x86-64 disassembly. Prefer llvm-16 even when another LLVM is installed.

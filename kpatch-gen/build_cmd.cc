@@ -32,6 +32,7 @@
 #include "diff/klp_format.h"
 #include "diff/pipeline.h"
 #include "diff/special_sections.h"
+#include "patchrepo/levels.h"
 #include "dwarf/dwarf.h"
 #include "elf/reader.h"
 #include "elf/sections.h"
@@ -98,7 +99,10 @@ CLI::App *add_build_command(CLI::App &app, BuildArgs &a) {
                                 "with apt into the cache when not installed");
   c->add_option("--name", a.name, "module name (default: livepatch_<first patch name>)");
   c->add_flag("--no-replace", a.no_replace, "do not replace older live patches atomically (stack on top of them)");
-  c->add_option("--cve", a.cves, "CVE id recorded in the module and the report (repeatable)");
+  c->add_option("--cve", a.cves, "CVE fixed, as ID or ID:CVSS (CVE-2024-1086:7.8), recorded in the module and the "
+                                 "report; the score is what `kpatch-gen repo` and the agent's min_cvss use (repeatable)");
+  c->add_option("--cve-file", a.cve_file, "CVE metadata: a JSON array [{\"id\": \"CVE-...\", \"cvss\": 7.8}, ...]")
+      ->check(CLI::ExistingFile);
   c->add_option("--description", a.description, "MODULE_DESCRIPTION of the module");
   c->add_option("-o,--output", a.outdir, "output directory (default: .)");
   c->add_option("-j,--jobs", a.jobs, "parallel compile jobs (default: number of CPUs)");
@@ -131,6 +135,8 @@ struct BuildState {
   build::ModuleSpec spec;
   json unit_results = json::array();
   json reports = json::object();
+  std::vector<std::string> cve_ids; // --cve and --cve-file, without the scores
+  json cvss = json::object();       // {"CVE-...": {"score": "7.8", "severity": "HIGH"}}
   json result = json::object();
 };
 
@@ -569,7 +575,7 @@ int stage_module(BuildState &st) {
   st.spec.name = st.name;
   st.spec.replace = !st.args.no_replace;
   st.spec.description = st.args.description;
-  st.spec.cves = st.args.cves;
+  st.spec.cves = st.cve_ids;
   st.spec.target_release = st.release;
   st.spec.target_build_id = st.build_id;
   st.spec.diff_objects = st.diff_objects;
@@ -636,6 +642,7 @@ int stage_module(BuildState &st) {
   json full = man;
   full["module"] = st.name + ".ko";
   full["sha256"] = sha256_hex(*bytes);
+  full["cvss"] = st.cvss;
   full["units"] = st.unit_results;
   full["reports"] = st.reports;
   full["klp_relocations"] = pl->klp_relocs;
@@ -659,9 +666,39 @@ int stage_module(BuildState &st) {
 
 } // namespace
 
+// --cve ID[:CVSS] and --cve-file: ids for the module, scores for the report (lib/patchrepo).
+static bool parse_cves(BuildState &st) {
+  std::vector<patchrepo::Cve> cves;
+  for (const std::string &spec : st.args.cves) {
+    auto c = patchrepo::parse_cve_spec(spec);
+    if (!c) {
+      std::fprintf(stderr, "kpatch-gen build: error: --cve %s\n", c.error().message.c_str());
+      return false;
+    }
+    cves.push_back(*c);
+  }
+  if (!st.args.cve_file.empty()) {
+    auto f = patchrepo::read_cve_file(st.args.cve_file);
+    if (!f) {
+      std::fprintf(stderr, "kpatch-gen build: error: %s\n", f.error().str().c_str());
+      return false;
+    }
+    cves.insert(cves.end(), f->begin(), f->end());
+  }
+  for (const patchrepo::Cve &c : cves) {
+    if (std::find(st.cve_ids.begin(), st.cve_ids.end(), c.id) == st.cve_ids.end())
+      st.cve_ids.push_back(c.id);
+    if (c.score10)
+      st.cvss[c.id] = {{"score", c.score_text()}, {"severity", c.severity()}};
+  }
+  return true;
+}
+
 int run_build_command(const BuildArgs &a) {
   BuildState st(a);
   st.result["format"] = "kpatch-gen-build-result/1";
+  if (!parse_cves(st))
+    return BUILD_USAGE;
   if (!stage_inputs(st) || !stage_tree(st) || !stage_patch(st) || !stage_compile(st))
     return finish(st, BUILD_ERROR);
   if (int rc = stage_diff(st); rc != BUILD_OK)

@@ -20,7 +20,7 @@ int run_diff_command(const DiffArgs &args);
 struct BuildArgs {
   std::vector<std::string> patches, cves;
   std::string kernel_src, vmlinux, config, modules_dir, symvers, kernel_build, name, description, outdir, cache;
-  std::string debian_release;
+  std::string debian_release, cve_file;
   CLI::Option *debian_opt = nullptr;
   bool no_replace = false, json = false, quiet = false, skip_compiler_check = false;
   int jobs = 0;
@@ -34,6 +34,18 @@ struct InspectArgs {
 };
 CLI::App *add_inspect_command(CLI::App &app, InspectArgs &args);
 int run_inspect_command(const InspectArgs &args);
+
+struct RepoArgs {
+  std::string dir, keys, module, report, role, keyid, kernel, root_file, cve_file;
+  std::vector<std::string> channels, expires, cves;
+  std::string level;
+  unsigned root_keys = 1, root_threshold = 1;
+  bool force = false, json = false;
+  CLI::App *init = nullptr, *add = nullptr, *promote = nullptr, *demote = nullptr, *refresh = nullptr,
+           *rotate = nullptr, *list = nullptr, *verify = nullptr;
+};
+CLI::App *add_repo_command(CLI::App &app, RepoArgs &args);
+int run_repo_command(const RepoArgs &args);
 
 // Where templates/ is: $KPATCH_GEN_TEMPLATES, else the source tree's (compiled in).
 std::string templates_dir();

@@ -45,6 +45,10 @@ struct Location {
 struct Error {
   Location loc;
   std::string message;
+  // Stable machine-readable kind, for callers that act differently on different failures
+  // (lib/tuf: a repository that cannot be reached versus one whose metadata was rejected).
+  // Empty when nobody needs to tell failures apart.
+  std::string code = {};
   std::string str() const; // "<location>: <message>"
 };
 
@@ -84,5 +88,8 @@ private:
 };
 
 inline Error make_error(Location loc, std::string msg) { return Error{std::move(loc), std::move(msg)}; }
+inline Error make_error(Location loc, std::string msg, std::string code) {
+  return Error{std::move(loc), std::move(msg), std::move(code)};
+}
 
 } // namespace kpg
