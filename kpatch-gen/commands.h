@@ -3,8 +3,15 @@
 #pragma once
 #include <CLI/CLI.hpp>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "support/error.h"
+
+namespace kpg::build {
+struct Signer;
+}
 
 namespace kpg::cli {
 
@@ -46,6 +53,19 @@ struct RepoArgs {
 };
 CLI::App *add_repo_command(CLI::App &app, RepoArgs &args);
 int run_repo_command(const RepoArgs &args);
+
+struct SignArgs {
+  std::string module, key, cert, hash, config, output;
+  bool json = false, quiet = false;
+};
+CLI::App *add_sign_command(CLI::App &app, SignArgs &args);
+int run_sign_command(const SignArgs &args);
+
+// The "signature" object of the .json report and of `sign --json`.
+nlohmann::json signature_report(const build::Signer &signer, const std::string &hash, u64 sig_size,
+                                const std::string &unsigned_sha256);
+// --hash if given, else CONFIG_MODULE_SIG_HASH of `config` if it names one, else sha256.
+Expected<std::string> signing_hash(const std::string &option, const std::string &config);
 
 // Where templates/ is: $KPATCH_GEN_TEMPLATES, else the source tree's (compiled in).
 std::string templates_dir();

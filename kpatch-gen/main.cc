@@ -14,7 +14,8 @@ int main(int argc, char **argv) {
                "  build    build a verified live patch module from source patches\n"
                "  diff     compare an original and a patched object file and write a livepatch diff object\n"
                "  inspect  show what a live patch module patches and for which kernel\n"
-               "  repo     publish modules as patch levels in a signed (TUF) repository\n\n"
+               "  repo     publish modules as patch levels in a signed (TUF) repository\n"
+               "  sign     append a kernel module signature (as the kernel's scripts/sign-file does)\n\n"
                "Run 'kpatch-gen SUBCOMMAND --help' for details."};
   app.require_subcommand(1);
   app.fallthrough(false);
@@ -22,10 +23,12 @@ int main(int argc, char **argv) {
   kpg::cli::BuildArgs build_args;
   kpg::cli::InspectArgs inspect_args;
   kpg::cli::RepoArgs repo_args;
+  kpg::cli::SignArgs sign_args;
   CLI::App *build = kpg::cli::add_build_command(app, build_args);
   CLI::App *diff = kpg::cli::add_diff_command(app, diff_args);
   CLI::App *inspect = kpg::cli::add_inspect_command(app, inspect_args);
   CLI::App *repo = kpg::cli::add_repo_command(app, repo_args);
+  CLI::App *sign = kpg::cli::add_sign_command(app, sign_args);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
@@ -40,5 +43,7 @@ int main(int argc, char **argv) {
     return kpg::cli::run_inspect_command(inspect_args);
   if (repo->parsed())
     return kpg::cli::run_repo_command(repo_args);
+  if (sign->parsed())
+    return kpg::cli::run_sign_command(sign_args);
   return 2;
 }
