@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
 // `kpatch-gen inspect MODULE.ko`: what a live patch module patches and for which kernel --
-// from its manifest (written by the builder), its .modinfo and its livepatch relocations.
+// from its manifest (written by the builder), its .modinfo and its livepatch relocations;
+// and who signed it, when it carries a module signature.
 #include <fmt/format.h>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "builder/postlink.h"
+#include "builder/sign.h"
 #include "builder/verify.h"
 #include "commands.h"
 #include "elf/reader.h"
+#include "support/file.h"
 
 using nlohmann::json;
 
@@ -52,6 +55,20 @@ int run_inspect_command(const InspectArgs &a) {
     const auto &d = ko->sections[*m].data;
     out["manifest"] = json::parse(d.begin(), d.end(), nullptr, false);
   }
+  // The appended signature, if any: who signed (as the PKCS#7 message names the signer) and
+  // with which digest. Whether it verifies is for the kernel and its keyring to say.
+  if (auto bytes = read_file(a.module); !bytes) {
+    std::fprintf(stderr, "kpatch-gen inspect: %s\n", bytes.error().str().c_str());
+    return 1;
+  } else if (auto sig = build::read_module_signature(*bytes, a.module); !sig) {
+    out["signature"] = {{"problem", sig.error().message}};
+  } else if (*sig) {
+    const build::SignatureInfo &si = **sig;
+    out["signature"] = {{"format", "pkcs7"}, {"hash", si.hash},     {"size", si.sig_size}, {"signed_bytes", si.module_size},
+                        {"issuer", si.issuer}, {"serial", si.serial}, {"key_id", si.key_id}};
+  } else {
+    out["signature"] = nullptr;
+  }
   std::map<std::string, size_t> klp;
   for (const elf::ExtraRelocSection &x : ko->extra_relocs)
     klp[x.name] += x.relocs.size();
@@ -87,6 +104,19 @@ int run_inspect_command(const InspectArgs &a) {
   }
   for (const auto &[sec, n] : klp)
     std::printf("%s: %zu livepatch relocation(s)\n", sec.c_str(), n);
+  const json &sig = out["signature"];
+  if (sig.is_null())
+    std::printf("signed:   no\n");
+  else if (sig.contains("problem"))
+    std::printf("signed:   malformed signature: %s\n", sig["problem"].get<std::string>().c_str());
+  else {
+    std::string who = sig["key_id"].get<std::string>().empty()
+                          ? fmt::format("issuer \"{}\", serial {}", sig["issuer"].get<std::string>(),
+                                        sig["serial"].get<std::string>())
+                          : fmt::format("key id {}", sig["key_id"].get<std::string>());
+    std::printf("signed:   PKCS#7, %s, %llu bytes; signer %s\n", sig["hash"].get<std::string>().c_str(),
+                static_cast<unsigned long long>(sig["size"].get<u64>()), who.c_str());
+  }
   return 0;
 }
 
