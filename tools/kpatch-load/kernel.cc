@@ -100,6 +100,27 @@ Expected<RunningKernel> probe_kernel(Fs &fs) {
     k.build_id_problem = notes.error().str();
   }
 
+  // Lockdown (integrity or confidentiality) makes the kernel refuse unsigned modules even
+  // with sig_enforce=N (module_sig_check -> security_locked_down(LOCKDOWN_MODULE_SIGNATURE)).
+  // The file reads e.g. "none [integrity] confidentiality".
+  std::string lockdown;
+  if (auto ld = fs.read("/sys/kernel/security/lockdown")) {
+    size_t open = ld->find('['), close = ld->find(']');
+    if (open != std::string::npos && close != std::string::npos && close > open)
+      lockdown = ld->substr(open + 1, close - open - 1);
+  }
+  if (auto se = fs.read("/sys/module/module/parameters/sig_enforce"); se && trim(*se) == "Y") {
+    k.sig_enforced = Tri::Yes;
+    k.sig_enforced_by = "module.sig_enforce=Y";
+  } else if (lockdown == "integrity" || lockdown == "confidentiality") {
+    k.sig_enforced = Tri::Yes;
+    k.sig_enforced_by = "lockdown=" + lockdown + ", as under Secure Boot";
+  } else if (!se || !lockdown.empty()) {
+    // No sig_enforce parameter: no CONFIG_MODULE_SIG, nothing is checked. Or lockdown is
+    // known to be off and sig_enforce is N.
+    k.sig_enforced = Tri::No;
+  }
+
   std::string config_path = "/boot/config-" + k.release;
   if (auto cfg = fs.read(config_path)) {
     k.flags = flags_from_config(*cfg, config_path);
@@ -186,6 +207,20 @@ CompatReport check_compat(const ModInfo &mi, const RunningKernel &k) {
                                        f, *want, *k.build_id));
   } else {
     r.notes.push_back(fmt::format("{}: no kpg_target_build_id in .modinfo; only the release and vermagic were checked", f));
+  }
+
+  // Whether a signature verifies is the kernel's to say (its keyrings are not readable from
+  // here); whether there is one at all is not, and that is the common mistake.
+  if (k.sig_enforced == Tri::Yes) {
+    if (!mi.signature_problem.empty())
+      r.refusals.push_back(fmt::format("{}: {}; this kernel only loads validly signed modules ({})", f,
+                                       mi.signature_problem, k.sig_enforced_by));
+    else if (!mi.signature)
+      r.refusals.push_back(fmt::format("{}: the module is not signed, and this kernel only loads signed modules ({}): "
+                                       "build it with `kpatch-gen build --sign-key KEY --sign-cert CERT` or sign it "
+                                       "with `kpatch-gen sign`, using a key the kernel trusts (on Debian with Secure "
+                                       "Boot: a key enrolled with mokutil)",
+                                       f, k.sig_enforced_by));
   }
   return r;
 }

@@ -30,6 +30,9 @@
 //  3. build ID: when the module carries kpg_target_build_id (see modinfo.h), it must equal the
 //     GNU build ID note of the running vmlinux, read from /sys/kernel/notes (the raw .notes
 //     section: a stream of {namesz, descsz, type, name, desc} records, 4-byte aligned).
+//  4. signature: an unsigned module (or one whose signature trailer the kernel would reject)
+//     is refused when the kernel enforces module signatures (see RunningKernel::sig_enforced):
+//     the kernel would answer EKEYREJECTED (or EPERM under lockdown) with one dmesg line.
 #pragma once
 #include <optional>
 #include <span>
@@ -61,6 +64,14 @@ struct RunningKernel {
   std::optional<std::string> build_id; // lowercase hex, from /sys/kernel/notes
   std::string build_id_problem;        // why build_id is missing, for messages
   VermagicFlags flags;
+  // Whether the kernel loads only validly signed modules, and what says so:
+  // /sys/module/module/parameters/sig_enforce is Y (CONFIG_MODULE_SIG_FORCE, or
+  // module.sig_enforce=1 on the command line), or lockdown is on (/sys/kernel/security/lockdown
+  // shows [integrity] or [confidentiality]; Debian turns it on under Secure Boot). No when
+  // the kernel has no CONFIG_MODULE_SIG (no sig_enforce parameter) and no lockdown; Unknown
+  // when securityfs is not mounted and sig_enforce says N.
+  Tri sig_enforced = Tri::Unknown;
+  std::string sig_enforced_by;
 };
 
 // Reads the facts; fails only when the release itself cannot be read.

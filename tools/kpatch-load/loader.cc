@@ -24,11 +24,33 @@ static std::string explain_load_errno(int err) {
            "blocked by lockdown";
   case EKEYREJECTED:
   case ENOKEY:
-  case EBADMSG: return "the module signature was rejected (unsigned or unknown key while signatures are enforced)";
+  case EBADMSG:
+  case ENOPKG: return "the kernel rejected the module's signature";
   case ENODEV: return "a pre-patch callback of the module refused the patch (see dmesg)";
   case ENOSYS: return "this kernel has no module support";
   default: return "see dmesg for the kernel's reason";
   }
+}
+
+// What the file itself says about a signature the kernel rejected (or, under lockdown,
+// EPERM for an unsigned module): the kernel logs one terse line, and the two causes need
+// different fixes.
+static std::string explain_signature(int err, const ModInfo &mi) {
+  if (err != EKEYREJECTED && err != ENOKEY && err != EBADMSG && err != ENOPKG && err != EPERM)
+    return "";
+  if (!mi.signature_problem.empty())
+    return fmt::format(". The module's signature trailer is malformed: {}", mi.signature_problem);
+  if (!mi.signature)
+    return err == EPERM ? ". The module is not signed: under lockdown (Secure Boot) the kernel loads signed modules only"
+                        : ". The module is not signed: sign it with `kpatch-gen sign` (or build with --sign-key) "
+                          "using a key the kernel trusts";
+  if (err == EPERM)
+    return ""; // signed: EPERM is about privileges or modules_disabled, not the signature
+  return fmt::format(". The module carries a PKCS#7 signature ({} bytes over {} bytes of module) that the kernel did "
+                     "not accept: its key is not in the kernel's keyrings (built-in, secondary, or machine/MOK keys "
+                     "on Debian with Secure Boot), or the module was changed after it was signed (for example "
+                     "stripped); `kpatch-gen inspect` shows the signer",
+                     mi.signature->sig_size, mi.signature->module_size);
 }
 
 std::vector<std::string> loaded_livepatch_modules(Fs &fs) {
@@ -198,7 +220,8 @@ OpResult load_module(Host &host, Reporter &rep, Store *store, const std::string 
   int err = host.sys.load_module(ko_path, "");
   const i64 finit_ms = host.clock.now_ms() - t0;
   if (err != 0) {
-    res.fail(ExitCode::Error, fmt::format("{}: finit_module failed: {}: {}", ko_path, errno_text(err), explain_load_errno(err)));
+    res.fail(ExitCode::Error, fmt::format("{}: finit_module failed: {}: {}{}", ko_path, errno_text(err),
+                                          explain_load_errno(err), explain_signature(err, mi)));
     return res;
   }
   if (store) {

@@ -164,6 +164,10 @@ Expected<ModInfo> parse_modinfo(const std::string &path, std::span<const u8> img
   }
   if (mi.name.empty())
     return bad(path, "module name not found (.modinfo has no name= and .gnu.linkonce.this_module is missing)");
+  if (auto sig = elf::find_appended_signature(img, path))
+    mi.signature = *sig;
+  else
+    mi.signature_problem = sig.error().message;
   return mi;
 }
 

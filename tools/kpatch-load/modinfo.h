@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "elf/modsig.h"
 #include "support/error.h"
 #include "support/types.h"
 
@@ -34,6 +35,11 @@ struct ModInfo {
   std::string path;    // the file, for messages
   std::string name;    // module name as the kernel will call it (name=, else this_module)
   std::vector<std::pair<std::string, std::string>> entries; // in file order
+
+  // The appended module signature (elf/modsig.h), read from the file's end: none (unsigned),
+  // present, or a marker with a trailer the kernel would reject (signature_problem says why).
+  std::optional<elf::AppendedSignature> signature;
+  std::string signature_problem;
 
   // First value of `key`, if present.
   std::optional<std::string> get(std::string_view key) const;

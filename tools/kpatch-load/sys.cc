@@ -41,6 +41,7 @@ std::string errno_text(int err) {
   case ENOKEY: name = "ENOKEY"; break;
   case EKEYREJECTED: name = "EKEYREJECTED"; break;
   case EBADMSG: name = "EBADMSG"; break;
+  case ENOPKG: name = "ENOPKG"; break;
   default: break;
   }
   if (name)
