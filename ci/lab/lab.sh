@@ -17,6 +17,7 @@ KPG_PROG=lab
 # shellcheck source-path=SCRIPTDIR source=common.sh
 . "$LAB_DIR/common.sh"
 readonly FRAGMENT="$LAB_DIR/kernel.config"
+readonly VARIANTS_DIR="$LAB_DIR/variants"
 readonly GUEST_DIR="$LAB_DIR/guest"
 readonly SOURCE_TARBALL="${KPG_LAB_SOURCE:-/usr/src/linux-source-6.1.tar.xz}"
 readonly CACHE_ROOT="${KPATCH_GEN_CACHE:-$HOME/.cache/kpatch-gen}/lab"
@@ -32,7 +33,7 @@ The kernel lab: a Linux 6.1 kernel (Debian's linux-source-6.1) with livepatch, b
 under QEMU with a busybox initramfs that runs a test scenario.
 
 Commands:
-  kernel [--print-dir]
+  kernel [--variant NAME] [--print-dir]
       Build the lab kernel, or reuse it from the cache. The cache directory is
       $KPATCH_GEN_CACHE/lab/linux-<version>-<hash12>/ (default ~/.cache/kpatch-gen), keyed by
       the source tarball, ci/lab/kernel.config and the compiler version. It holds
@@ -45,7 +46,15 @@ Commands:
       Prints the cache dir as the last stdout line. With --print-dir: print the dir if the
       kernel is built (exit 0), else exit 1 without building.
 
-  initramfs -o FILE [--kernel-dir DIR] [--scenario FILE] [--add HOSTPATH:GUESTPATH]...
+  Kernel selection (kernel, initramfs, run):
+    --variant NAME   a lab kernel with ci/lab/variants/NAME.config merged on top of
+                     kernel.config, cached in its own dir (linux-<version>-NAME-<hash12>/).
+                     Variants: sigforce (CONFIG_MODULE_SIG_FORCE, SHA-256, with a test
+                     key generated at build time whose certificate is built into the
+                     kernel's trusted keyring: keys/ in the cache dir; see
+                     ci/lab/README.md).
+
+  initramfs -o FILE [--kernel-dir DIR] [--variant NAME] [--scenario FILE] [--add HOSTPATH:GUESTPATH]...
       Pack a busybox-static initramfs (uncompressed cpio) with the lab kernel's modules,
       the guest library (/kpg/lib.sh), the scenario (/kpg/scenario) and added files.
       Added ELF executables get the shared libraries `ldd` lists, at the same paths, so a
@@ -56,7 +65,7 @@ Commands:
       KPG_LAB_KVM=1 and a probe boot under KVM succeeds. The boot is killed after S
       seconds (default 120). The serial console goes to FILE (default: stdout).
 
-  run SCENARIO [--timeout S] [--log FILE] [--kernel-dir DIR] [--add HOSTPATH:GUESTPATH]...
+  run SCENARIO [--timeout S] [--log FILE] [--kernel-dir DIR | --variant NAME] [--add HOSTPATH:GUESTPATH]...
       Build the kernel if needed, pack an initramfs for SCENARIO, boot it, and judge:
       exit 0 only if the guest reported at least one check, every check passed, the
       scenario exited 0, the guest printed KPG-DONE, and the kernel log has no
@@ -105,9 +114,47 @@ source_version() {
 		END { if (v != "" && p != "") printf "%s.%s.%s", v, p, s }' <<<"$mk"
 }
 
+# Which lab kernel the command is about: the default one, or a variant. A variant NAME is
+# ci/lab/variants/NAME.config (merged on top of kernel.config) and, optionally,
+# ci/lab/variants/NAME.sh, which defines `variant_prepare DIR`: run once before the
+# variant's kernel is configured, it may create files in the cache dir DIR and prints
+# extra config lines (sigforce generates its test key there and names its certificate in
+# CONFIG_SYSTEM_TRUSTED_KEYS, so no key is ever checked in). Options that select a kernel
+# (--variant, and later others such as another kernel line) are parsed by
+# take_kernel_option for every command that needs a kernel.
+VARIANT=""
+set_variant() {
+	local v=$1 known
+	known=$(find "$VARIANTS_DIR" -maxdepth 1 -name '*.config' -printf '%f\n' 2>/dev/null | sed 's/\.config$//' | sort | paste -sd' ')
+	case "$v" in
+	'' | *[!a-z0-9_-]*) die $EXIT_USAGE "--variant '$v': expected a variant name (known: ${known:-none})" ;;
+	esac
+	[ -r "$VARIANTS_DIR/$v.config" ] ||
+		die $EXIT_USAGE "--variant '$v': no ci/lab/variants/$v.config (known: ${known:-none})"
+	VARIANT=$v
+}
+
+# take_kernel_option CMD ARGS...: if ARGS starts with a kernel selection option, apply it
+# and set TAKEN to the number of words it used; TAKEN=0 when it is not one.
+TAKEN=0
+take_kernel_option() {
+	local cmd=$1
+	shift
+	TAKEN=0
+	case "$1" in
+	--variant)
+		[ $# -ge 2 ] || die $EXIT_USAGE "$cmd: --variant needs a NAME"
+		set_variant "$2"
+		TAKEN=2
+		;;
+	esac
+}
+
 # Everything that changes the built kernel goes into the key: the exact source (Debian
 # can ship a new point release or a new -N revision of the same one, so hash the tarball,
-# not its name), the config fragment, the compiler and linker, and the recipe version.
+# not its name), the config fragment, the compiler and linker, and the recipe version;
+# for a variant also its fragment and hook script. (The default kernel's key is exactly
+# what it was before variants existed, so existing caches stay valid.)
 cache_key() {
 	{
 		sha256sum <"$SOURCE_TARBALL" | cut -d' ' -f1
@@ -115,6 +162,11 @@ cache_key() {
 		gcc --version | head -n 1
 		ld --version | head -n 1
 		echo "recipe $RECIPE_VERSION"
+		if [ -n "$VARIANT" ]; then
+			echo "variant $VARIANT"
+			cat "$VARIANTS_DIR/$VARIANT.config"
+			[ ! -f "$VARIANTS_DIR/$VARIANT.sh" ] || cat "$VARIANTS_DIR/$VARIANT.sh"
+		fi
 	} | sha256sum | cut -c1-12
 }
 
@@ -127,7 +179,7 @@ resolve_kernel_dir() {
 	local ver
 	ver=$(source_version)
 	[ -n "$ver" ] || die $EXIT_MISSING "cannot read VERSION/PATCHLEVEL/SUBLEVEL from the Makefile in '$SOURCE_TARBALL'"
-	KERNEL_DIR="$CACHE_ROOT/linux-$ver-$(cache_key)"
+	KERNEL_DIR="$CACHE_ROOT/linux-$ver${VARIANT:+-$VARIANT}-$(cache_key)"
 }
 
 # Fail if any object of the build was compiled with -ffunction-sections/-fdata-sections.
@@ -155,8 +207,8 @@ check_no_function_sections() {
 # DEBUG_KERNEL), and we would only notice much later when the builder finds no DWARF.
 # A symbol that does not exist in this source at all (renamed across point releases, e.g.
 # SPECULATION_MITIGATIONS -> CPU_MITIGATIONS) is only a warning.
-verify_config() {
-	local src=$1 config=$2 line sym bad=""
+verify_config() { # verify_config SRC CONFIG FRAGMENT
+	local src=$1 config=$2 fragment=$3 line sym bad=""
 	while IFS= read -r line; do
 		case "$line" in
 		CONFIG_*=*) sym=${line%%=*} ;;
@@ -167,11 +219,11 @@ verify_config() {
 			if grep -rqs --include='Kconfig*' -E "^(menu)?config ${sym#CONFIG_}\$" "$src"; then
 				bad="$bad $line (got: $(grep -E "^$sym=|^# $sym is not set" "$config" || echo unset));"
 			else
-				log "warning: $sym in kernel.config does not exist in this source; ignored"
+				log "warning: $sym in $(basename "$fragment") does not exist in this source; ignored"
 			fi
 		fi
-	done <"$FRAGMENT"
-	[ -z "$bad" ] || die $EXIT_BUILD "kernel.config options not honoured by Kconfig (missing dependency?):$bad"
+	done <"$fragment"
+	[ -z "$bad" ] || die $EXIT_BUILD "$(basename "$fragment") options not honoured by Kconfig (missing dependency?):$bad"
 }
 
 build_kernel() {
@@ -191,15 +243,31 @@ build_kernel() {
 	mv "$src.tmp" "$src"
 	stage_end
 
-	stage_begin "configure (tinyconfig + kernel.config + olddefconfig)"
+	local fragments=("$FRAGMENT")
+	if [ -n "$VARIANT" ]; then
+		# The variant's fragment plus what its hook adds for this dir (e.g. a key path).
+		cp "$VARIANTS_DIR/$VARIANT.config" "$dir/variant.config"
+		if [ -f "$VARIANTS_DIR/$VARIANT.sh" ]; then
+			stage_begin "variant $VARIANT: prepare"
+			# shellcheck source=/dev/null
+			(. "$VARIANTS_DIR/$VARIANT.sh" && variant_prepare "$dir") >>"$dir/variant.config" ||
+				die $EXIT_BUILD "variant $VARIANT: variant_prepare failed"
+			stage_end
+		fi
+		fragments+=("$dir/variant.config")
+	fi
+	stage_begin "configure (tinyconfig + kernel.config${VARIANT:+ + variant $VARIANT} + olddefconfig)"
 	mkdir -p "$build"
 	make_logged "$logf" tinyconfig -C "$src" O="$build" tinyconfig
 	# merge_config.sh -m: merge only (no make); it warns about overridden values, which
 	# is expected here (the fragment overrides tinyconfig on purpose).
-	(cd "$build" && "$src/scripts/kconfig/merge_config.sh" -m .config "$FRAGMENT") >>"$logf" 2>&1 ||
+	(cd "$build" && "$src/scripts/kconfig/merge_config.sh" -m .config "${fragments[@]}") >>"$logf" 2>&1 ||
 		die $EXIT_BUILD "scripts/kconfig/merge_config.sh failed; log: $logf"
 	make_logged "$logf" olddefconfig -C "$src" O="$build" olddefconfig
-	verify_config "$src" "$build/.config"
+	local f
+	for f in "${fragments[@]}"; do
+		verify_config "$src" "$build/.config" "$f"
+	done
 	stage_end
 
 	stage_begin "make -j$jobs bzImage modules"
@@ -224,6 +292,7 @@ build_kernel() {
 	# The stamp is written last, atomically: its presence means every step above finished.
 	{
 		echo "release=$release"
+		echo "variant=$VARIANT"
 		echo "source=$SOURCE_TARBALL"
 		echo "gcc=$(gcc --version | head -n 1)"
 		echo "built=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -236,6 +305,8 @@ build_kernel() {
 cmd_kernel() {
 	local print_dir=0
 	while [ $# -gt 0 ]; do
+		take_kernel_option kernel "$@"
+		[ "$TAKEN" = 0 ] || { shift "$TAKEN"; continue; }
 		case "$1" in
 		--print-dir) print_dir=1 ;;
 		-h | --help) usage; exit 0 ;;
@@ -280,7 +351,7 @@ cmd_kernel() {
 ensure_kernel() {
 	resolve_kernel_dir
 	if [ ! -f "$KERNEL_DIR/complete" ]; then
-		"$0" kernel >/dev/null
+		"$0" kernel ${VARIANT:+--variant "$VARIANT"} >/dev/null
 	fi
 	[ -f "$KERNEL_DIR/complete" ] || die $EXIT_BUILD "lab kernel not available in $KERNEL_DIR"
 }
@@ -353,11 +424,17 @@ make_initramfs() {
 		[ "$applet" = busybox ] || ln -sf /bin/busybox "$root/bin/$applet"
 	done
 	# Modules: stripped of debug info (binfmt_misc.ko is ~10x smaller), which the guest
-	# never needs; the unstripped ones stay in the cache for the builder.
+	# never needs; the unstripped ones stay in the cache for the builder. Signed modules
+	# (the sigforce variant signs its own at modules_install) are copied as they are:
+	# stripping changes the bytes the appended signature covers, and the kernel would
+	# refuse them.
 	mkdir -p "$root/lib/modules/$release"
 	cp -a "$mods/." "$root/lib/modules/$release/"
-	find "$root/lib/modules/$release" -name '*.ko' -exec strip --strip-debug {} + ||
-		die $EXIT_INITRAMFS "strip of guest modules failed"
+	local ko
+	while IFS= read -r -d '' ko; do
+		[ "$(tail -c 28 "$ko")" = "~Module signature appended~" ] && continue
+		strip --strip-debug "$ko" || die $EXIT_INITRAMFS "strip of guest module '$ko' failed"
+	done < <(find "$root/lib/modules/$release" -name '*.ko' -print0)
 	rm -f "$root/lib/modules/$release/build" "$root/lib/modules/$release/source"
 
 	cp "$GUEST_DIR/init" "$root/init"
@@ -379,6 +456,8 @@ make_initramfs() {
 cmd_initramfs() {
 	local out="" scenario="" kdir="" adds=()
 	while [ $# -gt 0 ]; do
+		take_kernel_option initramfs "$@"
+		[ "$TAKEN" = 0 ] || { shift "$TAKEN"; continue; }
 		case "$1" in
 		-o) [ $# -ge 2 ] || die $EXIT_USAGE "initramfs: -o needs a FILE"; out=$2; shift ;;
 		--scenario) [ $# -ge 2 ] || die $EXIT_USAGE "initramfs: --scenario needs a FILE"; scenario=$2; shift ;;
@@ -390,6 +469,7 @@ cmd_initramfs() {
 		shift
 	done
 	[ -n "$out" ] || die $EXIT_USAGE "initramfs: -o FILE is required"
+	[ -z "$kdir" ] || [ -z "$VARIANT" ] || die $EXIT_USAGE "initramfs: --kernel-dir and --variant exclude each other"
 	if [ -z "$kdir" ]; then
 		ensure_kernel
 		kdir=$KERNEL_DIR
@@ -557,6 +637,8 @@ judge() {
 cmd_run() {
 	local scenario="" tmo=180 logf="" adds=() keep=0 rc=0 work t0 kdir=""
 	while [ $# -gt 0 ]; do
+		take_kernel_option run "$@"
+		[ "$TAKEN" = 0 ] || { shift "$TAKEN"; continue; }
 		case "$1" in
 		--timeout) [ $# -ge 2 ] || die $EXIT_USAGE "run: --timeout needs seconds"; tmo=$2; shift ;;
 		--log) [ $# -ge 2 ] || die $EXIT_USAGE "run: --log needs a FILE"; logf=$2; keep=1; shift ;;
@@ -571,6 +653,7 @@ cmd_run() {
 	[ -n "$scenario" ] || die $EXIT_USAGE "run: SCENARIO is required (a guest shell script, see ci/lab/README.md)"
 	[ -r "$scenario" ] || die $EXIT_MISSING "scenario '$scenario' not found"
 	case "$tmo" in '' | *[!0-9]*) die $EXIT_USAGE "run: --timeout '$tmo' is not a number of seconds" ;; esac
+	[ -z "$kdir" ] || [ -z "$VARIANT" ] || die $EXIT_USAGE "run: --kernel-dir and --variant exclude each other"
 	t0=$(now_ms)
 	if [ -n "$kdir" ]; then
 		[ -f "$kdir/complete" ] || die $EXIT_MISSING "run: '$kdir' is not a finished kernel dir (no 'complete' stamp)"
