@@ -11,7 +11,7 @@
 //   5. diff       each pair with the diff engine; refusals stop here with their reasons
 //   6. check      the original objects must match the target kernel
 //   7. module     generate the module source, link it with kbuild, post-link
-//   8. verify     vermagic, CRCs, undefined symbols; then write NAME.ko and NAME.json
+//   8. verify     vermagic, CRCs, undefined symbols; sign (--sign-key); write NAME.ko and NAME.json
 #include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
@@ -104,6 +104,7 @@ CLI::App *add_build_command(CLI::App &app, BuildArgs &a) {
   c->add_option("--cve-file", a.cve_file, "CVE metadata: a JSON array [{\"id\": \"CVE-...\", \"cvss\": 7.8}, ...]")
       ->check(CLI::ExistingFile);
   c->add_option("--description", a.description, "MODULE_DESCRIPTION of the module");
+  add_build_sign_options(c, a); // --sign-key, --sign-cert (sign_cmd.cc)
   c->add_option("-o,--output", a.outdir, "output directory (default: .)");
   c->add_option("-j,--jobs", a.jobs, "parallel compile jobs (default: number of CPUs)");
   c->add_option("--cache", a.cache, "cache directory (default: $KPATCH_GEN_CACHE or ~/.cache/kpatch-gen)");
@@ -133,6 +134,7 @@ struct BuildState {
   std::vector<build::Unit> units;
   std::vector<std::string> diff_objects;
   build::ModuleSpec spec;
+  std::optional<BuildSigning> signing; // --sign-key, loaded before anything is built
   json unit_results = json::array();
   json reports = json::object();
   std::vector<std::string> cve_ids; // --cve and --cve-file, without the scores
@@ -281,6 +283,11 @@ bool stage_inputs(BuildState &st) {
     else
       st.deps = std::move(*d);
   }
+  // A wrong key or passphrase is found now, not after the compile.
+  if (auto s = BuildSigning::load(a, st.config); !s)
+    problems.push_back(s.error().str());
+  else
+    st.signing = std::move(*s);
   if (!problems.empty()) {
     fail(st, "cannot start:", problems);
     return false;
@@ -620,7 +627,7 @@ int stage_module(BuildState &st) {
   }
   st.result["warnings"] = warnings;
 
-  st.progress.stage("verify", "vermagic, CRCs, undefined symbols");
+  st.progress.stage("verify", st.signing ? "vermagic, CRCs, undefined symbols; sign" : "vermagic, CRCs, undefined symbols");
   build::VerifyInput vi{&*ko, st.vmlinux, st.symvers ? &*st.symvers : nullptr};
   auto problems = build::verify_module(vi);
   if (!problems.empty()) {
@@ -631,6 +638,19 @@ int stage_module(BuildState &st) {
   if (!bytes) {
     fail(st, bytes.error().str());
     return BUILD_ERROR;
+  }
+  // Signing is the last change to the bytes: the signature covers all of them.
+  json signature; // null: not signed
+  if (st.signing) {
+    auto sig = st.signing->sign(*bytes, st.name + ".ko");
+    if (!sig) {
+      fail(st, sig.error().str());
+      return BUILD_ERROR;
+    }
+    signature = std::move(*sig);
+    const build::Signer &who = st.signing->key.signer();
+    st.progress.note(fmt::format("signed: {} by {} (key id {})", st.signing->hash, who.subject,
+                                 who.key_id.empty() ? "none" : who.key_id));
   }
   std::error_code ec;
   fs::create_directories(st.outdir, ec);
@@ -647,6 +667,7 @@ int stage_module(BuildState &st) {
   full["reports"] = st.reports;
   full["klp_relocations"] = pl->klp_relocs;
   full["compiler"] = st.result["compiler"];
+  full["signature"] = signature;
   if (!st.debian.is_null())
     full["debian"] = st.debian;
   if (auto w = write_text_file_atomic(out_json, full.dump(2) + "\n"); !w) {

@@ -7,11 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "builder/sign.h"
 #include "support/error.h"
-
-namespace kpg::build {
-struct Signer;
-}
 
 namespace kpg::cli {
 
@@ -28,6 +25,7 @@ struct BuildArgs {
   std::vector<std::string> patches, cves;
   std::string kernel_src, vmlinux, config, modules_dir, symvers, kernel_build, name, description, outdir, cache;
   std::string debian_release, cve_file;
+  std::string sign_key, sign_cert; // sign the module as the last step (sign_cmd.cc, builder/sign.h)
   CLI::Option *debian_opt = nullptr;
   bool no_replace = false, json = false, quiet = false, skip_compiler_check = false;
   int jobs = 0;
@@ -66,6 +64,20 @@ nlohmann::json signature_report(const build::Signer &signer, const std::string &
                                 const std::string &unsigned_sha256);
 // --hash if given, else CONFIG_MODULE_SIG_HASH of `config` if it names one, else sha256.
 Expected<std::string> signing_hash(const std::string &option, const std::string &config);
+
+// `kpatch-gen build --sign-key KEY [--sign-cert CERT]` (sign_cmd.cc), kept out of build_cmd.cc
+// so that the build stages only call it: the options, the key loaded with the inputs (a wrong
+// key or passphrase shows before the compile), and the signature as the last change to the
+// module's bytes.
+void add_build_sign_options(CLI::App *build, BuildArgs &args);
+struct BuildSigning {
+  build::SigningKey key;
+  std::string hash; // the target's CONFIG_MODULE_SIG_HASH, default sha256
+  // Nothing when the build is not signed.
+  static Expected<std::optional<BuildSigning>> load(const BuildArgs &args, const std::string &config);
+  // Appends the signature to `module`; returns the report's "signature" object.
+  Expected<nlohmann::json> sign(std::vector<u8> &module, const std::string &name) const;
+};
 
 // Where templates/ is: $KPATCH_GEN_TEMPLATES, else the source tree's (compiled in).
 std::string templates_dir();

@@ -92,6 +92,41 @@ Expected<std::string> signing_hash(const std::string &option, const std::string 
   return std::string(build::kDefaultModuleSigHash);
 }
 
+void add_build_sign_options(CLI::App *c, BuildArgs &a) {
+  auto *key = c->add_option("--sign-key", a.sign_key,
+                            "sign the module as the last step with this PEM private key, as the kernel's "
+                            "scripts/sign-file does, with the target's CONFIG_MODULE_SIG_HASH (see `kpatch-gen sign "
+                            "--help`; needed where Secure Boot or module.sig_enforce is on)")
+                  ->check(CLI::ExistingFile);
+  c->add_option("--sign-cert", a.sign_cert, "the signing key's X.509 certificate, PEM or DER (default: in the key file)")
+      ->check(CLI::ExistingFile)
+      ->needs(key);
+}
+
+Expected<std::optional<BuildSigning>> BuildSigning::load(const BuildArgs &a, const std::string &config) {
+  if (a.sign_key.empty())
+    return std::optional<BuildSigning>{};
+  auto key = build::SigningKey::load(a.sign_key, a.sign_cert);
+  if (!key)
+    return key.error();
+  auto hash = signing_hash("", config);
+  if (!hash)
+    return hash.error();
+  return std::optional<BuildSigning>{BuildSigning{std::move(*key), std::move(*hash)}};
+}
+
+Expected<json> BuildSigning::sign(std::vector<u8> &module, const std::string &name) const {
+  const std::string unsigned_sha = sha256_hex(module);
+  const u64 unsigned_size = module.size();
+  auto signed_module = build::sign_module(module, key, hash, name);
+  if (!signed_module)
+    return signed_module.error();
+  module = std::move(*signed_module);
+  // The PKCS#7 message alone; the 40 bytes of trailer and marker follow it.
+  const u64 sig_size = module.size() - unsigned_size - elf::kModuleSigInfoSize - elf::kModuleSigMagic.size();
+  return signature_report(key.signer(), hash, sig_size, unsigned_sha);
+}
+
 int run_sign_command(const SignArgs &a) {
   auto fail = [](const std::string &msg) {
     std::fprintf(stderr, "kpatch-gen sign: error: %s\n", msg.c_str());
