@@ -1,3 +1,4 @@
+# shellcheck shell=dash
 # Boot 1: what a user does once: enable the boot unit, install the patch, reboot.
 . /kpg/lib.sh
 probe="grep -q 'kpg_example=cmdline-string' /proc/cmdline"

@@ -1,3 +1,4 @@
+# shellcheck shell=dash disable=SC2016 # the sh -c checks are single-quoted on purpose
 # Boot 2: the installed patch was applied by kpatch-gen.service early in boot, before
 # sysinit.target and so before any ordinary service started.
 . /kpg/lib.sh

@@ -1,3 +1,4 @@
+# shellcheck shell=dash disable=SC2016 # the sh -c checks are single-quoted on purpose
 # Boot 3, with kpatch_gen.disable on the kernel command line: the unit is skipped by its
 # condition, nothing is patched, and the installation is kept for the next boot.
 . /kpg/lib.sh
