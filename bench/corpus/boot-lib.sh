@@ -4,6 +4,7 @@
 #   fix_module CASE /kpg/add/fix/MODULE.ko [TARGET-MODULE.ko...]
 # Each case's checks are named "fix CASE: ..."; the host reads them back from the console.
 # SPDX-License-Identifier: GPL-2.0-only
+# shellcheck disable=SC1091 # the lab guest library, in the initramfs
 . /kpg/lib.sh
 
 KL=/kpg/add/kpatch-load
