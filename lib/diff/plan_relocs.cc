@@ -43,6 +43,7 @@ private:
   ExternalRef decide_original(SymbolId p);          // the running kernel's version of patched symbol p
   std::optional<u32> target_block(u32 file_block);
   void locate(ExternalRef &ref, SymbolId orig_sym);   // fills name/sympos from the target
+  bool locate_stripped(SymbolId orig_sym, std::optional<u32> &idx);
   bool is_call_site(SectionId sec, const elf::Reloc &r) const;
   void plan_raw_branches(SymbolId s);
 
@@ -50,6 +51,7 @@ private:
   const ObjectView &ov_, &pv_;
   std::map<u32, std::optional<u32>> blocks_; // orig FILE block -> the target's
   std::map<u32, std::string> block_why_;
+  bool stripped_noted_ = false;
 };
 
 std::vector<Planner::Site> Planner::sites() const {
@@ -103,7 +105,10 @@ void Planner::locate(ExternalRef &ref, SymbolId o) {
   if (!ctx_.target)
     return;
   std::optional<u32> idx;
-  if (s.is_local()) {
+  if (s.is_local() && !ctx_.target->has_file_symbols()) {
+    if (!locate_stripped(o, idx))
+      return;
+  } else if (s.is_local()) {
     u32 fb = ov_.facts(o).file_block;
     auto b = target_block(fb);
     if (!b) {
@@ -126,6 +131,40 @@ void Planner::locate(ExternalRef &ref, SymbolId o) {
   }
   ref.name = ctx_.target->syms()[*idx].name;
   ref.sympos = ctx_.target->sympos(*idx);
+}
+
+// A stripped target (a distribution's .ko: `strip --strip-debug` removed the STT_FILE
+// symbols) has no unit blocks; a local is ours when no other local of the module has its
+// name. nfsd.ko, for one, links 30 units: `nfsd_cache_lookup`'s helpers in nfscache.c have
+// names no other unit uses, so they resolve, whereas a static `param_set_...` present in two
+// of its units would be a guess between two functions, refused with both candidates.
+bool Planner::locate_stripped(SymbolId o, std::optional<u32> &idx) {
+  const elf::Symbol &s = ov_.sym(o);
+  std::vector<u32> cands;
+  idx = ctx_.target->find_unique_local(s.name, ov_.facts(o).name.key, &cands);
+  if (idx) {
+    if (!stripped_noted_) {
+      ctx_.notes.push_back(fmt::format("{} has no FILE symbols (stripped): this unit's locals were resolved by "
+                                       "name, each being the only local of that name in it",
+                                       ctx_.target->path()));
+      stripped_noted_ = true;
+    }
+    return true;
+  }
+  if (cands.empty())
+    return true; // not there at all: reported like a missing symbol by the caller
+  std::vector<std::string> list;
+  for (u32 c : cands) {
+    const TargetSym &t = ctx_.target->syms()[c];
+    list.push_back(fmt::format("{} (symtab #{}, {} bytes)", t.name, t.symtab_index, t.size));
+  }
+  ctx_.refuse(code::TARGET_SYMBOL_NOT_FOUND, ctx_.loc_orig(o),
+              fmt::format("static {} is ambiguous in {}: {} locals match ({}), and the module has no FILE symbols "
+                          "(stripped) to tell its units apart. Give the unstripped copy of the module instead (Debian: "
+                          "the -dbg package's /usr/lib/debug/lib/modules/<release>/, which kpatch-gen build "
+                          "--debian-kernel uses)",
+                          s.name, ctx_.target->path(), cands.size(), fmt::join(list, ", ")));
+  return false;
 }
 
 ExternalRef Planner::decide_original(SymbolId p) {

@@ -156,6 +156,40 @@ std::optional<u32> TargetSymbols::find_global(const std::string &name) const {
   return std::nullopt;
 }
 
+std::optional<u32> TargetSymbols::find_unique_local(const std::string &name, const std::string &key,
+                                                     std::vector<u32> *candidates) const {
+  std::vector<u32> exact, same_key;
+  if (auto it = by_name_.find(name); it != by_name_.end())
+    for (u32 i : it->second)
+      if (syms_[i].defined && syms_[i].bind == STB_LOCAL)
+        exact.push_back(i);
+  if (exact.empty())
+    for (u32 i = 0; i < syms_.size(); i++)
+      if (syms_[i].defined && syms_[i].bind == STB_LOCAL && decode_name(syms_[i].name).key == key)
+        same_key.push_back(i);
+  const std::vector<u32> &found = exact.empty() ? same_key : exact;
+  if (found.size() == 1)
+    return found[0];
+  if (candidates)
+    *candidates = found;
+  return std::nullopt;
+}
+
+std::string symbol_tables_differ(const TargetSymbols &a, const TargetSymbols &b) {
+  const auto &x = a.syms(), &y = b.syms();
+  size_t n = std::min(x.size(), y.size());
+  for (size_t i = 0; i < n; i++) {
+    const TargetSym &s = x[i], &t = y[i];
+    if (s.name != t.name || s.value != t.value || s.size != t.size || s.bind != t.bind || s.type != t.type ||
+        s.defined != t.defined)
+      return fmt::format("symbol #{} is {} (value 0x{:x}, size {}) in {} but {} (value 0x{:x}, size {}) in {}", i + 1,
+                         s.name, s.value, s.size, a.path(), t.name, t.value, t.size, b.path());
+  }
+  if (x.size() != y.size())
+    return fmt::format("{} has {} symbols (without FILE symbols), {} has {}", a.path(), x.size(), b.path(), y.size());
+  return {};
+}
+
 u64 TargetSymbols::sympos(u32 idx) const {
   const std::string &name = syms_[idx].name;
   auto it = by_name_.find(name);

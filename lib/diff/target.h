@@ -13,6 +13,13 @@
 // Which of several same-named locals is ours is decided by the FILE symbol block the target's
 // symtab puts them in (the linker keeps each unit's locals together after its STT_FILE):
 // the block named like our unit whose local names best match our object's.
+//
+// Distribution modules are shipped stripped (`strip --strip-debug` drops the STT_FILE
+// symbols: every .ko of Debian's linux-image-* package), so there are no blocks. The builder
+// prefers the unstripped copy of the -dbg package; without one, a local is resolved by its
+// name alone when exactly one local of the module has it (find_unique_local), and refused,
+// naming the candidates, when several do (nf_tables.ko links a dozen units, each may have a
+// static `__nft_trace_packet`-like helper of the same name).
 #pragma once
 #include <map>
 #include <optional>
@@ -48,6 +55,8 @@ public:
   bool is_linked_kernel() const { return linked_; } // ET_EXEC (vmlinux) vs ET_REL (.ko/.o)
   const std::vector<TargetSym> &syms() const { return syms_; }
   const std::vector<FileBlock> &blocks() const { return blocks_; }
+  // false for a stripped module: no STT_FILE symbols, locals cannot be told apart by unit.
+  bool has_file_symbols() const { return blocks_.size() > 1; }
 
   // The FILE block that best matches a unit (file name + its local function/object names).
   // Returns nullopt and fills `why` when there is no match or a tie.
@@ -58,6 +67,11 @@ public:
   // decoded key for renumbered statics); globals anywhere.
   std::optional<u32> find_local(u32 block, const std::string &name, const std::string &key) const;
   std::optional<u32> find_global(const std::string &name) const;
+  // Without FILE blocks: the one defined local of the whole table with this exact name (or,
+  // when none has it, with the same decoded key). When several match, returns nullopt and
+  // fills `candidates` with their indices; when none does, `candidates` stays empty.
+  std::optional<u32> find_unique_local(const std::string &name, const std::string &key,
+                                       std::vector<u32> *candidates) const;
   bool has_name(const std::string &name) const { return by_name_.count(name) != 0; }
 
   // sympos of syms()[idx] as the 6.1 kernel counts it (see above). 0 when the name is unique.
@@ -70,6 +84,11 @@ private:
   std::vector<FileBlock> blocks_;
   std::unordered_map<std::string, std::vector<u32>> by_name_;
 };
+
+// Why two symbol tables are not the same build ignoring STT_FILE symbols (the shipped,
+// stripped module and the -dbg package's unstripped copy must list the same symbols with the
+// same values, sizes and order: sympos is counted in the shipped one), or "" when they are.
+std::string symbol_tables_differ(const TargetSymbols &a, const TargetSymbols &b);
 
 struct SymversEntry {
   u32 crc = 0;
