@@ -20,8 +20,10 @@
 
 #include "builder/compiler.h"
 #include "builder/debian.h"
+#include "builder/kconfig.h"
 #include "builder/kbuild.h"
 #include "builder/modgen.h"
+#include "builder/modules.h"
 #include "builder/patchfile.h"
 #include "builder/postlink.h"
 #include "builder/process.h"
@@ -44,7 +46,7 @@ using nlohmann::json;
 
 namespace kpg::cli {
 
-enum BuildExit { BUILD_OK = 0, BUILD_ERROR = 1, BUILD_USAGE = 2, BUILD_NO_CHANGE = 3 };
+enum BuildExit { BUILD_OK = 0, BUILD_ERROR = 1, BUILD_USAGE = 2, BUILD_NO_CHANGE = 3, BUILD_COMPILE_ERROR = 4 };
 
 static std::string default_cache() {
   if (const char *c = std::getenv("KPATCH_GEN_CACHE"); c && *c)
@@ -67,7 +69,9 @@ static std::string build_help() {
          "  0  module written (OUTDIR/NAME.ko and OUTDIR/NAME.json)\n"
          "  1  refused (the reasons are printed with their codes) or error\n"
          "  2  usage error\n"
-         "  3  no functional change in the patches\n\n"
+         "  3  no functional change in the patches, or none of the files they change is built in this kernel "
+         "(\"not built in this kernel (CONFIG_X is not set)\": the kernel is not affected)\n"
+         "  4  the patched source does not compile (the compiler's first error is shown, with file and line)\n\n"
          "Cache: $KPATCH_GEN_CACHE (default ~/.cache/kpatch-gen); one prepared tree per source, config, compiler and "
          "release. The user's source tree is never modified.\n\n"
          "Example (the lab kernel of ci/lab):\n"
@@ -87,6 +91,11 @@ CLI::App *add_build_command(CLI::App &app, BuildArgs &a) {
       ->check(CLI::ExistingFile);
   c->add_option("--config", a.config, "kernel .config (default: .config next to --target-vmlinux)")->check(CLI::ExistingFile);
   c->add_option("--target-modules", a.modules_dir, "directory with the target's module .ko files (searched recursively)")
+      ->check(CLI::ExistingDirectory);
+  c->add_option("--target-debug-modules", a.debug_modules_dir,
+                "directory with unstripped copies of the target's modules (symbols of a module are resolved there; "
+                "the shipped .ko files are usually stripped of their FILE symbols). Default with --debian-kernel: "
+                "the -dbg package's /usr/lib/debug/lib/modules/RELEASE")
       ->check(CLI::ExistingDirectory);
   c->add_option("--symvers", a.symvers, "target Module.symvers (default: next to --target-vmlinux)")->check(CLI::ExistingFile);
   c->add_option("--kernel-build", a.kernel_build,
@@ -124,7 +133,7 @@ struct BuildState {
   int jobs = 1;
   std::vector<build::PatchInfo> patches;
   std::vector<std::string> files;
-  std::string kernel_src, vmlinux, modules_dir; // from the command line or the Debian packages
+  std::string kernel_src, vmlinux, modules_dir, debug_modules_dir; // from the command line or the Debian packages
   std::string release, build_id, config, symvers_path, outdir, name, cache, work;
   json debian;
   std::map<std::string, u64> struct_sizes; // special-section entry sizes from the target's DWARF
@@ -140,6 +149,7 @@ struct BuildState {
   std::vector<std::string> cve_ids; // --cve and --cve-file, without the scores
   json cvss = json::object();       // {"CVE-...": {"score": "7.8", "severity": "HIGH"}}
   json result = json::object();
+  bool compile_error = false;
 };
 
 void fail(BuildState &st, const std::string &msg) {
@@ -169,25 +179,6 @@ int finish(BuildState &st, int code) {
   return code;
 }
 
-std::optional<std::string> find_module_file(const std::vector<std::string> &dirs, const std::string &file) {
-  std::string alt = file;
-  std::replace(alt.begin(), alt.end(), '_', '-');
-  for (const std::string &d : dirs) {
-    if (d.empty() || !fs::is_directory(d))
-      continue;
-    std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(d, fs::directory_options::skip_permission_denied, ec);
-         it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (ec)
-        break;
-      std::string n = it->path().filename().string();
-      if (n == file || n == alt)
-        return it->path().string();
-    }
-  }
-  return std::nullopt;
-}
-
 // 1. Patches, target release / build ID / symvers / config, and a full build's dependencies.
 bool stage_inputs(BuildState &st) {
   const BuildArgs &a = st.args;
@@ -196,6 +187,7 @@ bool stage_inputs(BuildState &st) {
   st.kernel_src = a.kernel_src;
   st.vmlinux = a.vmlinux;
   st.modules_dir = a.modules_dir;
+  st.debug_modules_dir = a.debug_modules_dir;
   if (a.debian_opt && a.debian_opt->count() > 0) {
     std::string rel = a.debian_release;
     if (rel.empty() || rel == "running") {
@@ -219,6 +211,8 @@ bool stage_inputs(BuildState &st) {
       st.vmlinux = k->vmlinux;
     if (st.modules_dir.empty())
       st.modules_dir = k->modules_dir;
+    if (st.debug_modules_dir.empty())
+      st.debug_modules_dir = k->debug_modules_dir;
     st.config = !a.config.empty() ? a.config : k->config;
     st.symvers_path = !a.symvers.empty() ? a.symvers : k->symvers;
     st.debian = {{"release", k->release}, {"version", k->version}, {"vmlinux", k->vmlinux}, {"vmlinuz", k->vmlinuz},
@@ -360,6 +354,39 @@ bool stage_patch(BuildState &st) {
     return false;
   }
   st.units = std::move(*units);
+  // Files this configuration does not compile (drivers/tty/n_gsm.c with CONFIG_N_GSM unset):
+  // not this kernel's concern; the rest of a multi-file patch is still built.
+  auto config = build::KernelConfig::load(st.config);
+  if (!config) {
+    fail(st, config.error().str());
+    return false;
+  }
+  for (build::Unit &u : st.units) {
+    if (u.why != "changed by the patch")
+      continue; // a unit that includes a changed file is in a full build's lists: it is built
+    if (auto nb = build::not_built_reason(st.kernel_src, u.source, *config))
+      u.not_built = fmt::format("{} is not set; {}", nb->option, nb->where);
+    else if (!u.not_built.empty())
+      continue; // a full build lacks it, for reasons the Makefiles do not show plainly
+  }
+  size_t built = 0;
+  for (const build::Unit &u : st.units) {
+    if (u.not_built.empty()) {
+      built++;
+      continue;
+    }
+    st.progress.note(fmt::format("{}: not built in this kernel ({}): this kernel is not affected", u.source, u.not_built));
+    st.unit_results.push_back({{"source", u.source}, {"object", u.object}, {"why", u.why}, {"result", "not-built"},
+                               {"code", "NOT_BUILT"}, {"reason", u.not_built}});
+  }
+  if (built == 0) {
+    st.result["result"] = "not-built";
+    st.result["units"] = st.unit_results;
+    std::fprintf(stderr, "kpatch-gen build: none of the changed files is built in this kernel: it is not affected\n");
+    for (const build::Unit &u : st.units)
+      std::fprintf(stderr, "  %s: not built in this kernel (%s)\n", u.source.c_str(), u.not_built.c_str());
+    return false;
+  }
   return true;
 }
 
@@ -368,8 +395,24 @@ bool stage_compile(BuildState &st) {
   st.progress.stage("compile", fmt::format("{} unit(s), original and patched", st.units.size()));
   for (const build::Unit &u : st.units)
     st.progress.note(fmt::format("{}: {}", u.object, u.why));
-  if (auto c = build::compile_units(*st.tree, st.units, st.jobs, st.work, st.progress); !c) {
+  auto c = build::compile_units(*st.tree, st.units, st.jobs, st.work, st.progress);
+  if (!c) {
     fail(st, c.error().str());
+    return false;
+  }
+  if (const auto &e = *c) {
+    std::string where = fmt::format("{}:{}:{}", e->file, e->line, e->column);
+    fail(st, fmt::format("the patched source does not compile: {}: {}\n{}  (whole log: {})", where, e->message,
+                         e->context, e->log));
+    st.result["result"] = "compile-error";
+    st.result["compile_error"] = {{"object", e->object}, {"file", e->file}, {"line", e->line}, {"column", e->column},
+                                  {"message", e->message}, {"log", e->log}};
+    for (const build::Unit &u : st.units)
+      if (u.not_built.empty())
+        st.unit_results.push_back({{"source", u.source}, {"object", u.object}, {"why", u.why},
+                                   {"result", e->object.empty() || e->object == u.object ? "compile-error" : "pending"}});
+    st.result["units"] = st.unit_results;
+    st.compile_error = true;
     return false;
   }
   return true;
@@ -382,6 +425,8 @@ int stage_diff(BuildState &st) {
   bool refused = false;
   size_t n = 0;
   for (build::Unit &u : st.units) {
+    if (!u.not_built.empty())
+      continue;
     diff::Options o;
     o.orig_path = st.tree->orig_obj() + "/" + u.object;
     o.patched_path = st.tree->patched_obj() + "/" + u.object;
@@ -399,22 +444,28 @@ int stage_diff(BuildState &st) {
       o.orig_crcs = (*crcs)->first;
       o.patched_crcs = (*crcs)->second;
     }
+    std::string shipped; // a module's .ko as the kernel loads it (target_path may be its unstripped copy)
     if (u.objname == "vmlinux") {
       o.target_path = st.vmlinux;
     } else {
-      auto ko = find_module_file({st.modules_dir, st.deps ? st.deps->dir() : ""}, u.module_file);
+      auto ko = build::find_target_module({st.modules_dir, st.deps ? st.deps->dir() : ""}, {st.debug_modules_dir},
+                                          u.module_file);
       if (!ko) {
-        fail(st, fmt::format("{} belongs to module {}: pass --target-modules with the target's {}", u.object, u.objname,
-                             u.module_file));
+        fail(st, fmt::format("{} belongs to module {}: {}", u.object, u.objname, ko.error().str()));
         return BUILD_ERROR;
       }
-      o.target_path = *ko;
+      o.target_path = ko->symbols;
+      shipped = ko->shipped;
+      if (!ko->note.empty())
+        st.progress.note(fmt::format("{}: {}", u.object, ko->note));
     }
     Diag diag;
     diff::DiffResult r = diff::run_diff(o, diag);
     st.reports[u.source] = r.report;
     json ur = {{"source", u.source}, {"object", u.object}, {"objname", u.objname}, {"why", u.why},
                {"result", r.report.value("result", "error")}, {"target", o.target_path}};
+    if (!shipped.empty() && shipped != o.target_path)
+      ur["shipped"] = shipped;
     st.unit_results.push_back(ur);
     if (r.exit_code == diff::EXIT_NO_CHANGE) {
       st.progress.note(u.object + ": no functional change");
@@ -454,6 +505,7 @@ int stage_diff(BuildState &st) {
   }
   if (st.diff_objects.empty()) {
     st.result["result"] = "no-change";
+    st.result["units"] = st.unit_results;
     if (!st.args.quiet)
       std::fprintf(stderr, "kpatch-gen build: no functional change in the patches\n");
     return BUILD_NO_CHANGE;
@@ -479,7 +531,7 @@ bool stage_check(BuildState &st) {
                                             target_cc, st.tree->compiler()));
   std::vector<std::string> vmlinux_sources;
   for (const json &ur : st.unit_results)
-    if (ur["objname"] == "vmlinux")
+    if (ur.value("objname", "") == "vmlinux")
       vmlinux_sources.push_back(ur["source"]);
   dwarf::CuOptions co;
   co.functions = true;
@@ -500,6 +552,8 @@ bool stage_check(BuildState &st) {
         cu_of[src] = &cu;
   std::map<std::string, diff::TargetSymbols> targets;
   for (const json &ur : st.unit_results) {
+    if (!ur.contains("target"))
+      continue; // not built in this kernel: nothing to check
     std::string src = ur["source"], tp = ur["target"];
     std::string orig_path = st.tree->orig_obj() + "/" + ur["object"].get<std::string>();
     auto orig = elf::read_object(orig_path);
@@ -720,8 +774,12 @@ int run_build_command(const BuildArgs &a) {
   st.result["format"] = "kpatch-gen-build-result/1";
   if (!parse_cves(st))
     return BUILD_USAGE;
-  if (!stage_inputs(st) || !stage_tree(st) || !stage_patch(st) || !stage_compile(st))
+  if (!stage_inputs(st) || !stage_tree(st))
     return finish(st, BUILD_ERROR);
+  if (!stage_patch(st))
+    return finish(st, st.result.value("result", "") == "not-built" ? BUILD_NO_CHANGE : BUILD_ERROR);
+  if (!stage_compile(st))
+    return finish(st, st.compile_error ? BUILD_COMPILE_ERROR : BUILD_ERROR);
   if (int rc = stage_diff(st); rc != BUILD_OK)
     return finish(st, rc);
   if (!stage_check(st))

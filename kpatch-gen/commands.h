@@ -24,7 +24,7 @@ int run_diff_command(const DiffArgs &args);
 struct BuildArgs {
   std::vector<std::string> patches, cves;
   std::string kernel_src, vmlinux, config, modules_dir, symvers, kernel_build, name, description, outdir, cache;
-  std::string debian_release, cve_file;
+  std::string debian_release, cve_file, debug_modules_dir;
   std::string sign_key, sign_cert; // sign the module as the last step (sign_cmd.cc, builder/sign.h)
   CLI::Option *debian_opt = nullptr;
   bool no_replace = false, json = false, quiet = false, skip_compiler_check = false;

@@ -196,6 +196,7 @@ Expected<DebianKernel> provision_debian_kernel(const std::string &release, const
   k.config = in(headers_root, "/usr/src/linux-headers-" + release + "/.config");
   k.symvers = in(headers_root, "/usr/src/linux-headers-" + release + "/Module.symvers");
   k.modules_dir = in(image_root, "/lib/modules/" + release);
+  k.debug_modules_dir = in(dbg_root, "/usr/lib/debug/lib/modules/" + release);
   k.vmlinuz = in(image_root, "/boot/vmlinuz-" + release);
   for (const std::string &f : {k.vmlinux, k.config, k.symvers, k.vmlinuz})
     if (!fs::exists(f))

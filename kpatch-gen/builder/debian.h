@@ -27,7 +27,8 @@ struct DebianKernel {
   std::string vmlinux;     // .../usr/lib/debug/boot/vmlinux-<release>
   std::string config;      // .../usr/src/linux-headers-<release>/.config
   std::string symvers;     // .../usr/src/linux-headers-<release>/Module.symvers
-  std::string modules_dir; // .../lib/modules/<release>
+  std::string modules_dir; // .../lib/modules/<release> (stripped: no FILE symbols)
+  std::string debug_modules_dir; // .../usr/lib/debug/lib/modules/<release> (-dbg: unstripped copies)
   std::string vmlinuz;     // .../boot/vmlinuz-<release>
   double provision_seconds = 0; // downloading and unpacking (reported apart from the build)
   bool downloaded = false;

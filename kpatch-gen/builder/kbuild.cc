@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <set>
 #include <fmt/format.h>
+#include <regex>
 #include <sstream>
 
 #include "builder/process.h"
@@ -101,19 +102,20 @@ Expected<std::vector<Unit>> affected_units(const std::vector<PatchedFile> &files
         // includes rt.c and deadline.c) -- then its dependents are the units.
         auto users = deps->dependents(f.path);
         if (users.empty()) {
-          problems.push_back(fmt::format("{}: not built in this kernel configuration (no {} in {})", f.path, obj,
-                                         deps->dir()));
+          // The config leaves it out (the builder names the option from the Makefiles).
+          units.emplace(obj, Unit{f.path, obj, "changed by the patch", "", "",
+                                  fmt::format("the full build {} has no {}", deps->dir(), obj)});
           continue;
         }
         for (const std::string &u : users)
-          units.emplace(u, Unit{u.substr(0, u.size() - 2) + ".c", u, "includes " + f.path + " (changed)", "", ""});
+          units.emplace(u, Unit{u.substr(0, u.size() - 2) + ".c", u, "includes " + f.path + " (changed)", "", "", ""});
         continue;
       }
-      units.emplace(obj, Unit{f.path, obj, "changed by the patch", "", ""});
+      units.emplace(obj, Unit{f.path, obj, "changed by the patch", "", "", ""});
       if (deps)
         for (const std::string &u : deps->dependents(f.path))
           if (u != obj)
-            units.emplace(u, Unit{u.substr(0, u.size() - 2) + ".c", u, "includes " + f.path + " (changed)", "", ""});
+            units.emplace(u, Unit{u.substr(0, u.size() - 2) + ".c", u, "includes " + f.path + " (changed)", "", "", ""});
     } else if (is_c && f.created) {
       problems.push_back(f.path + ": a new source file needs a Makefile change, which a live patch cannot carry; put "
                                   "the new code into an existing file");
@@ -124,7 +126,7 @@ Expected<std::vector<Unit>> affected_units(const std::vector<PatchedFile> &files
         continue;
       }
       for (const std::string &u : deps->dependents(f.path))
-        units.emplace(u, Unit{u.substr(0, u.size() - 2) + ".c", u, "includes " + f.path + " (changed)", "", ""});
+        units.emplace(u, Unit{u.substr(0, u.size() - 2) + ".c", u, "includes " + f.path + " (changed)", "", "", ""});
     } else {
       problems.push_back(f.path + ": only .c and .h files can be live patched");
     }
@@ -202,47 +204,135 @@ static Expected<std::pair<int, int>> make_both(const PreparedTree &tree, const s
   return std::make_pair(so, sp);
 }
 
-Expected<void> compile_units(const PreparedTree &tree, std::vector<Unit> &units, int jobs, const std::string &logdir,
-                             Progress &progress) {
+std::optional<CompileError> first_compile_error(const std::string &log_text, const std::string &srctree) {
+  // gcc: "/cache/prep/K/patched-src/fs/proc/cmdline.c:12:10: fatal error: linux/nope.h: No such
+  // file or directory", preceded by "In file included from ..." lines and followed by the
+  // source line and caret; make: "make[3]: *** [scripts/Makefile.build:250: fs/proc/cmdline.o]
+  // Error 1".
+  static const std::regex diag(R"(^(\S+?):([0-9]+):([0-9]+): (fatal error|error): (.*)$)");
+  static const std::regex make_err(R"(^make\[[0-9]+\]: \*\*\* \[[^\]]*: ([^\]]+\.o)\] Error)");
+  std::istringstream in(log_text);
+  std::string line;
+  std::vector<std::string> included; // "In file included from" lines right before the error
+  std::optional<CompileError> e;
+  int after = 0;
+  auto rel = [&](std::string p) {
+    if (!srctree.empty() && p.rfind(srctree + "/", 0) == 0)
+      p = p.substr(srctree.size() + 1);
+    return p;
+  };
+  while (std::getline(in, line)) {
+    std::smatch m;
+    if (e) {
+      if (e->object.empty() && std::regex_search(line, m, make_err))
+        e->object = m[1];
+      if (after > 0 && !std::regex_match(line, diag) && line.rfind("make", 0) != 0) {
+        e->context += line + "\n";
+        after--;
+      } else {
+        after = 0;
+      }
+      continue;
+    }
+    if (line.starts_with("In file included from") || (line.starts_with("                 from ") && !included.empty())) {
+      included.push_back(line);
+      continue;
+    }
+    if (std::regex_match(line, m, diag)) {
+      e = CompileError{};
+      e->file = rel(m[1]);
+      e->line = static_cast<u32>(std::stoul(m[2]));
+      e->column = static_cast<u32>(std::stoul(m[3]));
+      e->message = std::string(m[4]) + ": " + std::string(m[5]);
+      for (const std::string &i : included)
+        e->context += i + "\n";
+      after = 3; // the source line, the caret, maybe a fix-it
+      continue;
+    }
+    included.clear();
+  }
+  if (e) {
+    // Paths in the context lines too: the user knows fs/..., not the cache's copy.
+    size_t pos = 0;
+    std::string prefix = srctree + "/";
+    while (!srctree.empty() && (pos = e->context.find(prefix)) != std::string::npos)
+      e->context.erase(pos, prefix.size());
+  }
+  return e;
+}
+
+Expected<std::optional<CompileError>> compile_units(const PreparedTree &tree, std::vector<Unit> &units, int jobs,
+                                                    const std::string &logdir, Progress &progress) {
   std::vector<std::string> objects;
   for (const Unit &u : units)
-    objects.push_back(u.object);
+    if (u.not_built.empty())
+      objects.push_back(u.object);
+  if (objects.empty())
+    return std::optional<CompileError>();
   // kbuild's single-object targets resolve some directories in the wrong Makefile's context:
   // arch/x86/lib is reached through the arch Makefile's libs-y, so `make arch/x86/lib/inat.o`
   // runs with obj=arch/x86, misses the rule that generates inat-tables.c, and, with -j2 or
   // more, compiles other arch/x86/lib objects twice at once. Objects under a lib/ directory
-  // are therefore built one job at a time, and a failed single-object build is retried by
-  // building the units' directories (`make arch/x86/lib/`), which kbuild always gets right.
+  // are therefore built one job at a time, and when the *original* units cannot be built
+  // alone, the units' directories are built instead (`make arch/x86/lib/`), which kbuild
+  // always gets right, with every job: a directory like fs/ or net/ipv6/ is minutes of work.
   bool lib_units = false;
   for (const std::string &o : objects)
     lib_units |= o.rfind("lib/", 0) == 0 || o.find("/lib/") != std::string::npos;
-  int per_tree = lib_units ? 1 : std::max(1, jobs / 2);
+  int per_tree = std::max(1, jobs / 2);
   Command orig, patched;
-  auto r = make_both(tree, objects, per_tree, logdir, "", progress, orig, patched);
+  auto r = make_both(tree, objects, lib_units ? 1 : per_tree, logdir, "", progress, orig, patched);
   if (!r)
     return std::move(r).take_error();
+  // The original units compiled alone, the patched ones did not: the patch does not compile
+  // (a missing header, a typo). Report the compiler's error now, with no retry: a directory
+  // build would fail the same way, minutes later.
+  auto patch_error = [&](int status) -> Expected<std::optional<CompileError>> {
+    auto text = read_text_file(patched.log);
+    std::optional<CompileError> e = text ? first_compile_error(*text, tree.patched_src()) : std::nullopt;
+    if (!e)
+      return make_error(Location(patched.log), fmt::format("the patched source does not compile (exit {}):\n{}", status,
+                                                           log_tail(patched.log)));
+    e->log = patched.log;
+    return e;
+  };
+  // ...unless what is missing is a file kbuild generates in the object tree (arch/x86/lib's
+  // inat-tables.c, once the original tree has it from an earlier directory build, is missing
+  // only from the patched tree's single-object build): that is kbuild, not the patch.
+  auto generated_missing = [&] {
+    auto text = read_text_file(patched.log);
+    auto e = text ? first_compile_error(*text, tree.patched_src()) : std::nullopt;
+    static const std::string nsf = ": No such file or directory";
+    if (!e || !e->message.starts_with("fatal error: ") || !e->message.ends_with(nsf))
+      return false;
+    std::string missing = e->message.substr(13, e->message.size() - 13 - nsf.size());
+    std::string dir = fs::path(e->file).parent_path().string();
+    return fs::exists(fs::path(tree.orig_obj()) / dir / missing) || fs::exists(fs::path(tree.orig_obj()) / missing);
+  };
+  if (r->first == 0 && r->second != 0 && !generated_missing())
+    return patch_error(r->second);
   if (r->first != 0 || r->second != 0) {
     std::set<std::string> dirs;
     for (const std::string &o : objects)
       dirs.insert(o.substr(0, o.rfind('/') + 1));
-    progress.note("single-object build failed; building the units' directories instead: " +
+    progress.note("the units cannot be built alone; building the units' directories instead: " +
                   fmt::format("{}", fmt::join(dirs, " ")));
     r = make_both(tree, std::vector<std::string>(dirs.begin(), dirs.end()), per_tree, logdir, "-dirs", progress, orig,
                   patched);
     if (!r)
       return std::move(r).take_error();
+    if (r->first == 0 && r->second != 0)
+      return patch_error(r->second);
   }
   if (r->first != 0)
     return make_error(Location(orig.log), fmt::format("compiling the original units failed (exit {}): the source tree "
                                                       "or configuration is broken:\n{}",
                                                       r->first, log_tail(orig.log)));
-  if (r->second != 0)
-    return make_error(Location(patched.log), fmt::format("the patched source does not compile (exit {}):\n{}",
-                                                         r->second, log_tail(patched.log)));
   for (Unit &u : units)
-    if (auto m = read_membership(tree.orig_obj(), u); !m)
-      return m;
-  return {};
+    if (u.not_built.empty())
+      if (auto m = read_membership(tree.orig_obj(), u); !m)
+        return std::move(m).take_error();
+  return std::optional<CompileError>();
 }
 
 Expected<std::optional<std::pair<SymverCrcs, SymverCrcs>>>

@@ -25,6 +25,7 @@
 #include "builder/progress.h"
 #include "builder/tree.h"
 #include "support/error.h"
+#include "support/types.h"
 
 namespace kpg::build {
 
@@ -34,6 +35,10 @@ struct Unit {
   std::string why;     // "changed by the patch" / "includes include/linux/foo.h (changed)"
   std::string objname; // "vmlinux" or the module name; set after compiling
   std::string module_file; // "binfmt_misc.ko" when objname is a module
+  // Why this kernel's configuration does not compile the unit ("CONFIG_N_GSM is not set",
+  // kconfig.h), empty when it does. Such a unit is neither compiled nor diffed: a fix to it
+  // does not concern this kernel.
+  std::string not_built;
 };
 
 // Dependency lists of a full kernel build.
@@ -55,11 +60,26 @@ private:
 // The units a set of patched files affects. Without `deps` only .c files can be handled.
 Expected<std::vector<Unit>> affected_units(const std::vector<PatchedFile> &files, const BuildDeps *deps);
 
+// The compiler's first error in a failed build's log, with its file relative to the source
+// tree: what a user needs to fix the patch, instead of make's last lines.
+struct CompileError {
+  std::string object;  // the unit whose compilation failed ("fs/proc/cmdline.o"), when make says
+  std::string file;    // "fs/proc/cmdline.c" (or the header the error is in)
+  u32 line = 0, column = 0;
+  std::string message; // "fatal error: linux/nope.h: No such file or directory"
+  std::string context; // the lines gcc printed with it (included-from chain, source, caret)
+  std::string log;     // the whole log
+};
+// Parses `log_text` (make's and gcc's output); `srctree` prefixes are removed from paths.
+std::optional<CompileError> first_compile_error(const std::string &log_text, const std::string &srctree);
+
 // Compiles every unit in both trees (originals are reused when up to date) with the exact
 // kbuild command plus -ffunction-sections -fdata-sections; objtool and ORC generation run as
 // in the real build. Fills Unit::objname/module_file from the original objects' .cmd files.
-Expected<void> compile_units(const PreparedTree &tree, std::vector<Unit> &units, int jobs, const std::string &logdir,
-                             Progress &progress);
+// When the original units compile and the patched ones do not, the patch is at fault: the
+// result is the compiler's first error (no retry). Units with Unit::not_built are skipped.
+Expected<std::optional<CompileError>> compile_units(const PreparedTree &tree, std::vector<Unit> &units, int jobs,
+                                                    const std::string &logdir, Progress &progress);
 
 // The genksyms CRCs of a compiled unit's exports in the original and the patched object tree:
 // with

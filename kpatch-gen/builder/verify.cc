@@ -127,13 +127,25 @@ std::vector<std::string> verify_original(const elf::ObjectFile &orig, const diff
       locals.push_back(s.name);
   }
   std::string why;
-  auto block = target.find_block(file, locals, &why);
+  bool stripped = !target.has_file_symbols();
+  auto block = stripped ? std::nullopt : target.find_block(file, locals, &why);
   std::vector<std::string> missing, sizes;
   for (const elf::Symbol &s : orig.symbols) {
     if (!runtime_function(orig, s))
       continue;
     std::optional<u32> idx;
-    if (s.is_local()) {
+    if (s.is_local() && stripped) {
+      // No FILE blocks (a stripped module): the name alone. Several same-named locals
+      // (two units with a static `init_once`) pass when one of them has our size; the diff
+      // refuses to guess should the patch need to reach one of them.
+      std::vector<u32> cands;
+      idx = target.find_unique_local(s.name, diff::decode_name(s.name).key, &cands);
+      for (u32 c : cands)
+        if (target.syms()[c].size == s.size)
+          idx = c;
+      if (!idx && !cands.empty())
+        idx = cands.front();
+    } else if (s.is_local()) {
       if (!block) {
         problems.push_back(fmt::format("{}: {}", unit, why));
         return problems;

@@ -73,12 +73,42 @@ TEST_F(FakeBuild, CFileIncludedByAnotherUnitRebuildsTheIncluder) {
   EXPECT_EQ((*u)[0].object, "kernel/sched/build_policy.o");
 }
 
-TEST_F(FakeBuild, SourceNotBuiltInThisConfigIsAnError) {
+TEST_F(FakeBuild, SourceNotBuiltInThisConfigIsAUnitThatIsNotBuilt) {
   auto deps = BuildDeps::load((root / "build").string());
   ASSERT_TRUE(deps);
-  auto u = affected_units({{"fs/proc/kcore.c", false, false}}, &*deps);
-  ASSERT_FALSE(u);
-  EXPECT_NE(u.error().message.find("fs/proc/kcore.c: not built"), std::string::npos);
+  auto u = affected_units({{"fs/proc/kcore.c", false, false}, {"fs/proc/cmdline.c", false, false}}, &*deps);
+  ASSERT_TRUE(u) << u.error().str();
+  ASSERT_EQ(u->size(), 2u);
+  EXPECT_EQ((*u)[0].object, "fs/proc/cmdline.o");
+  EXPECT_EQ((*u)[0].not_built, "");
+  EXPECT_EQ((*u)[1].object, "fs/proc/kcore.o");
+  EXPECT_NE((*u)[1].not_built.find("has no fs/proc/kcore.o"), std::string::npos) << (*u)[1].not_built;
+}
+
+TEST(FirstCompileError, GccErrorWithIncludeChainRelativeToTheTree) {
+  std::string log = "make[1]: Entering directory '/c/orig-obj'\n"
+                    "  CC      fs/proc/cmdline.o\n"
+                    "In file included from /c/src/fs/proc/cmdline.c:6:\n"
+                    "/c/src/include/linux/foo.h:3:10: fatal error: linux/bar.h: No such file or directory\n"
+                    "    3 | #include <linux/bar.h>\n"
+                    "      |          ^~~~~~~~~~~~~\n"
+                    "compilation terminated.\n"
+                    "make[3]: *** [/c/src/scripts/Makefile.build:250: fs/proc/cmdline.o] Error 1\n"
+                    "/c/src/fs/proc/other.c:9:1: error: second error\n";
+  auto e = first_compile_error(log, "/c/src");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->file, "include/linux/foo.h");
+  EXPECT_EQ(e->line, 3u);
+  EXPECT_EQ(e->column, 10u);
+  EXPECT_EQ(e->message, "fatal error: linux/bar.h: No such file or directory");
+  EXPECT_EQ(e->object, "fs/proc/cmdline.o");
+  EXPECT_EQ(e->context, "In file included from fs/proc/cmdline.c:6:\n    3 | #include <linux/bar.h>\n"
+                        "      |          ^~~~~~~~~~~~~\ncompilation terminated.\n");
+}
+
+TEST(FirstCompileError, WarningsAndMakeNoiseAreNoError) {
+  EXPECT_FALSE(first_compile_error("/c/src/a.c:1:2: warning: unused variable 'x'\nmake: *** [Makefile:2: all] Error 2\n",
+                                   "/c/src"));
 }
 
 TEST_F(FakeBuild, NewSourceFileIsAnError) {

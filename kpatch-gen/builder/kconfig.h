@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Whether this kernel's configuration compiles a source file at all, read from kbuild's own
+// Makefiles and the .config, without a full build. A distribution kernel leaves much of the
+// tree out: Debian's cloud flavour has `# CONFIG_N_GSM is not set`, and no CONFIG_USB line at
+// all (its parent menu is off), so a stable fix to drivers/tty/n_gsm.c or
+// drivers/usb/core/usb.c does not concern it. Compiling such a file anyway (kbuild's
+// single-object rule does not ask the config) yields an object that matches nothing in the
+// running kernel and a confusing refusal; the builder reports "not built in this kernel
+// (CONFIG_N_GSM is not set)" instead.
+//
+// The reading is deliberately one-sided: a file is declared not built only when every line
+// that could build it is conditional on an option that is off (following composite objects,
+// `usbcore-y += usb.o` + `obj-$(CONFIG_USB) += usbcore.o`, and parent directories,
+// `obj-$(CONFIG_USB) += core/` in drivers/usb/Makefile). Anything the reader does not
+// understand (ifeq blocks, $(subst ...), a Makefile that never names the file) counts as
+// "built", and the file is compiled as before.
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+
+#include "support/error.h"
+
+namespace kpg::build {
+
+class KernelConfig {
+public:
+  static Expected<KernelConfig> load(const std::string &path);
+  // "y", "m", a value, or "" for `# CONFIG_X is not set` and options the file does not list.
+  std::string value(const std::string &option) const;
+  bool enabled(const std::string &option) const { return !value(option).empty() && value(option) != "n"; }
+
+private:
+  std::map<std::string, std::string> values_;
+};
+
+struct NotBuilt {
+  std::string option; // "CONFIG_N_GSM": the first option that is off on the way
+  std::string where;  // "drivers/tty/Makefile: obj-$(CONFIG_N_GSM) += n_gsm.o"
+};
+
+// `source` (relative to `srctree`, e.g. "drivers/tty/n_gsm.c"): why this configuration does
+// not compile it, or nullopt when it does or the Makefiles do not say for sure.
+std::optional<NotBuilt> not_built_reason(const std::string &srctree, const std::string &source,
+                                         const KernelConfig &config);
+
+} // namespace kpg::build
