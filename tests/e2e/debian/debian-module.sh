@@ -26,7 +26,7 @@ if [ -z "$release" ]; then
 	fi
 fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kpg-debian-module.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+trap '[ "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 echo "debian-module: target $release"
 fail() {
 	echo "debian-module: FAIL: $*" >&2
@@ -54,7 +54,7 @@ case "$shipped" in */usr/lib/debug/*) fail "the shipped module is the debug copy
 [ -z "$(readelf -sW "$shipped" | awk '$4 == "FILE"')" ] || fail "premise: $shipped has FILE symbols"
 readelf -sW "$target" | awk '$4 == "FILE" {print $8}' | grep -qx binfmt_misc.c || fail "premise: $target has no FILE symbol binfmt_misc.c"
 ko=$(jq -r '.output.module' "$tmp/build.json")
-readelf -sW "$ko" | awk '{print $8}' | grep -qx '.klp.sym.binfmt_misc.enabled,0' ||
+readelf -sW "$ko" | grep -q ' \.klp\.sym\.binfmt_misc\.enabled,0$' ||
 	fail "no livepatch relocation to binfmt_misc's static 'enabled' in $ko"
 name=$(basename "$ko" .ko)
 vmlinuz=$(jq -r '.debian.vmlinuz' "$tmp/build.json")
