@@ -661,24 +661,10 @@ int stage_module(BuildState &st) {
                                pl->klp_sections, pl->klp_symbols));
   // 6.1 does not clear module-specific livepatch relocations when the target module unloads
   // (upstream 6.3, "livepatch,x86: Clear relocation targets on a module removal"), and x86's
-  // apply_relocate_add() refuses a non-zero target: with the patch loaded, that module cannot
-  // be unloaded and loaded again. Say so where it applies.
-  std::set<std::string> module_relocs;
-  for (const elf::ExtraRelocSection &x : ko->extra_relocs) {
-    std::string obj = x.name.substr(std::strlen(diff::KLP_RELA_PREFIX));
-    obj = obj.substr(0, obj.find('.'));
-    if (obj != "vmlinux")
-      module_relocs.insert(obj);
-  }
+  // apply_relocate_add() refuses a non-zero target. The generated module clears them itself
+  // from each module object's post_unpatch callback (templates/patch-module.c.in), so the
+  // module can be unloaded and loaded again while the patch is loaded.
   json warnings = json::array();
-  for (const std::string &m : module_relocs) {
-    std::string w = fmt::format("the patch carries livepatch relocations into module {}: on Linux 6.1, once the "
-                                "patch is loaded, {} can be unloaded but not loaded again until the patch is removed "
-                                "(fixed in 6.3)",
-                                m, m);
-    std::fprintf(stderr, "kpatch-gen build: warning: %s\n", w.c_str());
-    warnings.push_back(w);
-  }
   st.result["warnings"] = warnings;
 
   st.progress.stage("verify", st.signing ? "vermagic, CRCs, undefined symbols; sign" : "vermagic, CRCs, undefined symbols");

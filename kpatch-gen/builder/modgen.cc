@@ -43,7 +43,8 @@ static std::string replace_all(std::string s, const std::string &from, const std
 }
 
 Expected<std::string> render_module_source(const ModuleSpec &spec, const std::string &tmpl) {
-  std::string decls, funcs, objs, modinfo;
+  std::string decls, funcs, objs, modinfo, module_cbs;
+  bool module_objects = false;
   int n = 0;
   for (const ModuleObject &o : spec.objects) {
     std::string arr = fmt::format("kpg_funcs_{}", n);
@@ -57,11 +58,23 @@ Expected<std::string> render_module_source(const ModuleSpec &spec, const std::st
     }
     funcs += "\t{ }\n};\n\n";
     std::string cbs;
+    bool module = o.name != "vmlinux";
+    module_objects |= module;
     for (const auto &[kind, alias] : o.callbacks) {
       std::string var = fmt::format("kpg_cb_{}_{}", n, kind);
       const char *ret = kind == "pre_patch" ? "int" : "void";
       decls += fmt::format("extern {} {}(struct klp_object *obj) __asm__({});\n", ret, var, c_string(alias));
-      cbs += fmt::format("\t\t\t.{} = {},\n", kind, var);
+      if (!(module && kind == "post_unpatch"))
+        cbs += fmt::format("\t\t\t.{} = {},\n", kind, var);
+    }
+    if (module) {
+      // The module's relocations are cleared after the patch's own post_unpatch, if any.
+      std::string var = fmt::format("kpg_going_{}", n);
+      module_cbs += fmt::format("static void {}(struct klp_object *obj)\n{{\n", var);
+      if (o.callbacks.count("post_unpatch"))
+        module_cbs += fmt::format("\tkpg_cb_{}_post_unpatch(obj);\n", n);
+      module_cbs += "\tkpg_clear_module_relocs(obj);\n}\n\n";
+      cbs += fmt::format("\t\t\t.post_unpatch = {},\n", var);
     }
     objs += fmt::format("\t{{\n\t\t/* {} */\n\t\t.name = {},\n\t\t.funcs = {},\n", o.name,
                         o.name == "vmlinux" ? "NULL" : c_string(o.name), arr);
@@ -77,10 +90,12 @@ Expected<std::string> render_module_source(const ModuleSpec &spec, const std::st
     modinfo += fmt::format("MODULE_INFO(kpg_target_build_id, {});\n", c_string(spec.target_build_id));
   for (const std::string &cve : spec.cves)
     modinfo += fmt::format("MODULE_INFO(kpg_cve, {});\n", c_string(cve));
+  decls += fmt::format("#define KPG_MODULE_OBJECTS {}\n", module_objects ? 1 : 0);
   std::string out = tmpl;
   for (const auto &[key, value] : {std::pair<std::string, std::string>{"@KPG_DECLARATIONS@", decls},
                                    {"@KPG_FUNCS@", funcs},
                                    {"@KPG_OBJECTS@", objs},
+                                   {"@KPG_MODULE_CALLBACKS@", module_cbs},
                                    {"@KPG_REPLACE@", spec.replace ? "true" : "false"},
                                    {"@KPG_MODINFO@", modinfo}}) {
     if (out.find(key) == std::string::npos)

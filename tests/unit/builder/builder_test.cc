@@ -94,7 +94,7 @@ ModuleSpec sample_spec() {
   return s;
 }
 
-const char *kTemplate = "@KPG_DECLARATIONS@\n@KPG_FUNCS@\nobjs {\n@KPG_OBJECTS@\n}\nreplace=@KPG_REPLACE@\n@KPG_MODINFO@\n";
+const char *kTemplate = "@KPG_DECLARATIONS@\n@KPG_MODULE_CALLBACKS@\n@KPG_FUNCS@\nobjs {\n@KPG_OBJECTS@\n}\nreplace=@KPG_REPLACE@\n@KPG_MODINFO@\n";
 
 TEST(ModuleSource, DeclaresAliasesWithAsmNamesAndFillsKlpTables) {
   auto src = render_module_source(sample_spec(), kTemplate);
@@ -114,6 +114,25 @@ TEST(ModuleSource, CallbacksHaveTheirKernelSignatures) {
             std::string::npos);
   EXPECT_NE(src->find("extern void kpg_cb_1_post_unpatch(struct klp_object *obj)"), std::string::npos);
   EXPECT_NE(src->find(".pre_patch = kpg_cb_1_pre_patch"), std::string::npos);
+}
+
+// 6.1 does not clear a module's livepatch relocations when it unloads: every module object's
+// post_unpatch clears them, after the patch's own post_unpatch callback.
+TEST(ModuleSource, ModuleObjectsClearTheirRelocationsAfterTheirOwnPostUnpatch) {
+  auto src = render_module_source(sample_spec(), kTemplate);
+  ASSERT_TRUE(src);
+  EXPECT_NE(src->find("#define KPG_MODULE_OBJECTS 1"), std::string::npos);
+  EXPECT_NE(src->find("static void kpg_going_1(struct klp_object *obj)\n{\n\tkpg_cb_1_post_unpatch(obj);\n"
+                      "\tkpg_clear_module_relocs(obj);\n}\n"),
+            std::string::npos);
+  EXPECT_NE(src->find(".post_unpatch = kpg_going_1"), std::string::npos);
+  EXPECT_EQ(src->find(".post_unpatch = kpg_cb_1_post_unpatch"), std::string::npos);
+  EXPECT_EQ(src->find("kpg_going_0"), std::string::npos); // vmlinux never goes away
+  ModuleSpec v = sample_spec();
+  v.objects.pop_back();
+  auto only_vmlinux = render_module_source(v, kTemplate);
+  ASSERT_TRUE(only_vmlinux);
+  EXPECT_NE(only_vmlinux->find("#define KPG_MODULE_OBJECTS 0"), std::string::npos);
 }
 
 TEST(ModuleSource, RecordsTargetAndCvesAndEscapesStrings) {
