@@ -6,7 +6,8 @@
 # bm_status_read(), which reads the static `enabled` of binfmt_misc.ko) is built for
 # Debian's kernel, then Debian's vmlinuz boots under QEMU with the shipped binfmt_misc.ko:
 # insmod, mount, the probe fails, the patch loads and transitions, the probe passes, the
-# patch unloads, the probe fails again, and the kernel log is clean.
+# patch unloads, the probe fails again; then, with the patch loaded again, binfmt_misc is
+# unloaded and loaded again and the probe still passes (class 11); the kernel log is clean.
 # Skips (exit 77) only when the packages cannot be installed or fetched.
 #   KPG_DEBIAN_RELEASE   release to test (default: ci/debian-release.sh)
 # SPDX-License-Identifier: GPL-2.0-only
@@ -65,6 +66,13 @@ scenario="$tmp/scenario"
 	echo '. /kpg/lib.sh'
 	echo 'kpg_check "binfmt_misc: insmod and mount" sh /kpg/add/setup'
 	printf 'kpg_loaded_probe /kpg/add/%s.ko %q\n' "$name" "$(cat "$ex/probe")"
+	# Class 11: binfmt_misc unloaded and loaded again under its patch (6.1 needs the patch
+	# module to clear its relocations into binfmt_misc: text_poke through vmlinux klp relocs).
+	printf 'kpg_check "%s: load again" kpg_load_livepatch /kpg/add/%s.ko\n' "$name" "$name"
+	echo 'kpg_check "binfmt_misc: rmmod and insmod under the patch" sh -c "umount /proc/sys/fs/binfmt_misc && rmmod binfmt_misc && sh /kpg/add/setup"'
+	printf 'kpg_probe "probe passes after the reload" %q\n' "$(cat "$ex/probe")"
+	printf 'kpg_check "%s: disable" kpg_disable_livepatch %s\n' "$name" "$name"
+	printf 'kpg_check "%s: rmmod" kpg_rmmod %s\n' "$name" "$name"
 	echo 'kpg_check "running kernel is Debian'"'"'s" sh -c "uname -r | grep -qx '"$release"'"'
 	echo 'kpg_summary'
 } >"$scenario"
@@ -78,4 +86,4 @@ if [ "$rc" != 0 ] || ! "$lab" judge "$log"; then
 	fail "the boot of $vmlinuz failed or its log is not clean (exit $rc); console kept in /tmp/debian-module-$release.console.log"
 fi
 grep -q "KPG-RESULT PASS $name: probe passes while patched" "$log" || fail "the patched probe did not pass (console: $log)"
-echo "debian-module: PASS: binfmt_misc.ko (stripped) patched through its -dbg copy; load, probe, unload on Debian's $release"
+echo "debian-module: PASS: binfmt_misc.ko (stripped) patched through its -dbg copy; load, probe, reload under the patch, unload on Debian's $release"
