@@ -131,10 +131,12 @@ void select_one(DiffContext &ctx, const SpecialSection &spec, std::vector<std::p
 // refused. Otherwise nothing in it concerns the patch: dropped, with a note.
 void judge_bad_table(DiffContext &ctx, const SpecialSection &spec, const BadSpecialSection &bad) {
   const ObjectView &pv = *ctx.pv;
-  auto sid = pv.find_section(spec.name);
-  if (sid)
-    for (const elf::Reloc &r : pv.relocs_of(*sid)) {
-      Target t = pv.resolve(*sid, r);
+  // Every section of the row, as validate_special_sections() saw them: a prefix row
+  // (___ksymtab+*) has one per exported function.
+  const auto &secs = pv.special_sections(spec);
+  for (SectionId sid : secs)
+    for (const elf::Reloc &r : pv.relocs_of(sid)) {
+      Target t = pv.resolve(sid, r);
       if (t.kind != Target::Kind::Symbol || !ctx.incl.has(t.sym))
         continue;
       SymRole role = pv.facts(t.sym).role;
@@ -148,8 +150,8 @@ void judge_bad_table(DiffContext &ctx, const SpecialSection &spec, const BadSpec
     }
   // Entries the patched code refers to are carried as symbols (a pr_debug() site's
   // __UNIQUE_ID_ddebug descriptor in __dyndbg): the table matters just as much.
-  if (sid)
-    for (SymbolId s : pv.symbols_in(*sid))
+  for (SectionId sid : secs)
+    for (SymbolId s : pv.symbols_in(sid))
       if (ctx.incl.has(s)) {
         ctx.refuse(code::BAD_SPECIAL_SECTION, bad.loc,
                    fmt::format("{}; the patch carries its entry {}, so its entries must be told apart", bad.problem,
@@ -164,14 +166,14 @@ void judge_bad_table(DiffContext &ctx, const SpecialSection &spec, const BadSpec
     return;
   }
   SpecialSelection sel;
-  sel.sec = sid.value_or(SectionId{0});
+  sel.sec = secs.empty() ? SectionId{0} : secs.front(); // as select_one(): a prefix row is dropped whole
   sel.spec = &spec;
   sel.entsize = ctx.entry_sizes[spec.name].size;
   sel.note = fmt::format("dropped without a size check: {}; no entry belongs to the patched code and the table is "
                          "the same in both objects",
                          bad.problem);
   ctx.notes.push_back(fmt::format("{}: {}", spec.name, sel.note));
-  if (sid)
+  if (!secs.empty())
     ctx.special.push_back(std::move(sel));
 }
 
