@@ -57,7 +57,7 @@ unit 20 > "$t/orig.s"
 unit 30 > "$t/patched.s"
 kcc "$t/orig.s" "$t/orig.o"
 kcc "$t/patched.s" "$t/patched.o"
-readelf -sW "$t/orig.o" | awk '$8 == "handle_exception" {print $4, $5}' | grep -qx 'NOTYPE LOCAL'
+readelf -sW "$t/orig.o" | awk '$8 == "handle_exception" {print $4, $5}' | has -x 'NOTYPE LOCAL'
 kdiff "$t/orig.o" "$t/orig.o"
 expect_rc 3
 [ "$(jqr '.changed | length')" = 0 ]

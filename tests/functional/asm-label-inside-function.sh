@@ -52,7 +52,7 @@ unit 8 > "$t/orig.s"
 unit 8 | sed 's/movb %al, (%rcx)/movw %ax, (%rcx)/' > "$t/put1.s"
 unit 9 > "$t/put2.s"
 for f in orig put1 put2; do kcc "$t/$f.s" "$t/$f.o"; done
-readelf -sW "$t/orig.o" | awk '$8 == "put1_nocheck" {print $3, $4}' | grep -qx '0 NOTYPE'
+readelf -sW "$t/orig.o" | awk '$8 == "put1_nocheck" {print $3, $4}' | has -x '0 NOTYPE'
 kdiff "$t/orig.o" "$t/orig.o"
 expect_rc 3
 kdiff "$t/orig.o" "$t/put1.o"
@@ -61,11 +61,11 @@ expect_rc 0
 # The return-thunk jump after the label is relocated in the copy.
 jmp_at=$(objdump -d --section=.text.put1 "$t/out.o" | awk '/jmp/ && /e9 00 00 00 00/ {sub(":", "", $1); print $1}')
 [ -n "$jmp_at" ]
-out_relocs .text.put1 | grep -qx "$(printf '%x' $((16#$jmp_at + 1))) R_X86_64_PLT32 __x86_return_thunk - 4"
+out_relocs .text.put1 | has -x "$(printf '%x' $((16#$jmp_at + 1))) R_X86_64_PLT32 __x86_return_thunk - 4"
 # The jae to .Lbad: handle_exception + 1 (the nop) - 4, in the running kernel.
 [ "$(jqr '.relocations.klp[] | "\(.symbol) \(.type) \(.addend)"')" = "handle_exception R_X86_64_PC32 -3" ]
 kdiff "$t/orig.o" "$t/put2.o"
 expect_rc 1
 [ "$(refusal_codes | sort -u)" = UNSUPPORTED_RELOCATION ]
-jqr '.refusals[0].message' | grep -q 'which no function or label of the shared section .text covers'
+jqr '.refusals[0].message' | has 'which no function or label of the shared section .text covers'
 [ "$(jqr '.refusals[0].location.symbol')" = put2 ]

@@ -18,8 +18,8 @@ C
 { echo; cat "$t/orig.c"; } > "$t/patched.c"
 kcc_pair "$t/orig.c" "$t/patched.c" -I"$KHEADERS"
 # Premise: the words were renamed.
-readelf -sW "$t/orig.o" | grep -q '__BTF_ID__struct__kpg_htab__04$'
-readelf -sW "$t/patched.o" | grep -q '__BTF_ID__struct__kpg_htab__05$'
+readelf -sW "$t/orig.o" | has '__BTF_ID__struct__kpg_htab__04$'
+readelf -sW "$t/patched.o" | has '__BTF_ID__struct__kpg_htab__05$'
 kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 3
 [ "$(jqr '.refusals | length')" = 0 ]

@@ -23,7 +23,7 @@ kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 1
 [ "$(refusal_codes)" = BTF_IDS_CHANGED ]
 [ "$(jqr '.refusals[0].location.symbol')" = kpg_ids ]
-jqr '.refusals[0].message' | grep -q 'BTF id list kpg_ids changed at word 1: struct kpg_b -> struct kpg_c'
+jqr '.refusals[0].message' | has 'BTF id list kpg_ids changed at word 1: struct kpg_b -> struct kpg_c'
 [ ! -e "$t/out.o" ]
 # An id removed from the list (the function used it): still only BTF_IDS_CHANGED -- a BTF id
 # word is no function-scope static whose state the patch would lose.
@@ -37,4 +37,4 @@ kcc_pair "$t/orig.c" "$t/patched.c" -I"$KHEADERS"
 kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 1
 [ "$(refusal_codes)" = BTF_IDS_CHANGED ]
-jqr '.refusals[0].message' | grep -q 'BTF id list kpg_ids has 1 words instead of 2'
+jqr '.refusals[0].message' | has 'BTF id list kpg_ids has 1 words instead of 2'

@@ -35,4 +35,4 @@ cat "$t/klp"
 grep -qx '.text.kpg_second_id kpg_ids vmlinux R_X86_64_PC32 0' "$t/klp" # kpg_ids+4 - 4
 grep -qx '.rodata.kpg_new_ops kpg_ids vmlinux R_X86_64_64 4' "$t/klp"
 [ "$(awk '$2 != "kpg_ids"' "$t/klp" | wc -l)" = 0 ]
-jqr '.special_sections[] | select(.section == ".BTF_ids") | .note' | grep -q 'never copied'
+jqr '.special_sections[] | select(.section == ".BTF_ids") | .note' | has 'never copied'

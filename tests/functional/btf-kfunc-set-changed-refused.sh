@@ -18,5 +18,5 @@ kcc_pair "$t/orig.c" "$t/patched.c" -I"$KHEADERS"
 kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 1
 [ "$(refusal_codes)" = BTF_IDS_CHANGED ]
-jqr '.refusals[0].message' | grep -q 'kfunc set kpg_kfunc_ids changed at word 5: 0x0 -> 0x4'
-jqr '.refusals[0].message' | grep -q 'register_btf_kfunc_id_set()'
+jqr '.refusals[0].message' | has 'kfunc set kpg_kfunc_ids changed at word 5: 0x0 -> 0x4'
+jqr '.refusals[0].message' | has 'register_btf_kfunc_id_set()'

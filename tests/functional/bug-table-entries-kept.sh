@@ -53,7 +53,7 @@ grep -qx "c R_X86_64_PC32 fb + $2" "$t/rel"
 # The file fields point at "unit.c" in a string section of the output.
 strsec=$(awk '$1 == "4" {print $3}' "$t/rel")
 [ "$(awk '$1 == "10" {print $3}' "$t/rel")" = "$strsec" ]
-readelf -p "$strsec" "$t/out.o" | grep -q 'unit\.c'
+readelf -p "$strsec" "$t/out.o" | has 'unit\.c'
 # Line and flags of each kept entry are those of the input entry for the same site.
 out_relocs __bug_table "$t/patched.o" > "$t/inrel"
 for e in 0 12; do

@@ -56,5 +56,5 @@ echo 'static int again(struct klp_object *obj) { return 0; } KPG_PRE_PATCH_CALLB
 kcc "$t/two.c" "$t/two.o"
 kdiff "$t/orig.o" "$t/two.o" --target "$t/orig.o"
 expect_rc 1
-jqr '.refusals[].message' | grep -q 'a second pre_patch callback'
+jqr '.refusals[].message' | has 'a second pre_patch callback'
 [ "$(refusal_codes)" = BAD_CALLBACK ]

@@ -28,12 +28,12 @@ unit 1 2 > "$t/orig.s"
 unit 5 2 > "$t/comdat.s"
 unit 1 7 > "$t/plain.s"
 for f in orig comdat plain; do kcc "$t/$f.s" "$t/$f.o"; done
-readelf -gW "$t/orig.o" | grep -q 'COMDAT group section \[.*\] `.group'"'"' \[shared_helper\]'
+readelf -gW "$t/orig.o" | has 'COMDAT group section \[.*\] `.group'"'"' \[shared_helper\]'
 kdiff "$t/orig.o" "$t/comdat.o"
 expect_rc 1
 [ "$(refusal_codes)" = COMDAT_CHANGED ]
 [ "$(jqr '.refusals[0].location.symbol')" = shared_helper ]
-jqr '.refusals[0].message' | grep -q "inside COMDAT group 'shared_helper'"
+jqr '.refusals[0].message' | has "inside COMDAT group 'shared_helper'"
 [ ! -e "$t/out.o" ]
 kdiff "$t/orig.o" "$t/plain.o"
 expect_rc 0

@@ -18,6 +18,8 @@
 #   out_relocs SECTION [FILE]   relocations of SECTION (default: in $t/out.o), one per line as
 #                               "OFFSET TYPE SYMBOL +|- ADDEND" in hex without leading zeros
 set -o errexit -o nounset -o pipefail
+# shellcheck source-path=SCRIPTDIR source=../has.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../has.sh"
 name=$(basename "$0" .sh)
 KHEADERS=$(cd "$(dirname "$0")" && pwd)/kheaders
 : "${KPATCH_GEN:?set KPATCH_GEN to the kpatch-gen binary}"
@@ -73,9 +75,9 @@ changed() { jqr '.changed[] | select(.alias != null) | .name'; }
 included() { jqr '.included[] | (.symbol // .section)'; }
 klp_syms() { jqr '.relocations.klp[] | .symbol'; }
 refusal_codes() { jqr '.refusals[].code'; }
-has_line() { grep -qxF -- "$1"; }
+has_line() { has -xF -- "$1"; }
 not() { if "$@"; then return 1; else return 0; fi; }
-out_sym() { readelf -sW "$t/out.o" | awk '{print $8}' | grep -qxF -- "$1"; }
+out_sym() { readelf -sW "$t/out.o" | awk '{print $8}' | has -xF -- "$1"; }
 out_relocs() {
 	readelf -rW "${2:-$t/out.o}" | awk -v s="'.rela$1'" '
 		/^Relocation section/ { f = ($3 == s); next }

@@ -19,7 +19,7 @@ expect_rc 1
 jqr '.refusals[] | "\(.code) \(.location.symbol) \(.location.symbol_offset)"' | sort > "$t/got"
 printf '%s\n' "DATA_INIT_CHANGED max_retries 0" "DATA_INIT_CHANGED modes 16" > "$t/want"
 diff "$t/want" "$t/got"
-jqr '.refusals[] | select(.location.symbol == "max_retries") | .message' | grep -q 'initial value of max_retries changed'
+jqr '.refusals[] | select(.location.symbol == "max_retries") | .message' | has 'initial value of max_retries changed'
 [ ! -e "$t/out.o" ]
 # The same objects with only code changes go through (the data itself is fine).
 sed 's/x + modes/x + 1 + modes/' "$t/orig.c" > "$t/code.c"

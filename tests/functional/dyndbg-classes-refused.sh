@@ -29,8 +29,8 @@ kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 1
 [ "$(refusal_codes)" = UNSUPPORTED_SPECIAL_SECTION ]
 [ "$(jqr '.refusals[0].location.section')" = __dyndbg_classes ]
-jqr '.refusals[0].message' | grep -q 'module'"'"'s pointer and name'
-jqr '.refusals[0].message' | grep -q 'Ship this fix as an update of the kernel or module itself'
+jqr '.refusals[0].message' | has 'module'"'"'s pointer and name'
+jqr '.refusals[0].message' | has 'Ship this fix as an update of the kernel or module itself'
 [ ! -e "$t/out.o" ]
 # The same change in a unit without a class map.
 sed '/^struct module;/,/^};$/d; /kpg_classnames/d; /__dyndbg_classes/,/^};$/d' "$t/orig.c" > "$t/orig2.c"

@@ -22,6 +22,6 @@ kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 0
 [ "$(changed)" = dd_a ]
 [ "$(jqr '.changed[] | select(.name == "dd_a") | .reason.kind')" = special-entry ]
-jqr '.changed[] | select(.name == "dd_a") | .reason.detail' | grep -q 'its __dyndbg entry __UNIQUE_ID_ddebug[0-9.]* changed'
+jqr '.changed[] | select(.name == "dd_a") | .reason.detail' | has 'its __dyndbg entry __UNIQUE_ID_ddebug[0-9.]* changed'
 [ "$(jqr '.refusals | length')" = 0 ]
 [ "$(sec_bytes __dyndbg 35 1)" = 01 ]

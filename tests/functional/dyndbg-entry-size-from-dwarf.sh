@@ -22,4 +22,4 @@ objcopy --strip-debug "$t/orig.o" "$t/target-nodebug.o"
 kdiff "$t/orig.o" "$t/patched.o" --target "$t/target-nodebug.o"
 expect_rc 1
 [ "$(refusal_codes | sort -u)" = BAD_SPECIAL_SECTION ]
-jqr '.refusals[0].message' | grep -q -- '--entry-size __dyndbg=BYTES'
+jqr '.refusals[0].message' | has -- '--entry-size __dyndbg=BYTES'

@@ -22,4 +22,4 @@ cat "$t/lines"
 [ "$(wc -l < "$t/lines")" = 3 ]
 grep -q '__dyndbg lineno 2 -> 3' "$t/lines"
 grep -q '__dyndbg lineno 3 -> 4' "$t/lines"
-jqr '.notes[]' | grep -q '__dyndbg: 3 entries paired by function and format and order'
+jqr '.notes[]' | has '__dyndbg: 3 entries paired by function and format and order'

@@ -20,4 +20,4 @@ kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 0
 [ "$(changed)" = dd_first ]
 [ "$(sec_size __dyndbg)" = 56 ]
-jqr '.notes[]' | grep -q '__dyndbg: 3 entries paired by function and format and order, 0 of the original without a twin'
+jqr '.notes[]' | has '__dyndbg: 3 entries paired by function and format and order, 0 of the original without a twin'

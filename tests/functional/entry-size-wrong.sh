@@ -24,10 +24,10 @@ kdiff "$t/orig.o" "$t/patched.o" --entry-size __bug_table=8
 expect_rc 1
 [ "$(refusal_codes | sort -u)" = BAD_SPECIAL_SECTION ]
 [ "$(jqr '.refusals[0].location.section')" = __bug_table ]
-jqr '.refusals[0].message' | grep -q 'entry size 8 (command line) does not fit'
-jqr '.refusals[0].message' | grep -q -- '--entry-size __bug_table=BYTES'
+jqr '.refusals[0].message' | has 'entry size 8 (command line) does not fit'
+jqr '.refusals[0].message' | has -- '--entry-size __bug_table=BYTES'
 [ ! -e "$t/out.o" ]
-jqr '.refusals[0].message' | grep -q 'points into wb'
+jqr '.refusals[0].message' | has 'points into wb'
 # The same wrong size, but the change is in wc, which has no WARN_ON: the table (the same in
 # both objects) is dropped with a note.
 sed 's/return x \* 7;/return x * 9;/' "$t/orig.c" > "$t/wc.c"
@@ -35,9 +35,9 @@ kcc_pair "$t/orig.c" "$t/wc.c"
 kdiff "$t/orig.o" "$t/patched.o" --entry-size __bug_table=8
 expect_rc 0
 [ "$(changed)" = wc ]
-jqr '.special_sections[] | select(.section == "__bug_table") | .note' | grep -q '^dropped without a size check: entry 1 has no relocation at its owner field'
+jqr '.special_sections[] | select(.section == "__bug_table") | .note' | has '^dropped without a size check: entry 1 has no relocation at its owner field'
 [ "$(jqr '.special_sections[] | select(.section == "__bug_table") | .kept')" = 0 ]
-jqr '.notes[]' | grep -q '^__bug_table: dropped without a size check'
+jqr '.notes[]' | has '^__bug_table: dropped without a size check'
 [ -z "$(sec_size __bug_table)" ]
 # The change is in wc, but a line inserted above wa moves every bug_entry's line: the table
 # differs, and without entry boundaries that cannot be told from a real change.
@@ -47,13 +47,13 @@ kcc_pair "$t/orig.c" "$t/moved.c"
 kdiff "$t/orig.o" "$t/patched.o" --entry-size __bug_table=8
 expect_rc 1
 [ "$(refusal_codes)" = BAD_SPECIAL_SECTION ]
-jqr '.refusals[0].message' | grep -q 'it has no entry for the patched code, but it differs between the two objects'
+jqr '.refusals[0].message' | has 'it has no entry for the patched code, but it differs between the two objects'
 kcc_pair "$t/orig.c" "$t/patched.c"
 # 16: 24 bytes is not a whole number of entries.
 kdiff "$t/orig.o" "$t/patched.o" --entry-size __bug_table=16
 expect_rc 1
 [ "$(refusal_codes | sort -u)" = BAD_SPECIAL_SECTION ]
-jqr '.refusals[0].message' | grep -q 'not a multiple of the entry size 16'
+jqr '.refusals[0].message' | has 'not a multiple of the entry size 16'
 # The right size.
 kdiff "$t/orig.o" "$t/patched.o" --entry-size __bug_table=12
 expect_rc 0

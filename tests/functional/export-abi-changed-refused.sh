@@ -25,14 +25,14 @@ kdiff "$t/orig.o" "$t/patched.o" --orig-crcs "$t/orig.cmd" --patched-crcs "$t/pa
 expect_rc 1
 [ "$(refusal_codes)" = EXPORTED_ABI_CHANGED ]
 [ "$(jqr '.refusals[0].location.symbol')" = kpg_exported ]
-jqr '.refusals[0].message' | grep -q 'genksyms CRC changed from 0x1234abcd to 0x0badf00d'
-jqr '.refusals[0].message' | grep -q '__GENKSYMS__'
+jqr '.refusals[0].message' | has 'genksyms CRC changed from 0x1234abcd to 0x0badf00d'
+jqr '.refusals[0].message' | has '__GENKSYMS__'
 [ ! -e "$t/out.o" ]
 # Same CRC: accepted, and the report says the ABI was checked.
 cmd kpg_exported 0x1234abcd kpg_other 0x00000042 > "$t/patched.cmd"
 kdiff "$t/orig.o" "$t/patched.o" --orig-crcs "$t/orig.cmd" --patched-crcs "$t/patched.cmd"
 expect_rc 0
-jqr '.notes[]' | grep -q 'kpg_exported is exported and changed with the same ABI (CRC 0x1234abcd)'
+jqr '.notes[]' | has 'kpg_exported is exported and changed with the same ABI (CRC 0x1234abcd)'
 # The CRC of an unchanged exported function changed: not this patch's concern.
 cmd kpg_exported 0x1234abcd kpg_other 0x00000043 > "$t/patched.cmd"
 kdiff "$t/orig.o" "$t/patched.o" --orig-crcs "$t/orig.cmd" --patched-crcs "$t/patched.cmd"
@@ -41,7 +41,7 @@ expect_rc 0
 cmd kpg_other 0x00000042 > "$t/patched.cmd"
 kdiff "$t/orig.o" "$t/patched.o" --orig-crcs "$t/orig.cmd" --patched-crcs "$t/patched.cmd"
 expect_rc 0
-jqr '.warnings[]' | grep -q 'the patched build has no genksyms CRC for it'
+jqr '.warnings[]' | has 'the patched build has no genksyms CRC for it'
 # Malformed #SYMVER lines and a lone option are usage errors.
 printf '#SYMVER kpg_exported zzz\n' > "$t/bad.cmd"
 rc=0; "$KPATCH_GEN" diff "$t/orig.o" "$t/patched.o" -o "$t/x.o" --orig-crcs "$t/bad.cmd" --patched-crcs "$t/orig.cmd" 2> "$t/err" || rc=$?

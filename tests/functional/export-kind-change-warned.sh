@@ -24,6 +24,6 @@ kcc_pair "$t/orig.c" "$t/patched.c" -I"$KHEADERS"
 kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 0
 [ "$(changed)" = kpg_a ]
-jqr '.warnings[]' | grep -q 'the export of kpg_a changes from EXPORT_SYMBOL to EXPORT_SYMBOL_GPL: the running kernel keeps EXPORT_SYMBOL'
-jqr '.warnings[]' | grep -q 'the export of kpg_b changes from EXPORT_SYMBOL to EXPORT_SYMBOL_NS_GPL("KPG_NS")'
-jqr '.warnings[]' | grep -q 'the patch removes the export of kpg_c: the running kernel keeps exporting it'
+jqr '.warnings[]' | has 'the export of kpg_a changes from EXPORT_SYMBOL to EXPORT_SYMBOL_GPL: the running kernel keeps EXPORT_SYMBOL'
+jqr '.warnings[]' | has 'the export of kpg_b changes from EXPORT_SYMBOL to EXPORT_SYMBOL_NS_GPL("KPG_NS")'
+jqr '.warnings[]' | has 'the patch removes the export of kpg_c: the running kernel keeps exporting it'

@@ -21,7 +21,7 @@ kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 1
 [ "$(refusal_codes)" = NEW_EXPORT ]
 [ "$(jqr '.refusals[0].location.symbol')" = kpg_helper ]
-jqr '.refusals[0].message' | grep -q 'EXPORT_SYMBOL_GPL(kpg_helper) is new: a live patch cannot add to the kernel'"'"'s exported symbols'
+jqr '.refusals[0].message' | has 'EXPORT_SYMBOL_GPL(kpg_helper) is new: a live patch cannot add to the kernel'"'"'s exported symbols'
 [ ! -e "$t/out.o" ]
 # The same helper without the export: a new global function, accepted.
 sed '/EXPORT_SYMBOL_GPL(kpg_helper)/d' "$t/patched.c" > "$t/patched2.c"

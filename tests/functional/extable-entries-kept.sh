@@ -57,4 +57,4 @@ kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 0
 [ "$(changed)" = gc ]
 [ "$(jqr '.changed[0].reason.kind')" = special-entry ]
-jqr '.changed[0].reason.detail' | grep -q '__ex_table'
+jqr '.changed[0].reason.detail' | has '__ex_table'

@@ -26,7 +26,7 @@ for endbr in no yes; do
 	unit 2 $endbr __fentry__ > "$t/p.s"
 	kcc "$t/o.s" "$t/o.o"
 	kcc "$t/p.s" "$t/p.o"
-	readelf -rW "$t/o.o" | grep -q 'R_X86_64_NONE .* __fentry__'
+	readelf -rW "$t/o.o" | has 'R_X86_64_NONE .* __fentry__'
 	[ -z "$(sec_size __mcount_loc "$t/o.o")" ]
 	kdiff "$t/o.o" "$t/p.o"
 	expect_rc 0

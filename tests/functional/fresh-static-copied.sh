@@ -30,8 +30,8 @@ for v in $(jqr '.included[] | select(.kind == "fresh static") | .symbol' | grep 
 	out_sym "$v"
 	# The copies live in their own sections carved out of .data.once, and fb refers to them.
 	sec=$(readelf -sW "$t/out.o" | awk -v v="$v" '$8 == v {print $7}')
-	readelf -SW "$t/out.o" | grep -q "\[ *$sec\] \.data\.once\.$v "
-	out_relocs .text.fb | grep -q " $v - "
+	readelf -SW "$t/out.o" | has "\[ *$sec\] \.data\.once\.$v "
+	out_relocs .text.fb | has " $v - "
 done
 # A new function with its own printk_once() before fa renumbers and moves every
 # __already_done in .data.once; fa, fb and fc do not change.

@@ -25,7 +25,7 @@ expect_rc 1
 [ "$(refusal_codes)" = INIT_CHANGED ]
 [ "$(jqr '.refusals[0].location.symbol')" = setup_b ]
 [ "$(jqr '.refusals[0].location.section')" = .init.text ]
-jqr '.refusals[0].message' | grep -q 'callback'
+jqr '.refusals[0].message' | has 'callback'
 [ ! -e "$t/out.o" ]
 # __initdata whose initializer changed.
 sed 's/boot_limit __initdata = 16/boot_limit __initdata = 32/' "$t/orig.c" > "$t/data.c"
@@ -34,4 +34,4 @@ kdiff "$t/orig.o" "$t/data.o" --target "$t/orig.o"
 expect_rc 1
 [ "$(refusal_codes)" = INIT_CHANGED ]
 [ "$(jqr '.refusals[0].location.symbol')" = boot_limit ]
-jqr '.refusals[0].message' | grep -q '__init data'
+jqr '.refusals[0].message' | has '__init data'

@@ -39,4 +39,4 @@ kdiff "$t/orig2.o" "$t/patched2.o" --target "$t/orig2.o"
 expect_rc 1
 [ "$(refusal_codes)" = INIT_REFERENCED ]
 [ "$(jqr '.refusals[0].location.symbol')" = boot_limit ]
-jqr '.refusals[0].message' | grep -q '^new __init object boot_limit is referenced by runtime2'
+jqr '.refusals[0].message' | has '^new __init object boot_limit is referenced by runtime2'

@@ -41,4 +41,4 @@ kdiff "$t/orig0.o" "$t/patched0.o" --target "$t/orig0.o"
 expect_rc 0
 [ "$(changed | sort | tr '\n' ' ')" = "do_read do_write " ]
 [ "$(jqr '[.changed[].reason | select(.inlined_callee != null)] | length')" = 0 ]
-jqr '.changed[].reason.summary' | grep -q '^first differing instruction at +0x'
+jqr '.changed[].reason.summary' | has '^first differing instruction at +0x'

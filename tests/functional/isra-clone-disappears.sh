@@ -20,8 +20,8 @@ C
 sed 's/printk("req %ld\\n", r.a);/printk("req %ld\\n", r.a); note_req(\&r);/' "$t/orig.c" > "$t/patched.c"
 kcc "$t/orig.c" "$t/orig.o"
 kcc "$t/patched.c" "$t/patched.o"
-readelf -sW "$t/orig.o" | grep -q ' FUNC .* sum_req\.isra\.[0-9]*$' || { echo "gcc made no sum_req.isra.N" >&2; exit 77; }
-readelf -sW "$t/patched.o" | grep -q ' FUNC .* sum_req$'
+readelf -sW "$t/orig.o" | has ' FUNC .* sum_req\.isra\.[0-9]*$' || { echo "gcc made no sum_req.isra.N" >&2; exit 77; }
+readelf -sW "$t/patched.o" | has ' FUNC .* sum_req$'
 isra=$(readelf -sW "$t/orig.o" | awk '$4 == "FUNC" && $8 ~ /^sum_req\.isra/ {print $8}')
 kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 0

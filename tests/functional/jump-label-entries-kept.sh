@@ -57,4 +57,4 @@ grep -qx '8 R_X86_64_PC64 shared_key + 1' "$t/rel"
 # Entry 1's key: no ELF relocation, a livepatch relocation record to local_key instead.
 awk '$1 == "18"' "$t/rel" | not grep -q .
 [ "$(jqr '.relocations.klp[] | "\(.section)+\(.offset) \(.symbol) \(.type) \(.addend)"')" = "__jump_table+24 local_key R_X86_64_PC64 0" ]
-out_relocs .kpatch_gen.klp_relocs | grep -qx '0 R_X86_64_64 __jump_table + 18'
+out_relocs .kpatch_gen.klp_relocs | has -x '0 R_X86_64_64 __jump_table + 18'

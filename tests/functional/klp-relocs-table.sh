@@ -21,7 +21,7 @@ expect_rc 0
 n=$(jqr '.relocations.klp | length')
 [ "$n" = 3 ]
 [ "$(sec_size .kpatch_gen.klp_relocs)" = $((24 * n)) ]
-readelf -SW "$t/out.o" | sed -n 's/^ *\[ *[0-9]*\] *//p' | awk '$1 == ".kpatch_gen.klp_relocs" {print $2, $NF}' | grep -qx 'PROGBITS 8'
+readelf -SW "$t/out.o" | sed -n 's/^ *\[ *[0-9]*\] *//p' | awk '$1 == ".kpatch_gen.klp_relocs" {print $2, $NF}' | has -x 'PROGBITS 8'
 typenum() { case $1 in R_X86_64_PC32) echo 02000000;; R_X86_64_32S) echo 0b000000;; R_X86_64_64) echo 01000000;; *) echo "?";; esac; }
 hexaddend() { if [ "$1" -lt 0 ]; then echo "- $(printf '%x' $((-$1)))"; else echo "+ $(printf '%x' "$1")"; fi; }
 verify_table() { # verify_table OBJECT REPORT-INDEX-OFFSET RECORD-BASE
@@ -41,7 +41,7 @@ verify_table() { # verify_table OBJECT REPORT-INDEX-OFFSET RECORD-BASE
 	[ "$(grep -c . "$t/tab")" = $((2 * n)) ] || [ -n "${5:-}" ]
 }
 verify_table "$t/out.o" 0 0
-readelf -sW "$t/out.o" | awk '$8 ~ /^\.klp\.sym\./ {print $5, $7}' | sort -u | grep -qx 'WEAK UND'
+readelf -sW "$t/out.o" | awk '$8 ~ /^\.klp\.sym\./ {print $5, $7}' | sort -u | has -x 'WEAK UND'
 [ "$(readelf -sW "$t/out.o" | awk '$8 ~ /^\.klp\.sym\./' | wc -l)" = 3 ]
 # ld -r alone.
 ld -r -o "$t/linked.o" "$t/out.o"
@@ -55,7 +55,7 @@ kcc "$t/p2.c" "$t/p2.o"
 "$KPATCH_GEN" diff "$t/o2.o" "$t/p2.o" -o "$t/out2.o" --target "$t/o2.o" -q
 ld -r -o "$t/both.o" "$t/out2.o" "$t/out.o"
 [ "$(sec_size .kpatch_gen.klp_relocs "$t/both.o")" = $((2 * 24 * n)) ]
-out_relocs .kpatch_gen.klp_relocs "$t/both.o" | grep -q '^0 R_X86_64_64 .text.other + '
+out_relocs .kpatch_gen.klp_relocs "$t/both.o" | has '^0 R_X86_64_64 .text.other + '
 # Both units' records are against distinct sections (.text.other, .text.user), so ours keep
 # their offsets, at records n..2n-1.
 verify_table "$t/both.o" "$n" 0 0 multi

@@ -26,11 +26,11 @@ C
 { echo; cat "$t/orig.c"; } > "$t/patched.c"
 kcc_pair "$t/orig.c" "$t/patched.c"
 # Premise: the strings differ.
-strings "$t/orig.o" | grep -q 'unit.c:14$'
-strings "$t/patched.o" | grep -q 'unit.c:15$'
+strings "$t/orig.o" | has 'unit.c:14$'
+strings "$t/patched.o" | has 'unit.c:15$'
 kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 3
-jqr '.line_only[] | select(.name == "kpg_fill") | .detail' | grep -q '__FILE__:__LINE__ string 14 -> 15'
+jqr '.line_only[] | select(.name == "kpg_fill") | .detail' | has '__FILE__:__LINE__ string 14 -> 15'
 # A hand-written "unit.c:42" -> "unit.c:43" is not a line of the code using it.
 sed 's/at unit.c:42/at unit.c:43/' "$t/orig.c" > "$t/patched.c"
 kcc_pair "$t/orig.c" "$t/patched.c"

@@ -23,8 +23,8 @@ check() { # check FILE PATTERN: diffing a.o against FILE fails cleanly, naming F
 	kdiff "$t/a.o" "$1"
 	expect_rc 1
 	[ "$(jqr .result)" = error ] || [ "$(jqr .result)" = refused ]
-	jqr '.refusals[0].location.file' | grep -qF "$(basename "$1")"
-	jqr '.refusals[0].message' | grep -q -- "$2"
+	jqr '.refusals[0].location.file' | has -F "$(basename "$1")"
+	jqr '.refusals[0].message' | has -- "$2"
 	[ ! -e "$t/out.o" ]
 }
 head -c 200 "$t/a.o" > "$t/truncated.o"
@@ -56,4 +56,4 @@ check "$t/badalt.o" 'replacement (255 bytes at .altinstr_replacement) is not ins
 # The same checks apply to the original side.
 kdiff "$t/bigsym.o" "$t/a.o"
 expect_rc 1
-jqr '.refusals[0].location.file' | grep -q bigsym.o
+jqr '.refusals[0].location.file' | has bigsym.o

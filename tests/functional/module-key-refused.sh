@@ -35,8 +35,8 @@ kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o" --objname mymod
 expect_rc 1
 [ "$(refusal_codes)" = MODULE_KEY_IN_SPECIAL_ENTRY ]
 [ "$(jqr '.refusals[0].location.section')" = __jump_table ]
-jqr '.refusals[0].message' | grep -q 'refers to mod_key in module mymod'
-jqr '.refusals[0].message' | grep -q 'static_key_enabled()'
+jqr '.refusals[0].message' | has 'refers to mod_key in module mymod'
+jqr '.refusals[0].message' | has 'static_key_enabled()'
 [ ! -e "$t/out.o" ]
 # Built into vmlinux, the key is vmlinux's: fine.
 kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
@@ -60,4 +60,4 @@ expect_rc 0
 [ "$(changed)" = traced_fn ]
 [ "$(jqr '.special_sections[] | select(.section == "__jump_table") | .kept')" = 0 ]
 [ -z "$(sec_size __jump_table)" ]
-jqr '.warnings[]' | grep -q 'tracepoint __tracepoint_my_event of module mymod is dropped'
+jqr '.warnings[]' | has 'tracepoint __tracepoint_my_event of module mymod is dropped'

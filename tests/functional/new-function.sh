@@ -31,5 +31,5 @@ readelf -rW "$t/out.o" | awk '/Relocation section .\.rela\.text\.show/{s=1;next}
 grep -q 'R_X86_64_PC32 .* validate - 4' "$t/show.rel"
 [ "$(jqr '.relocations.klp | length')" = 0 ]
 # Its string is in the output and its ftrace site is recorded.
-strings "$t/out.o" | grep -q 'negative %d'
-readelf -rW "$t/out.o" | awk '/rela__mcount_loc/{s=1;next} /Relocation section/{s=0} s' | grep -q ' validate + 0'
+strings "$t/out.o" | has 'negative %d'
+readelf -rW "$t/out.o" | awk '/rela__mcount_loc/{s=1;next} /Relocation section/{s=0} s' | has ' validate + 0'

@@ -28,15 +28,15 @@ kdiff "$t/a-orig.o" "$t/a-patched.o" --target "$t/vmlinux.o"
 expect_rc 0
 [ -z "$(changed)" ]
 [ "$(jqr '.included[] | select(.symbol == "new_helper") | "\(.kind): \(.why)"')" = "new function: new global function" ]
-readelf -sW "$t/out.o" | awk '$8 == "new_helper" {print $4, $5, $7 != "UND"}' | grep -qx 'FUNC GLOBAL 1'
+readelf -sW "$t/out.o" | awk '$8 == "new_helper" {print $4, $5, $7 != "UND"}' | has -x 'FUNC GLOBAL 1'
 readelf -sW "$t/out.o" | awk '{print $8}' | not grep -q '^__kpg_new\.'
 mv "$t/out.o" "$t/a-out.o"
 kdiff "$t/b-orig.o" "$t/b-patched.o" --target "$t/vmlinux.o"
 expect_rc 0
 [ "$(changed)" = b_user ]
-jqr '.relocations.normal[] | select(.symbol == "new_helper") | .why' | grep -q 'provided by another object of this patch'
+jqr '.relocations.normal[] | select(.symbol == "new_helper") | .why' | has 'provided by another object of this patch'
 [ "$(jqr '[.relocations.klp[] | select(.symbol == "new_helper")] | length')" = 0 ]
-out_relocs .text.b_user | grep -q 'R_X86_64_PLT32 new_helper - 4'
+out_relocs .text.b_user | has 'R_X86_64_PLT32 new_helper - 4'
 mv "$t/out.o" "$t/b-out.o"
 ld -r -o "$t/module.o" "$t/a-out.o" "$t/b-out.o"
 readelf -sW "$t/module.o" | awk '$8 == "new_helper" {print $7}' | grep -vqx UND

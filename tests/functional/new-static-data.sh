@@ -32,10 +32,10 @@ out_sym limits
 out_sym names
 # The initializer of `limits` is carried: 11, 22, 33, 44 as little-endian ints.
 sec=$(readelf -sW "$t/out.o" | awk '$8 == "limits" {print $7}')
-readelf -x "$sec" "$t/out.o" | grep -q '0b000000 16000000 21000000 2c000000'
+readelf -x "$sec" "$t/out.o" | has '0b000000 16000000 21000000 2c000000'
 # `names` points at string literals that came along.
-strings -a -n 3 "$t/out.o" | grep -qx two
-readelf -rW "$t/out.o" | grep -A4 "rela.rodata.names" | grep -q 'R_X86_64_64'
+strings -a -n 3 "$t/out.o" | has -x two
+readelf -rW "$t/out.o" | grep -A4 "rela.rodata.names" | has 'R_X86_64_64'
 # The existing variable is the running kernel's: a livepatch relocation, not a copy.
 [ "$(klp_syms | sort -u)" = existing ]
 not out_sym existing

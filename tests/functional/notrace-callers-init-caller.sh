@@ -16,8 +16,8 @@ kcc_pair "$t/orig.c" "$t/patched.c"
 kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 0
 [ "$(changed)" = use_a ]
-jqr '.notrace_callers[0].why' | grep -q 'setup_scale (__init, section .init.text) also calls scale: it ran at boot and is gone'
+jqr '.notrace_callers[0].why' | has 'setup_scale (__init, section .init.text) also calls scale: it ran at boot and is gone'
 kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o" --objname kpg_test
 expect_rc 1
 [ "$(refusal_codes)" = NO_FENTRY ]
-jqr '.refusals[0].message' | grep -q 'the __init function setup_scale of module kpg_test calls scale: it runs at every load of the module'
+jqr '.refusals[0].message' | has 'the __init function setup_scale of module kpg_test calls scale: it runs at every load of the module'

@@ -8,7 +8,7 @@
 # reaches CALLER CALLEE call|jmp: in $t/orig.o, CALLER's instruction with the relocation to
 # CALLEE (a static function: against its section) is a call, or a jump.
 reaches() {
-	objdump -dr "$t/orig.o" | sed -n "/<$1>:/,/^\$/p" | grep -B1 "R_X86_64_PC32.*\.text\.$2-0x4" | head -1 | grep -q "	$3 "
+	objdump -dr "$t/orig.o" | sed -n "/<$1>:/,/^\$/p" | grep -B1 "R_X86_64_PC32.*\.text\.$2-0x4" | head -1 | has "	$3 "
 }
 cat > "$t/orig.c" <<'C'
 extern int printk(const char *fmt, ...);
@@ -28,16 +28,16 @@ kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 0
 [ "$(changed | sort | tr '\n' ' ')" = "use_a use_b " ]
 [ "$(jqr '.changed[] | select(.name == "use_a") | .reason.kind')" = notrace-callee ]
-jqr '.changed[] | select(.name == "use_a") | .reason.detail' | grep -q 'calls scale, which changed and has no ftrace entry'
+jqr '.changed[] | select(.name == "use_a") | .reason.detail' | has 'calls scale, which changed and has no ftrace entry'
 [ "$(jqr '.notrace_callers[] | "\(.function): \(.callers | join(",")) / \(.copies | join(","))"')" = "scale: use_a,use_b / scale" ]
-jqr '.notes[]' | grep -qxF 'patched callers use_a, use_b because scale has no ftrace entry'
+jqr '.notes[]' | has -xF 'patched callers use_a, use_b because scale has no ftrace entry'
 [ "$(jqr '.included[] | select(.kind == "notrace copy") | .symbol')" = scale ]
 [ "$(jqr '.refusals | length')" = 0 ]
 # No klp_func for scale (no alias), and the callers' copies call the module's scale.
 not out_sym __kpg_new.vmlinux.scale.0
 out_sym __kpg_new.vmlinux.use_a.0
-out_relocs .text.use_a | grep -q 'R_X86_64_PC32 scale - 4'
-out_relocs .text.use_b | grep -q 'R_X86_64_PC32 scale - 4'
+out_relocs .text.use_a | has 'R_X86_64_PC32 scale - 4'
+out_relocs .text.use_b | has 'R_X86_64_PC32 scale - 4'
 [ "$(klp_syms | grep -c scale)" = 0 ]
 # scale's copy is the new code.
-objdump -d "$t/out.o" | sed -n '/<scale>:/,/^$/p' | grep -q 'lea.*(%rdi,%rdi,1)\|shl\|,4)'
+objdump -d "$t/out.o" | sed -n '/<scale>:/,/^$/p' | has 'lea.*(%rdi,%rdi,1)\|shl\|,4)'

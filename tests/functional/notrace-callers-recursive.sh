@@ -17,10 +17,10 @@ expect_rc 0
 [ "$(changed)" = top ]
 [ "$(jqr '.notrace_callers[0] | "\(.function): \(.callers | join(",")) / \(.copies | join(","))"')" = "scale: top / scale,mid" ]
 [ "$(jqr '.included[] | select(.kind == "notrace copy") | .symbol' | sort | tr '\n' ' ')" = "mid scale " ]
-jqr '.changed[] | select(.name == "mid") | .reason.detail' | grep -q 'calls scale, which is copied because the changed scale has no ftrace entry'
-jqr '.changed[] | select(.name == "top") | .reason.detail' | grep -q 'calls mid, which has no ftrace entry and calls the changed scale'
-out_relocs .text.top | grep -q 'R_X86_64_PC32 mid - 4'
-out_relocs .text.mid | grep -q 'R_X86_64_PC32 scale - 4'
+jqr '.changed[] | select(.name == "mid") | .reason.detail' | has 'calls scale, which is copied because the changed scale has no ftrace entry'
+jqr '.changed[] | select(.name == "top") | .reason.detail' | has 'calls mid, which has no ftrace entry and calls the changed scale'
+out_relocs .text.top | has 'R_X86_64_PC32 mid - 4'
+out_relocs .text.mid | has 'R_X86_64_PC32 scale - 4'
 # The same with a global notrace caller in between: refused.
 sed 's/^static notrace __attribute__((noinline)) int mid/notrace __attribute__((noinline)) int mid/' "$t/orig.c" > "$t/gorig.c"
 sed 's/return x \* 3;/return x * 5;/' "$t/gorig.c" > "$t/gpatched.c"
@@ -29,4 +29,4 @@ kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 1
 [ "$(refusal_codes)" = NO_FENTRY ]
 [ "$(jqr '.refusals[0].location.symbol')" = scale ]
-jqr '.refusals[0].message' | grep -q 'its callers cannot be patched instead: mid is global, so code outside this unit may call it directly'
+jqr '.refusals[0].message' | has 'its callers cannot be patched instead: mid is global, so code outside this unit may call it directly'

@@ -15,8 +15,8 @@ kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 1
 [ "$(refusal_codes)" = NO_FENTRY ]
 [ "$(jqr '.refusals[0].location.symbol')" = scale ]
-jqr '.refusals[0].message' | grep -q 'its callers cannot be patched instead: its address is stored in scale_hook+0x0 (scale in the original object)'
-jqr '.refusals[0].message' | grep -q '__always_inline'
+jqr '.refusals[0].message' | has 'its callers cannot be patched instead: its address is stored in scale_hook+0x0 (scale in the original object)'
+jqr '.refusals[0].message' | has '__always_inline'
 [ ! -e "$t/out.o" ]
 # Code that takes the address (not a call) is the same.
 sed -e 's/^int (\*scale_hook)(int) = scale;/void *get_hook(void) { return (void *)scale; }/' "$t/orig.c" > "$t/lea.c"
@@ -24,7 +24,7 @@ sed 's/return x \* 3;/return x * 4;/' "$t/lea.c" > "$t/lea2.c"
 kcc_pair "$t/lea.c" "$t/lea2.c"
 kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 1
-jqr '.refusals[0].message' | grep -q 'get_hook+0x[0-9a-f]* takes its address'
+jqr '.refusals[0].message' | has 'get_hook+0x[0-9a-f]* takes its address'
 # Only notrace callers, none traceable: nothing livepatch could redirect.
 cat > "$t/none.c" <<'C'
 #define notrace __attribute__((no_instrument_function))
@@ -37,4 +37,4 @@ kcc_pair "$t/none.c" "$t/none2.c"
 kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 1
 [ "$(refusal_codes)" = NO_FENTRY ]
-jqr '.refusals[0].message' | grep -q 'its address is stored in keep+0x0 (mid in the original object)'
+jqr '.refusals[0].message' | has 'its address is stored in keep+0x0 (mid in the original object)'

@@ -17,12 +17,12 @@ kcc "$t/patched.c" "$t/patched.o"
 kcc "$t/traced.c" "$t/traced.o"
 # The premise: fast_path has no ftrace call, traced has one.
 objdump -dr "$t/orig.o" | sed -n '/<fast_path>:/,/^$/p' | not grep -q __fentry__
-objdump -dr "$t/orig.o" | sed -n '/<traced>:/,/^$/p' | grep -q __fentry__
+objdump -dr "$t/orig.o" | sed -n '/<traced>:/,/^$/p' | has __fentry__
 kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 1
 [ "$(refusal_codes)" = NO_FENTRY ]
 [ "$(jqr '.refusals[0].location.symbol')" = fast_path ]
-jqr '.refusals[0].message' | grep -q '__always_inline'
+jqr '.refusals[0].message' | has '__always_inline'
 [ ! -e "$t/out.o" ]
 kdiff "$t/orig.o" "$t/traced.o" --target "$t/orig.o"
 expect_rc 0

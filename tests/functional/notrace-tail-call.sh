@@ -8,7 +8,7 @@
 # reaches CALLER CALLEE call|jmp: in $t/orig.o, CALLER's instruction with the relocation to
 # CALLEE (a static function: against its section) is a call, or a jump.
 reaches() {
-	objdump -dr "$t/orig.o" | sed -n "/<$1>:/,/^\$/p" | grep -B1 "R_X86_64_PC32.*\.text\.$2-0x4" | head -1 | grep -q "	$3 "
+	objdump -dr "$t/orig.o" | sed -n "/<$1>:/,/^\$/p" | grep -B1 "R_X86_64_PC32.*\.text\.$2-0x4" | head -1 | has "	$3 "
 }
 cat > "$t/leaf.c" <<'C'
 #define notrace __attribute__((no_instrument_function))
@@ -34,4 +34,4 @@ reaches wrap body jmp
 kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 1
 [ "$(refusal_codes)" = NO_FENTRY ]
-jqr '.refusals[0].message' | grep -q 'wrap reaches body by a tail call (jmp at +0x[0-9a-f]*), and body makes calls'
+jqr '.refusals[0].message' | has 'wrap reaches body by a tail call (jmp at +0x[0-9a-f]*), and body makes calls'

@@ -17,8 +17,8 @@ kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 1
 [ "$(refusal_codes)" = OBJECT_SIZE_CHANGED ]
 [ "$(jqr '.refusals[0].location.symbol')" = rx_stats ]
-jqr '.refusals[0].message' | grep -q 'size of rx_stats changed from 16 bytes to 24 bytes'
-jqr '.refusals[0].message' | grep -q 'shadow variable'
+jqr '.refusals[0].message' | has 'size of rx_stats changed from 16 bytes to 24 bytes'
+jqr '.refusals[0].message' | has 'shadow variable'
 [ ! -e "$t/out.o" ]
 # An initialized array that grew: a size change, not an initializer change.
 sed 's/table\[4\] = { 1, 2, 3, 4 }/table[5] = { 1, 2, 3, 4, 5 }/' "$t/orig.c" > "$t/array.c"

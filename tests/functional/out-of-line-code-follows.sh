@@ -49,8 +49,8 @@ expect_rc 0
 [ "$(jqr '.included[] | select(.kind == "out-of-line code") | "\(.section) \(.range)"')" = ".fixup 0x0-0xc" ]
 [ "$(sec_size .fixup)" = 12 ]
 # The ex_table entry's fixup field points at the chunk's copy; the chunk jumps back into getw's copy.
-out_relocs __ex_table | grep -q '^4 R_X86_64_PC32 .fixup + 0$'
-out_relocs .fixup | grep -q 'R_X86_64_PC32 getw'
+out_relocs __ex_table | has '^4 R_X86_64_PC32 .fixup + 0$'
+out_relocs .fixup | has 'R_X86_64_PC32 getw'
 
 # 2. Only getw's fixup changes, and grows: getv's chunk moves but is the same. getw changes
 # because its entry now names other fixup code.
@@ -73,5 +73,5 @@ expect_rc 0
 [ "$(jqr '.included[] | select(.kind == "out-of-line code") | .section')" = .text..refcount ]
 [ "$(sec_size .text..refcount)" = 5 ]
 [ "$(jqr '.special_sections[] | select(.section == "__ex_table") | .kept')" = 1 ]
-out_relocs __ex_table | grep -q '^0 R_X86_64_PC32 .text..refcount + 3$'
-out_relocs .text.drop | grep -q 'R_X86_64_PC32 .text..refcount'
+out_relocs __ex_table | has '^0 R_X86_64_PC32 .text..refcount + 3$'
+out_relocs .text.drop | has 'R_X86_64_PC32 .text..refcount'

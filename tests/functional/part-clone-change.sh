@@ -26,15 +26,15 @@ sed 's/event %d done/event %d finished/' "$t/orig.c" > "$t/patched.c"
 kcc "$t/orig.c" "$t/orig.o" -fpartial-inlining
 kcc "$t/patched.c" "$t/patched.o" -fpartial-inlining
 for o in orig patched; do
-	readelf -sW "$t/$o.o" | grep -q ' FUNC .* trace_event\.part\.[0-9]*$' || { echo "gcc made no trace_event.part.N" >&2; exit 77; }
+	readelf -sW "$t/$o.o" | has ' FUNC .* trace_event\.part\.[0-9]*$' || { echo "gcc made no trace_event.part.N" >&2; exit 77; }
 done
 part=$(readelf -sW "$t/orig.o" | awk '$4 == "FUNC" && $8 ~ /^trace_event\.part\./ {print $8}')
 kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 0
 [ "$(changed)" = "$part" ]
 [ "$(jqr '.changed[0].old_name')" = "$part" ]
-jqr '.changed[0].reason.detail' | grep -q 'event %d finished'
+jqr '.changed[0].reason.detail' | has 'event %d finished'
 out_sym "__kpg_new.vmlinux.$part.0"
 for f in entry_a entry_b entry_c; do not out_sym $f; done
 # A .part function is a real function: it carries its own ftrace site.
-readelf -rW "$t/out.o" | awk '/rela__mcount_loc/{s=1;next} /Relocation section/{s=0} s' | grep -q " $part + 0"
+readelf -rW "$t/out.o" | awk '/rela__mcount_loc/{s=1;next} /Relocation section/{s=0} s' | has " $part + 0"

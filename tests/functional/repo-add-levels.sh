@@ -22,8 +22,8 @@ jq -e '.levels[1].cves == [{id: "CVE-2026-1111", cvss: "5.3", severity: "MEDIUM"
 jq -e --arg p "$FAKE_RELEASE/$FAKE_BUILD_ID/2/lp_two.ko" \
 	'.signed.targets[$p].custom["kpatch-gen"].level == 2 and .signed.targets[$p].length > 4096' \
 	"$t/repo/metadata/3.targets.json"
-"$KPATCH_GEN" repo list "$t/repo" | grep -q '  level 2  lp_two .*channels: dev .*CVE-2026-2222 9.8 CRITICAL'
-"$KPATCH_GEN" repo verify "$t/repo" | grep -q '2 target(s) verified'
+"$KPATCH_GEN" repo list "$t/repo" | has '  level 2  lp_two .*channels: dev .*CVE-2026-2222 9.8 CRITICAL'
+"$KPATCH_GEN" repo verify "$t/repo" | has '2 target(s) verified'
 # A CVE metadata file and --cve give scores at publish time.
 fake_module "$t/m" lp_three "$FAKE_RELEASE" "$FAKE_BUILD_ID" CVE-2026-3333
 echo '[{"id": "CVE-2026-3333", "cvss": 7.1}]' >"$t/cves.json"

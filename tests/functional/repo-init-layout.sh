@@ -17,7 +17,7 @@ for k in "$t"/repo.keys/*.pem; do [ "$(stat -c %a "$k")" = 600 ]; done
 jq -e '.signed.consistent_snapshot == true and .signed.spec_version == "1.0.31" and .signed.version == 1' \
 	"$t/repo/metadata/1.root.json"
 jq -e '[.signed.roles[].keyids[]] | length == 4' "$t/repo/metadata/1.root.json"
-"$KPATCH_GEN" repo verify "$t/repo" | grep -q 'valid: root v1'
+"$KPATCH_GEN" repo verify "$t/repo" | has 'valid: root v1'
 # A second init of the same directory is refused; keys inside the repository are refused.
 r=0; "$KPATCH_GEN" repo init "$t/repo" 2>"$t/err" || r=$?
 [ "$r" = 1 ]

@@ -4,11 +4,11 @@
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/lib/repo.sh"
 "$KPATCH_GEN" repo init "$t/repo" --expires timestamp=10m >/dev/null
-"$KPATCH_GEN" repo refresh "$t/repo" | grep -q 'nothing to re-sign'
+"$KPATCH_GEN" repo refresh "$t/repo" | has 'nothing to re-sign'
 # With a 1-day period, a timestamp that expires in 10 minutes has less than half left.
-"$KPATCH_GEN" repo refresh "$t/repo" --expires timestamp=1d | grep -q 're-signed timestamp; root v1, targets v1, snapshot v1, timestamp v2'
-"$KPATCH_GEN" repo refresh "$t/repo" | grep -q 'nothing to re-sign'
-"$KPATCH_GEN" repo refresh "$t/repo" --force | grep -q 're-signed root, targets, snapshot, timestamp'
+"$KPATCH_GEN" repo refresh "$t/repo" --expires timestamp=1d | has 're-signed timestamp; root v1, targets v1, snapshot v1, timestamp v2'
+"$KPATCH_GEN" repo refresh "$t/repo" | has 'nothing to re-sign'
+"$KPATCH_GEN" repo refresh "$t/repo" --force | has 're-signed root, targets, snapshot, timestamp'
 test -f "$t/repo/metadata/2.root.json"
 "$KPATCH_GEN" repo refresh "$t/repo" --expires timestamp=6h --force >/dev/null
 "$KPATCH_GEN" repo list "$t/repo" --json >"$t/l.json"

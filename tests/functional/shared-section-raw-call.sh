@@ -42,4 +42,4 @@ kdiff "$t/orig.o" "$t/both.o" --target "$t/orig.o"
 expect_rc 0
 [ "$(changed | sort | tr '\n' ' ')" = "sched_inner sched_outer " ]
 [ "$(jqr '.relocations.klp | length')" = 0 ]
-for site in $sites; do out_relocs .sched.text.sched_outer | grep -qx "$(printf '%x' "$site") R_X86_64_PC32 sched_inner - 4"; done
+for site in $sites; do out_relocs .sched.text.sched_outer | has -x "$(printf '%x' "$site") R_X86_64_PC32 sched_inner - 4"; done

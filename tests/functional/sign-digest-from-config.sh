@@ -11,6 +11,6 @@ printf '# CONFIG_MODULE_SIG is not set\n' >"$t/config-none"
 "$KPATCH_GEN" sign "$t/m.ko" --key "$t/a.key" --cert "$t/a.crt" --config "$t/config-512" -o "$t/512.ko" --json >"$t/512.json"
 [ "$(jq -r .signature.hash "$t/512.json")" = sha512 ]
 split_signed "$t/512.ko" "$t/body" "$t/sig.p7s"
-openssl cms -cmsout -print -inform DER -in "$t/sig.p7s" | grep -q "algorithm: sha512"
+openssl cms -cmsout -print -inform DER -in "$t/sig.p7s" | has "algorithm: sha512"
 "$KPATCH_GEN" sign "$t/m.ko" --key "$t/a.key" --cert "$t/a.crt" --config "$t/config-none" -o "$t/none.ko" --json >"$t/none.json"
 [ "$(jq -r .signature.hash "$t/none.json")" = sha256 ]

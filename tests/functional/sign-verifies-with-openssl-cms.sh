@@ -36,7 +36,7 @@ not openssl cms -verify -binary -inform DER -in "$t/sig.p7s" -content "$t/body" 
 # What the kernel expects inside (sign-file's CMS flags): detached content, no certificates,
 # no signed attributes (no signing time), the signer named by issuer and serial number.
 openssl cms -cmsout -print -inform DER -in "$t/sig.p7s" >"$t/print.txt"
-absent() { grep -A1 -E "^ *$1:" "$t/print.txt" | grep -q "<ABSENT>"; } # on its line or the next
+absent() { grep -A1 -E "^ *$1:" "$t/print.txt" | has "<ABSENT>"; } # on its line or the next
 absent eContent
 absent certificates
 absent signedAttrs

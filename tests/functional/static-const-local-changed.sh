@@ -24,7 +24,7 @@ kcc "$t/orig.c" "$t/orig.o"
 kcc "$t/table.c" "$t/table.o"
 kcc "$t/msg.c" "$t/msg.o"
 # The premise: the data are local objects named name.N in read-only sections.
-readelf -sW "$t/orig.o" | awk '$4 == "OBJECT" && $5 == "LOCAL" {print $8}' | grep -q '^tbl\.[0-9]*$'
+readelf -sW "$t/orig.o" | awk '$4 == "OBJECT" && $5 == "LOCAL" {print $8}' | has '^tbl\.[0-9]*$'
 readelf -SW "$t/orig.o" | grep -E ' \.rodata\.tbl\.[0-9]+ ' | not grep -q ' WA '
 
 # Only the table's contents change: the code of lookup() is byte-identical, yet it changes.
@@ -32,14 +32,14 @@ kdiff "$t/orig.o" "$t/table.o" --target "$t/orig.o"
 expect_rc 0
 [ "$(changed)" = lookup ]
 [ "$(jqr '.changed[0].reason.kind')" = relocation ]
-jqr '.changed[0].reason.detail' | grep -q 'uses read-only static local tbl\.[0-9]* whose contents differ'
+jqr '.changed[0].reason.detail' | has 'uses read-only static local tbl\.[0-9]* whose contents differ'
 [ "$(jqr '[.refusals[]] | length')" = 0 ]
 tbl=$(jqr '.included[] | select(.kind == "read-only static local") | .symbol')
 [[ "$tbl" =~ ^tbl\.[0-9]+$ ]]
 # The copy carries the new contents; lookup's copy refers to it, not to the kernel's table.
 out_sym "$tbl"
 [ "$(sec_bytes ".rodata.$tbl" 12 4)" = 2d000000 ]
-out_relocs .text.lookup | grep -q "R_X86_64_32S $tbl + 0"
+out_relocs .text.lookup | has "R_X86_64_32S $tbl + 0"
 [ -z "$(klp_syms)" ]
 
 # A changed error message (NL_SET_ERR_MSG's `static const char __msg[]`).

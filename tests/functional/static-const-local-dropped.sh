@@ -11,7 +11,7 @@ int weight(int x) { return 3 + 2 * (x % 5); }
 C
 kcc "$t/orig.c" "$t/orig.o"
 kcc "$t/patched.c" "$t/patched.o"
-readelf -sW "$t/orig.o" | awk '{print $8}' | grep -q '^w\.[0-9]*$'
+readelf -sW "$t/orig.o" | awk '{print $8}' | has '^w\.[0-9]*$'
 [ -z "$(readelf -sW "$t/patched.o" | awk '{print $8}' | grep '^w\.')" ]
 kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 0

@@ -25,4 +25,4 @@ copy=$(jqr '.included[] | select(.kind == "read-only static local") | .symbol')
 kdiff "$t/orig.o" "$t/state.o" --target "$t/orig.o"
 expect_rc 1
 [ "$(refusal_codes)" = OBJECT_SIZE_CHANGED ]
-jqr '.refusals[0].message' | grep -q 'size of buckets\.[0-9]* changed from 16 bytes to 20 bytes'
+jqr '.refusals[0].message' | has 'size of buckets\.[0-9]* changed from 16 bytes to 20 bytes'

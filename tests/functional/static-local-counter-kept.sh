@@ -11,7 +11,7 @@ kcc "$t/orig.c" "$t/orig.o"
 kcc "$t/patched.c" "$t/patched.o"
 kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 0
-klp_syms | grep -q '^calls\.[0-9]*$'
+klp_syms | has '^calls\.[0-9]*$'
 # The variable itself is not copied into the output.
 included > "$t/inc"
 not grep -q '^calls' "$t/inc"

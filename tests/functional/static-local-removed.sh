@@ -21,7 +21,7 @@ kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 1
 [ "$(jqr .result)" = refused ]
 [ "$(refusal_codes)" = STATIC_LOCAL_REF_REMOVED ]
-jqr '.refusals[0].message' | grep -q "static local variable $var in count_calls was removed"
+jqr '.refusals[0].message' | has "static local variable $var in count_calls was removed"
 [ "$(jqr '.refusals[0].location.symbol')" = count_calls ]
 [ ! -e "$t/out.o" ]
 # The same change with the reference kept (read, not used for the result) is accepted.

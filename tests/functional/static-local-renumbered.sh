@@ -31,7 +31,7 @@ expect_rc 0
 [ "$(changed)" = tx_count ]
 [ "$(klp_syms | sort -u)" = "$otx" ]
 [ "$(jqr '[.relocations.klp[].sympos] | unique | .[]')" = 0 ]
-readelf -sW "$t/out.o" | awk '{print $8}' | grep -qxF ".klp.sym.vmlinux.$otx,0"
+readelf -sW "$t/out.o" | awk '{print $8}' | has -xF ".klp.sym.vmlinux.$otx,0"
 readelf -sW "$t/out.o" | awk '{print $8}' | not grep -q '^calls'
 # The new static of the new function is a copy (it does not exist in the kernel).
 [ "$(jqr '.included[] | select(.kind == "new object") | .symbol')" = "$(readelf -sW "$t/patched.o" | awk '$8 ~ /^seen\./ {print $8}')" ]

@@ -14,7 +14,7 @@ kcc "$t/patched.c" "$t/patched.o"
 kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 0
 [ "$(changed)" = cmdline_proc_show ]
-jqr '.changed[0].reason.detail' | grep -q 'patched'
-strings "$t/out.o" | grep -q '%s patched'
+jqr '.changed[0].reason.detail' | has 'patched'
+strings "$t/out.o" | has '%s patched'
 out_sym cmdline_proc_show
 not out_sym version_proc_show

@@ -24,9 +24,9 @@ kcc "$t/front.c" "$t/front.o"
 kcc "$t/gone.c" "$t/gone.o"
 # Premise: fb's string is in fa's string section in orig, at another offset in front.o, and
 # in fb's own section in gone.o.
-out_relocs .text.fb "$t/orig.o" | grep -q 'R_X86_64_32S .rodata.fa.str1.1 + 0$'
-out_relocs .text.fb "$t/front.o" | grep -q 'R_X86_64_32S .rodata.fa.str1.1 + 1a$'
-out_relocs .text.fb "$t/gone.o" | grep -q 'R_X86_64_32S .rodata.fb.str1.1 + 0$'
+out_relocs .text.fb "$t/orig.o" | has 'R_X86_64_32S .rodata.fa.str1.1 + 0$'
+out_relocs .text.fb "$t/front.o" | has 'R_X86_64_32S .rodata.fa.str1.1 + 1a$'
+out_relocs .text.fb "$t/gone.o" | has 'R_X86_64_32S .rodata.fb.str1.1 + 0$'
 for p in front gone; do
 	kdiff "$t/orig.o" "$t/$p.o" --target "$t/orig.o"
 	expect_rc 0

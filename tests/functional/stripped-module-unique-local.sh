@@ -32,7 +32,7 @@ expect_rc 0
 [ "$(jqr '.changed[] | "\(.name) \(.sympos)"')" = "a_helper 0" ]
 [ "$(jqr '.relocations.klp[] | "\(.object) \(.symbol) \(.sympos)"' | sort -u)" = "mod a_count 0" ]
 out_sym .klp.sym.mod.a_count,0
-jqr '.notes[]' | grep -q "mod.ko has no FILE symbols (stripped): this unit's locals were resolved by name"
+jqr '.notes[]' | has "mod.ko has no FILE symbols (stripped): this unit's locals were resolved by name"
 cp "$t/out.o" "$t/out-stripped.o"
 # Against the unstripped copy: the same object.
 kdiff "$t/a/a.o" "$t/p/a.o" --target "$t/mod-debug.ko" --objname mod

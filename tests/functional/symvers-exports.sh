@@ -31,11 +31,11 @@ kdiff "$t/orig.o" "$t/patched.o" --target "$t/vmlinux.o" --symvers "$t/Module.sy
 expect_rc 0
 [ "$(changed)" = caller ]
 [ "$(jqr '.relocations.normal[].symbol' | sort | tr '\n' ' ')" = "__fentry__ printk " ]
-jqr '.relocations.normal[] | select(.symbol == "printk") | .why' | grep -q 'exported by vmlinux'
+jqr '.relocations.normal[] | select(.symbol == "printk") | .why' | has 'exported by vmlinux'
 jqr '.relocations.klp[] | "\(.object) \(.symbol) \(.sympos)"' | sort > "$t/klp"
 printf '%s\n' "usb_core usb_thing 0" "vmlinux hidden_global 0" > "$t/want"
 diff "$t/want" "$t/klp"
-jqr '.relocations.klp[] | select(.symbol == "usb_thing") | .why' | grep -q 'exported by module usb_core'
+jqr '.relocations.klp[] | select(.symbol == "usb_thing") | .why' | has 'exported by module usb_core'
 out_sym .klp.sym.usb_core.usb_thing,0
 out_sym .klp.sym.vmlinux.hidden_global,0
 # Undefined symbols of the output are exactly the vmlinux exports.

@@ -31,7 +31,7 @@ SECTIONS {
 }
 L
 ld -o "$t/vmlinux" -T "$t/lds" --unresolved-symbols=ignore-all "$t/b/unit.o" "$t/a/unit.o" 2>/dev/null
-readelf -hW "$t/vmlinux" | grep -q 'EXEC'
+readelf -hW "$t/vmlinux" | has 'EXEC'
 # The premise: in both targets, b's helper comes first in symtab order.
 for f in mod.ko vmlinux; do
 	[ "$(readelf -sW "$t/$f" | awk '$8 == "helper" || $8 == "only_in_a" || $8 == "only_in_b" {print $8}' | tr '\n' ' ')" = "helper only_in_b helper only_in_a " ]
@@ -50,6 +50,6 @@ out_sym .klp.sym.vmlinux.count,1
 ld -r -o "$t/other.ko" "$t/b/unit.o"
 kdiff "$t/a/unit.o" "$t/p/unit.o" --target "$t/other.ko" --objname mod
 expect_rc 1
-refusal_codes | grep -qx TARGET_SYMBOL_NOT_FOUND
-jqr '.refusals[].message' | grep -q "lacks 1 of this unit's 3 local names (only_in_a)"
+refusal_codes | has -x TARGET_SYMBOL_NOT_FOUND
+jqr '.refusals[].message' | has "lacks 1 of this unit's 3 local names (only_in_a)"
 [ ! -e "$t/out.o" ]

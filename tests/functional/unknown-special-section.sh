@@ -21,8 +21,8 @@ kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 1
 [ "$(refusal_codes)" = UNKNOWN_SPECIAL_SECTION ]
 [ "$(jqr '.refusals[0].location.section')" = .my_sites ]
-jqr '.refusals[0].message' | grep -q 'section .my_sites is a table kpatch-gen does not know'
-jqr '.refusals[0].message' | grep -q 'points into sb'
+jqr '.refusals[0].message' | has 'section .my_sites is a table kpatch-gen does not know'
+jqr '.refusals[0].message' | has 'points into sb'
 [ ! -e "$t/out.o" ]
 # sc is pointed at by sc_ops (a named object) and has no site: patching it is fine.
 sed 's/"sc\\n"/"sc v2\\n"/' "$t/orig.c" > "$t/sc.c"

@@ -25,8 +25,8 @@ kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 0
 [ "$(changed)" = check_a ]
 [ "$(jqr '.changed[0].reason.kind')" = special-entry ]
-jqr '.changed[0].reason.detail' | grep -q '__bug_table entry'
+jqr '.changed[0].reason.detail' | has '__bug_table entry'
 # The kept entry: flags 0x0903 (warning | once | taint 9).
 [ "$(sec_size __bug_table)" = 12 ]
 [ "$(sec_bytes __bug_table 10 2)" = 0309 ]
-out_relocs __bug_table | grep -q '^0 R_X86_64_PC32 check_a + '
+out_relocs __bug_table | has '^0 R_X86_64_PC32 check_a + '

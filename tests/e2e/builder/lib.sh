@@ -16,6 +16,8 @@ EXAMPLES="${KPG_EXAMPLES_DIR:-$REPO/examples}"
 readonly BUILDER_TESTS REPO LAB_DIR EXAMPLES
 # shellcheck source-path=SCRIPTDIR source=../../../ci/lab/common.sh
 . "$LAB_DIR/common.sh"
+# shellcheck source=../../has.sh
+. "$REPO/tests/has.sh"
 
 # The lab kernel dir (src/, build/, modules/); the CTest fixture lab-kernel builds it.
 # Sets LAB. Every build of these tests takes its source from $LAB/src.

@@ -23,7 +23,7 @@ kg_build "$WORK/out" build "$LAB" "$ex/module-binfmt-misc.patch" || rc=$?
 ko=$(jq -r '.output.module' "$WORK/out/build.json")
 name=$(basename "$ko" .ko)
 # The premise: the module carries a livepatch relocation into binfmt_misc's code.
-readelf -SW "$ko" | grep -q '\.klp\.rela\.binfmt_misc\.' || die "$EXIT_FAIL" "premise: no .klp.rela.binfmt_misc.* section in $ko"
+readelf -SW "$ko" | has '\.klp\.rela\.binfmt_misc\.' || die "$EXIT_FAIL" "premise: no .klp.rela.binfmt_misc.* section in $ko"
 g="$WORK/guest"
 mkdir -p "$g"
 cp "$ko" "$ex/setup" "$ex/probe" "$g/"

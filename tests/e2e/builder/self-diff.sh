@@ -169,7 +169,7 @@ warned=()
 for i in "${!objs[@]}"; do
 	[ -f "$WORK/rc/$i" ] || { failed+=("${objs[$i]}: no result (the worker died)"); continue; }
 	read -r o rc <"$WORK/rc/$i"
-	if [ "$rc" != 3 ] || grep -qi 'error' "$WORK/err/$i" 2>/dev/null; then
+	if [ "$rc" != 3 ] || has -i 'error' "$WORK/err/$i" 2>/dev/null; then
 		first=$(grep -m1 -i 'error' "$WORK/err/$i" 2>/dev/null || head -n 1 "$WORK/err/$i" 2>/dev/null || true)
 		failed+=("$o: exit $rc${first:+: ${first#"$SCR/build/"}}")
 	elif [ -s "$WORK/err/$i" ]; then

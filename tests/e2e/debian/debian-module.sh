@@ -15,6 +15,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
+# shellcheck source=../../has.sh
+. "$repo/tests/has.sh"
 lab="$repo/ci/lab/lab.sh"
 : "${KPATCH_GEN:?set KPATCH_GEN to the kpatch-gen binary}"
 ex="$repo/examples/module-binfmt-misc"
@@ -53,9 +55,9 @@ case "$target" in */usr/lib/debug/lib/modules/"$release"/*/binfmt_misc.ko) ;; *)
 case "$shipped" in */usr/lib/debug/*) fail "the shipped module is the debug copy: $shipped" ;; */lib/modules/"$release"/*/binfmt_misc.ko) ;; *) fail "no shipped module recorded: $shipped" ;; esac
 # The premise: the shipped module is stripped, the debug copy is not.
 [ -z "$(readelf -sW "$shipped" | awk '$4 == "FILE"')" ] || fail "premise: $shipped has FILE symbols"
-readelf -sW "$target" | awk '$4 == "FILE" {print $8}' | grep -qx binfmt_misc.c || fail "premise: $target has no FILE symbol binfmt_misc.c"
+readelf -sW "$target" | awk '$4 == "FILE" {print $8}' | has -x binfmt_misc.c || fail "premise: $target has no FILE symbol binfmt_misc.c"
 ko=$(jq -r '.output.module' "$tmp/build.json")
-readelf -sW "$ko" | grep -q ' \.klp\.sym\.binfmt_misc\.enabled,0$' ||
+readelf -sW "$ko" | has ' \.klp\.sym\.binfmt_misc\.enabled,0$' ||
 	fail "no livepatch relocation to binfmt_misc's static 'enabled' in $ko"
 name=$(basename "$ko" .ko)
 vmlinuz=$(jq -r '.debian.vmlinuz' "$tmp/build.json")

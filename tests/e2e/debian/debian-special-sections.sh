@@ -20,6 +20,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
+# shellcheck source=../../has.sh
+. "$repo/tests/has.sh"
 lab="$repo/ci/lab/lab.sh"
 : "${KPATCH_GEN:?set KPATCH_GEN to the kpatch-gen binary}"
 
@@ -66,13 +68,13 @@ cat "$tmp/lsm.klp"
 grep -q '^bpf_lsm_hooks,2 BTF id list of vmlinux' "$tmp/lsm.klp" || fail "no livepatch relocation to bpf_lsm_hooks,2 (the BTF set)"
 grep -q '^bpf_lsm_disabled_hooks,0 BTF id list of vmlinux' "$tmp/lsm.klp" || fail "no livepatch relocation to bpf_lsm_disabled_hooks"
 ! grep -q '__BTF_ID__' "$tmp/lsm.klp" || fail "a livepatch relocation names a __BTF_ID__ word instead of its list"
-! readelf -SW "$lsm_ko" | grep -q '\.BTF_ids' || fail "$lsm_ko carries a .BTF_ids section"
+! readelf -SW "$lsm_ko" | has '\.BTF_ids' || fail "$lsm_ko carries a .BTF_ids section"
 
 build export "$repo/examples/export-changed/export-changed.patch" 0
 export_ko=$(jq -r '.output.module' "$tmp/export.json")
-jq -r '.. | objects | select(has("notes")) | .notes[]' "${export_ko%.ko}.json" | grep -q 'param_get_bool is exported and changed with the same ABI' ||
+jq -r '.. | objects | select(has("notes")) | .notes[]' "${export_ko%.ko}.json" | has 'param_get_bool is exported and changed with the same ABI' ||
 	fail "the export of param_get_bool was not checked against the genksyms CRCs"
-! readelf -SW "$export_ko" | grep -q 'ksymtab' || fail "$export_ko carries an export table"
+! readelf -SW "$export_ko" | has 'ksymtab' || fail "$export_ko carries an export table"
 vmlinuz=$(jq -r '.debian.vmlinuz' "$tmp/export.json")
 
 lsm_name=$(basename "$lsm_ko" .ko)

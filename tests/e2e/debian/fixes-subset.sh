@@ -26,6 +26,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
+# shellcheck source=../../has.sh
+. "$repo/tests/has.sh"
 : "${KPATCH_GEN:?set KPATCH_GEN to the kpatch-gen binary}"
 : "${KPATCH_LOAD:?set KPATCH_LOAD to the kpatch-load binary}"
 cases=(ebt_dnat exthdrs_core cxl-region keys-persistent kpatch-af_unix usb_debug)
@@ -35,7 +37,7 @@ release=$(awk '$1 == "@release" { print $2 }' "$repo/bench/corpus/cases")
 old=$(awk '$1 == "@old" { print $2 }' "$repo/bench/corpus/cases")
 new=$(awk '$1 == "@new" { print $2 }' "$repo/bench/corpus/cases")
 for pv in "linux-image-$release-dbg=$old" "linux-source-6.1=$old" "linux-source-6.1=$new"; do
-	if ! apt-cache madison "${pv%%=*}" 2>/dev/null | awk -F'|' '{ gsub(/ /, "", $2); print $2 }' | grep -qx "${pv#*=}"; then
+	if ! apt-cache madison "${pv%%=*}" 2>/dev/null | awk -F'|' '{ gsub(/ /, "", $2); print $2 }' | has -x "${pv#*=}"; then
 		echo "fixes-subset: SKIP: ${pv%%=*} ${pv#*=} is not in the configured archives" >&2
 		exit 77
 	fi
