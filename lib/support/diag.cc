@@ -20,8 +20,10 @@ void Diag::emit(Diagnostic d) {
     d.severity = Severity::Error;
   if (d.severity == Severity::Error)
     ++errors_;
-  if (!quiet_) {
+  if (out_ && !quiet_) {
     std::string s = d.str();
+    if (d.loc.str().empty() && !program_.empty())
+      s = program_ + ": " + s;
     std::fprintf(out_, "%s\n", s.c_str());
     std::fflush(out_);
   }
