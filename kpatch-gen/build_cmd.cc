@@ -486,7 +486,7 @@ int stage_diff(BuildState &st) {
     for (const diff::Callback &cb : r.callbacks) {
       if (mo.callbacks.count(cb.kind)) {
         fail(st, fmt::format("two {} callbacks for {} (one in {}): livepatch runs one callback of each kind per object",
-                             cb.kind, u.objname, u.source));
+                             diff::callback_kind_name(cb.kind), u.objname, u.source));
         return BUILD_ERROR;
       }
       mo.callbacks[cb.kind] = cb.alias;
@@ -613,7 +613,7 @@ json manifest(const BuildState &st) {
       funcs.push_back({{"name", f.old_name}, {"sympos", f.sympos}, {"unit", f.unit}});
     json cbs = json::array();
     for (const auto &[k, v] : o.callbacks)
-      cbs.push_back(k);
+      cbs.push_back(diff::callback_kind_name(k));
     objs.push_back({{"name", o.name}, {"functions", funcs}, {"callbacks", cbs}});
   }
   return {{"format", "kpatch-gen-module/1"},

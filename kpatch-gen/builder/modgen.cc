@@ -60,18 +60,20 @@ Expected<std::string> render_module_source(const ModuleSpec &spec, const std::st
     std::string cbs;
     bool module = o.name != "vmlinux";
     module_objects |= module;
-    for (const auto &[kind, alias] : o.callbacks) {
+    for (const auto &[kind_enum, alias] : o.callbacks) {
+      const char *kind = diff::callback_kind_name(kind_enum);
       std::string var = fmt::format("kpg_cb_{}_{}", n, kind);
-      const char *ret = kind == "pre_patch" ? "int" : "void";
+      // Only pre_patch can refuse the patch (include/linux/livepatch.h, struct klp_callbacks).
+      const char *ret = kind_enum == diff::CallbackKind::PrePatch ? "int" : "void";
       decls += fmt::format("extern {} {}(struct klp_object *obj) __asm__({});\n", ret, var, c_string(alias));
-      if (!(module && kind == "post_unpatch"))
+      if (!(module && kind_enum == diff::CallbackKind::PostUnpatch))
         cbs += fmt::format("\t\t\t.{} = {},\n", kind, var);
     }
     if (module) {
       // The module's relocations are cleared after the patch's own post_unpatch, if any.
       std::string var = fmt::format("kpg_going_{}", n);
       module_cbs += fmt::format("static void {}(struct klp_object *obj)\n{{\n", var);
-      if (o.callbacks.count("post_unpatch"))
+      if (o.callbacks.count(diff::CallbackKind::PostUnpatch))
         module_cbs += fmt::format("\tkpg_cb_{}_post_unpatch(obj);\n", n);
       module_cbs += "\tkpg_clear_module_relocs(obj);\n}\n\n";
       cbs += fmt::format("\t\t\t.post_unpatch = {},\n", var);

@@ -10,6 +10,7 @@
 
 #include "builder/progress.h"
 #include "builder/tree.h"
+#include "diff/klp_format.h"
 #include "support/error.h"
 
 namespace kpg::build {
@@ -24,7 +25,7 @@ struct ModuleFunc {
 struct ModuleObject {
   std::string name; // "vmlinux" or the module name
   std::vector<ModuleFunc> funcs;
-  std::map<std::string, std::string> callbacks; // kind -> alias
+  std::map<diff::CallbackKind, std::string> callbacks; // kind -> alias
 };
 
 struct ModuleSpec {

@@ -45,7 +45,7 @@ void Checker::check_init_and_data(SymbolId p, const SymbolChange &c) {
   // that use it changed with it (classify) and carry their own copy.
   if (const SpecialSection *t = find_special_section(secname); t && t->policy == SpecialPolicy::Objects)
     return;
-  if (c.diff->kind == "size")
+  if (c.diff->kind == DifferenceKind::Size)
     ctx_.refuse(code::OBJECT_SIZE_CHANGED, ctx_.loc_patched(p),
                 fmt::format("size of {} changed from {} to {}: the running kernel's object keeps its size and every "
                             "user of it keeps the old layout (a struct or array changed in a header?). Use a shadow "

@@ -34,10 +34,10 @@ void propagate_cold_parts(DiffContext &ctx) {
     SymbolChange c;
     c.status = Status::Changed;
     Difference d;
-    d.kind = "child";
+    d.kind = DifferenceKind::Child;
     d.detail = fmt::format("its cold part {} {}", pv.sym(p).name, ch->status == Status::New ? "is new" : "changed");
     if (ch->diff)
-      d.detail += fmt::format(" ({} at +0x{:x}: {})", ch->diff->kind, ch->diff->offset, ch->diff->detail);
+      d.detail += fmt::format(" ({} at +0x{:x}: {})", difference_kind_name(ch->diff->kind), ch->diff->offset, ch->diff->detail);
     c.diff = std::make_shared<const Difference>(std::move(d));
     ctx.changes.patched.set(*f.parent, std::move(c));
   }
@@ -76,7 +76,7 @@ void propagate_table_objects(DiffContext &ctx) {
       SymbolChange c;
       c.status = Status::Changed;
       Difference d;
-      d.kind = "special-entry";
+      d.kind = DifferenceKind::SpecialEntry;
       d.offset = r.offset - fs.value;
       d.detail = fmt::format("its {} entry {} changed", pv.sec(*pv.sym(*t).section).name, pv.sym(*t).name);
       if (tc.diff)
@@ -95,8 +95,8 @@ void find_callbacks(DiffContext &ctx) {
     const elf::Section &s = pv.sec(sid);
     if (!s.name.starts_with(prefix))
       continue;
-    std::string kind = s.name.substr(prefix.size());
-    if (kind != "pre_patch" && kind != "post_patch" && kind != "pre_unpatch" && kind != "post_unpatch") {
+    std::optional<CallbackKind> kind = callback_kind_from_name(std::string_view(s.name).substr(prefix.size()));
+    if (!kind) {
       ctx.refuse(code::BAD_CALLBACK, Location(pv.obj().path).with_section(s.name),
                  "unknown callback kind (expected pre_patch, post_patch, pre_unpatch or post_unpatch)");
       continue;
@@ -108,7 +108,7 @@ void find_callbacks(DiffContext &ctx) {
                    "a callback entry must point at the start of a function defined in this file");
         continue;
       }
-      ctx.callbacks.push_back(Callback{kind, t.sym, ""});
+      ctx.callbacks.push_back(Callback{*kind, t.sym, ""});
     }
   }
   if (ctx.callbacks.size() > 4)
@@ -121,7 +121,8 @@ void explain_inlining(DiffContext &ctx) {
   for (SymbolId p : pv.obj().symbols.ids()) {
     auto ch = ctx.changes.patched.get(p);
     if (ch && ch->status == Status::Changed && ch->diff && pv.facts(p).role == SymRole::Function &&
-        (ch->diff->kind == "instruction" || ch->diff->kind == "relocation" || ch->diff->kind == "immediate"))
+        (ch->diff->kind == DifferenceKind::Instruction || ch->diff->kind == DifferenceKind::Relocation ||
+         ch->diff->kind == DifferenceKind::Immediate))
       changed.push_back(p);
   }
   if (changed.empty())

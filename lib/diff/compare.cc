@@ -382,27 +382,27 @@ std::optional<Difference> Comparer::compare_function(SymbolId o, SymbolId p) {
   for (size_t k = 0; k < n; k++) {
     const disasm::Insn &a = oi[k], &b = pi[k];
     u64 aoff = a.offset - so.value, boff = b.offset - sp.value;
-    auto differ = [&](std::string kind, std::string detail) {
-      return make_difference(std::move(kind), boff, insn_text(ov_, osec, a), insn_text(pv_, psec, b), std::move(detail));
+    auto differ = [&](DifferenceKind kind, std::string detail) {
+      return make_difference(kind, boff, insn_text(ov_, osec, a), insn_text(pv_, psec, b), std::move(detail));
     };
     if (a.size != b.size || aoff != boff)
-      return differ("instruction", "different instruction");
+      return differ(DifferenceKind::Instruction, "different instruction");
     auto ra = ov_.relocs_in(osec, a.offset, a.end());
     auto rb = pv_.relocs_in(psec, b.offset, b.end());
     std::vector<bool> mask(a.size, false);
     if (ra.size() != rb.size())
-      return differ("relocation", "different relocations");
+      return differ(DifferenceKind::Relocation, "different relocations");
     for (size_t r = 0; r < ra.size(); r++) {
       if (ra[r].offset - a.offset != rb[r].offset - b.offset || ra[r].type != rb[r].type)
-        return differ("relocation", "different relocation");
+        return differ(DifferenceKind::Relocation, "different relocation");
       Target ta = ov_.resolve(osec, ra[r]), tb = pv_.resolve(psec, rb[r]);
       if (!same_target(ta, tb)) {
         // A "<file>:<line>" string whose line moved: judged by ignore_line_only_changes().
         auto lines = string_line_difference(ta, tb);
         if (!lines)
-          return differ("relocation", relocation_detail(ta, tb));
+          return differ(DifferenceKind::Relocation, relocation_detail(ta, tb));
         if (!imm_only)
-          imm_only = differ("immediate", fmt::format("refers to {} instead of {}", pv_.describe(tb), ov_.describe(ta)));
+          imm_only = differ(DifferenceKind::Immediate, fmt::format("refers to {} instead of {}", pv_.describe(tb), ov_.describe(ta)));
         ImmSite site{a.offset, b.offset, k, lines->first, lines->second};
         site.in_string = true;
         imm_only->imm_sites.push_back(site);
@@ -416,14 +416,14 @@ std::optional<Difference> Comparer::compare_function(SymbolId o, SymbolId p) {
       bool a_out = ta < static_cast<i64>(so.value) || ta >= static_cast<i64>(so.value + so.size);
       bool b_out = tb < static_cast<i64>(sp.value) || tb >= static_cast<i64>(sp.value + sp.size);
       if (a_out != b_out)
-        return differ("instruction", "branch target moved in or out of the function");
+        return differ(DifferenceKind::Instruction, "branch target moved in or out of the function");
       if (a_out) {
         auto fa = branch_anchor(ov_, osec, ta);
         auto fb = branch_anchor(pv_, psec, tb);
         bool same = fa && fb && same_destination(*fa, *fb) &&
                     ta - static_cast<i64>(ov_.sym(*fa).value) == tb - static_cast<i64>(pv_.sym(*fb).value);
         if (!same)
-          return differ("instruction", "branch to a different function");
+          return differ(DifferenceKind::Instruction, "branch to a different function");
         for (u64 w = a.size - a.branch_disp_size; w < a.size; w++)
           mask[w] = true;
       }
@@ -444,16 +444,16 @@ std::optional<Difference> Comparer::compare_function(SymbolId o, SymbolId p) {
                                                       std::span<const u8>(pd.data(), pd.size()), b, &diffs) &&
         !diffs.empty()) {
       if (!imm_only)
-        imm_only = differ("immediate", "different immediate operand");
+        imm_only = differ(DifferenceKind::Immediate, "different immediate operand");
       for (auto [va, vb] : diffs)
         imm_only->imm_sites.push_back(ImmSite{a.offset, b.offset, k, va, vb});
       continue;
     }
-    return differ("instruction", "different instruction");
+    return differ(DifferenceKind::Instruction, "different instruction");
   }
   if (oi.size() != pi.size()) {
     u64 at = n < pi.size() ? pi[n].offset - sp.value : sp.size;
-    return make_difference("size", at, fmt::format("{} instructions, {} bytes", oi.size(), so.size),
+    return make_difference(DifferenceKind::Size, at, fmt::format("{} instructions, {} bytes", oi.size(), so.size),
                       fmt::format("{} instructions, {} bytes", pi.size(), sp.size),
                       oi.size() < pi.size() ? "the patched function is longer" : "the patched function is shorter");
   }
@@ -474,7 +474,7 @@ std::optional<Difference> Comparer::compare_entries(SymbolId o, SymbolId p) {
   for (size_t k = 0; k < std::max(eo.size(), ep.size()); k++) {
     if (k >= eo.size() || k >= ep.size() || eo[k].spec != ep[k].spec) {
       const EntryRef &any = k < ep.size() ? ep[k] : eo[k];
-      return make_difference("special-entry", k < ep.size() ? static_cast<u64>(ep[k].owner_off) : 0,
+      return make_difference(DifferenceKind::SpecialEntry, k < ep.size() ? static_cast<u64>(ep[k].owner_off) : 0,
                         fmt::format("{} entries", eo.size()), fmt::format("{} entries", ep.size()),
                         fmt::format("different set of {} entries", any.spec->name));
     }
@@ -514,7 +514,7 @@ std::optional<Difference> Comparer::compare_entries(SymbolId o, SymbolId p) {
       }
     }
     if (!same)
-      return make_difference("special-entry", static_cast<u64>(b.owner_off), fmt::format("{} entry at +0x{:x}", a.spec->name, a.offset),
+      return make_difference(DifferenceKind::SpecialEntry, static_cast<u64>(b.owner_off), fmt::format("{} entry at +0x{:x}", a.spec->name, a.offset),
                         fmt::format("{} entry at +0x{:x}", b.spec->name, b.offset),
                         fmt::format("the {} entry for this site differs ({})", a.spec->name, a.spec->why));
   }
@@ -524,7 +524,7 @@ std::optional<Difference> Comparer::compare_entries(SymbolId o, SymbolId p) {
 std::optional<Difference> Comparer::compare_object(SymbolId o, SymbolId p) {
   const elf::Symbol &so = ov_.sym(o), &sp = pv_.sym(p);
   if (so.size != sp.size)
-    return make_difference("size", 0, fmt::format("{} bytes", so.size), fmt::format("{} bytes", sp.size),
+    return make_difference(DifferenceKind::Size, 0, fmt::format("{} bytes", so.size), fmt::format("{} bytes", sp.size),
                       "object size differs");
   // An entry of a table of objects (a __dyndbg descriptor) whose line field is all that
   // differs: the pr_debug() moved, nothing else. Its users are unchanged; when they are
@@ -546,7 +546,7 @@ std::optional<Difference> Comparer::compare_object(SymbolId o, SymbolId p) {
     for (; at < so.size; at++)
       if (!same_region(*so.section, so.value + at, *sp.section, sp.value + at, 1))
         break;
-    return make_difference("data", at, "", "", fmt::format("contents differ at +0x{:x}", at));
+    return make_difference(DifferenceKind::Data, at, "", "", fmt::format("contents differ at +0x{:x}", at));
   }
   return std::nullopt;
 }
@@ -573,7 +573,7 @@ void Comparer::run() {
           role == SymRole::Object ? compare_object(*o, p) : compare_function(*o, p);
       // Kept while the function may still turn out to be line-only (no difference, or only
       // immediates that ignore_line_only_changes() will judge); reported only for Same.
-      if (!entry_lines_.empty() && (!d || d->kind == "immediate"))
+      if (!entry_lines_.empty() && (!d || d->kind == DifferenceKind::Immediate))
         c.line_only = entry_lines_;
       if (d) {
         c.status = Status::Changed;

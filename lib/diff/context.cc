@@ -72,4 +72,18 @@ const char *include_kind_name(IncludeKind k) {
   return "?";
 }
 
+const char *difference_kind_name(DifferenceKind k) {
+  switch (k) {
+  case DifferenceKind::Instruction: return "instruction";
+  case DifferenceKind::Relocation: return "relocation";
+  case DifferenceKind::Immediate: return "immediate";
+  case DifferenceKind::Size: return "size";
+  case DifferenceKind::SpecialEntry: return "special-entry";
+  case DifferenceKind::Data: return "data";
+  case DifferenceKind::Child: return "child";
+  case DifferenceKind::NotraceCallee: return "notrace-callee";
+  }
+  return "?";
+}
+
 } // namespace kpg::diff

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "diff/code_chunks.h"
+#include "diff/klp_format.h"
 #include "diff/object_view.h"
 #include "diff/special_index.h"
 #include "diff/special_sections.h"
@@ -101,11 +102,25 @@ struct ImmSite {
   bool in_string = false;
 };
 
+// What kind of difference the first one is (the report's `reason.kind`).
+enum class DifferenceKind : u8 {
+  Instruction,   // another instruction (or a branch to another place)
+  Relocation,    // the same instruction referring to something else
+  Immediate,     // only immediate operands differ (see Difference::imm_sites; maybe __LINE__)
+  Size,          // another number of instructions, or another object size
+  SpecialEntry,  // a special-section entry of the function differs (bug_entry flags, alt_instr),
+                 // or it refers to a table object that changed (its __dyndbg descriptor)
+  Data,          // an object's contents differ
+  Child,         // a .cold part of the function changed
+  NotraceCallee, // unchanged itself, but calls a changed function without ftrace entry (notrace.cc)
+};
+// The stable name in reports: "instruction", "relocation", "immediate", "size",
+// "special-entry", "data", "child", "notrace-callee".
+const char *difference_kind_name(DifferenceKind k);
+
 // Why a symbol differs: the first thing that differs, in the patched symbol's coordinates.
 struct Difference {
-  // "size", "instruction", "relocation", "special-entry", "data", "immediate" (only immediates
-  // differ; see imm_sites), "child" (a .cold part changed), "inlined"
-  std::string kind;
+  DifferenceKind kind = DifferenceKind::Instruction;
   u64 offset = 0;            // offset in the patched symbol
   std::string orig, patched; // disassembly or description of each side
   std::string detail;        // one sentence
@@ -114,9 +129,9 @@ struct Difference {
   std::string inlined_at;     // "fs/proc/cmdline.c:12"
 };
 
-inline Difference make_difference(std::string kind, u64 offset, std::string orig, std::string patched, std::string detail) {
+inline Difference make_difference(DifferenceKind kind, u64 offset, std::string orig, std::string patched, std::string detail) {
   Difference d;
-  d.kind = std::move(kind);
+  d.kind = kind;
   d.offset = offset;
   d.orig = std::move(orig);
   d.patched = std::move(patched);
@@ -212,9 +227,10 @@ struct SpecialSelection {
   std::string note;                // e.g. dropped entries whose key is a tracepoint in a module
 };
 
-// Callbacks declared with KPG_{PRE,POST}_{PATCH,UNPATCH}_CALLBACK in the patched source.
+// Callbacks declared with KPG_{PRE,POST}_{PATCH,UNPATCH}_CALLBACK in the patched source
+// (CallbackKind: klp_format.h).
 struct Callback {
-  std::string kind;    // pre_patch, post_patch, pre_unpatch, post_unpatch
+  CallbackKind kind = CallbackKind::PrePatch;
   SymbolId func{0};    // patched function
   std::string alias;   // global alias in the output, referenced by the generated module
 };

@@ -142,7 +142,7 @@ void Includer::seed() {
     if (c->status == Status::Changed && f.role == SymRole::Function) {
       std::string why = "changed";
       if (c->diff)
-        why += fmt::format(" ({} at +0x{:x}: {})", c->diff->kind, c->diff->offset, c->diff->detail);
+        why += fmt::format(" ({} at +0x{:x}: {})", difference_kind_name(c->diff->kind), c->diff->offset, c->diff->detail);
       // Without ftrace entry: no klp_func; the patched callers call this copy (notrace.cc).
       if (auto n = ctx_.notrace.copies.get(p))
         add_symbol(p, IncludeKind::NotraceCopy, why + "; no ftrace entry: " + *n);
@@ -156,7 +156,7 @@ void Includer::seed() {
     }
   }
   for (const Callback &cb : ctx_.callbacks)
-    add_symbol(cb.func, IncludeKind::Callback, cb.kind + " callback");
+    add_symbol(cb.func, IncludeKind::Callback, std::string(callback_kind_name(cb.kind)) + " callback");
 }
 
 void Includer::drain() {

@@ -25,7 +25,9 @@
 //   "__kpg_new.<obj>.<old_name>.<sympos>"  the replacement for <old_name> in <obj>
 //   "__kpg_cb.<obj>.<kind>"                a callback (pre_patch, post_patch, pre_unpatch, post_unpatch)
 #pragma once
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "support/types.h"
 
@@ -42,8 +44,34 @@ inline std::string klp_sym_name(const std::string &obj, const std::string &name,
 inline std::string new_func_alias(const std::string &obj, const std::string &name, u64 sympos) {
   return "__kpg_new." + obj + "." + name + "." + std::to_string(sympos);
 }
-inline std::string callback_alias(const std::string &obj, const std::string &kind) {
-  return "__kpg_cb." + obj + "." + kind;
+// The four klp_callbacks of a klp_object (include/linux/livepatch.h), declared in patched
+// source with KPG_{PRE,POST}_{PATCH,UNPATCH}_CALLBACK (templates/include/kpatch-gen.h).
+enum class CallbackKind : u8 { PrePatch, PostPatch, PreUnpatch, PostUnpatch };
+inline constexpr CallbackKind kAllCallbackKinds[] = {CallbackKind::PrePatch, CallbackKind::PostPatch,
+                                                     CallbackKind::PreUnpatch, CallbackKind::PostUnpatch};
+
+// "pre_patch", "post_patch", "pre_unpatch", "post_unpatch": the klp_callbacks field, the
+// suffix of the section the author header puts the entry in, and the name in reports.
+inline const char *callback_kind_name(CallbackKind k) {
+  switch (k) {
+  case CallbackKind::PrePatch: return "pre_patch";
+  case CallbackKind::PostPatch: return "post_patch";
+  case CallbackKind::PreUnpatch: return "pre_unpatch";
+  case CallbackKind::PostUnpatch: return "post_unpatch";
+  }
+  return "?";
+}
+
+// The kind a section suffix such as "pre_patch" names, or nullopt.
+inline std::optional<CallbackKind> callback_kind_from_name(std::string_view name) {
+  for (CallbackKind k : kAllCallbackKinds)
+    if (name == callback_kind_name(k))
+      return k;
+  return std::nullopt;
+}
+
+inline std::string callback_alias(const std::string &obj, CallbackKind kind) {
+  return "__kpg_cb." + obj + "." + callback_kind_name(kind);
 }
 
 } // namespace kpg::diff

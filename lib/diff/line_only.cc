@@ -139,7 +139,7 @@ void LineOnly::run() {
   for (SymbolId p : pv_.obj().symbols.ids()) {
     auto ch = ctx_.changes.patched.get(p);
     auto o = ctx_.corr.p2o.get(p);
-    if (!ch || !ch->diff || ch->diff->kind != "immediate" || !o)
+    if (!ch || !ch->diff || ch->diff->kind != DifferenceKind::Immediate || !o)
       continue;
     for (const ImmSite &site : ch->diff->imm_sites)
       if (site.in_string) {
@@ -150,7 +150,7 @@ void LineOnly::run() {
   }
   for (SymbolId p : pv_.obj().symbols.ids()) {
     auto ch = ctx_.changes.patched.get(p);
-    if (!ch || ch->status != Status::Changed || !ch->diff || ch->diff->kind != "immediate")
+    if (!ch || ch->status != Status::Changed || !ch->diff || ch->diff->kind != DifferenceKind::Immediate)
       continue;
     auto o = ctx_.corr.p2o.get(p);
     if (!o)

@@ -168,7 +168,7 @@ void NotraceCallers::force_changed(SymbolId p, u64 site, std::string detail) {
     return; // already patched (or new) for its own reasons
   SymbolChange c;
   c.status = Status::Changed;
-  c.diff = std::make_shared<const Difference>(make_difference("notrace-callee", site, "", "", std::move(detail)));
+  c.diff = std::make_shared<const Difference>(make_difference(DifferenceKind::NotraceCallee, site, "", "", std::move(detail)));
   ctx_.changes.patched.set(p, std::move(c));
 }
 

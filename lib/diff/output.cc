@@ -406,12 +406,12 @@ void Builder::add_aliases() {
     out_.add_symbol(std::move(a));
     ctx_.out_info.functions.push_back(PatchedFunction{p, old_name, sympos, alias});
   }
-  std::map<std::string, int> kinds;
+  std::map<CallbackKind, int> kinds;
   for (Callback &cb : ctx_.callbacks) {
     if (kinds[cb.kind]++ > 0) {
       ctx_.refuse(code::BAD_CALLBACK, ctx_.loc_patched(cb.func),
                   fmt::format("a second {} callback in one object: livepatch runs one callback of each kind per object",
-                              cb.kind));
+                              callback_kind_name(cb.kind)));
       continue;
     }
     cb.alias = callback_alias(ctx_.opt.objname, cb.kind);

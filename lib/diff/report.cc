@@ -26,7 +26,7 @@ static json location_json(const Location &l) {
 }
 
 static json difference_json(const Difference &d) {
-  json j = {{"kind", d.kind}, {"offset", d.offset}, {"detail", d.detail}};
+  json j = {{"kind", difference_kind_name(d.kind)}, {"offset", d.offset}, {"detail", d.detail}};
   if (!d.orig.empty())
     j["orig"] = d.orig;
   if (!d.patched.empty())
@@ -35,7 +35,8 @@ static json difference_json(const Difference &d) {
     j["inlined_callee"] = d.inlined_callee;
     j["inlined_at"] = d.inlined_at;
     j["summary"] = fmt::format("inlined callee {} changed", d.inlined_callee);
-  } else if (d.kind == "instruction" || d.kind == "relocation" || d.kind == "immediate") {
+  } else if (d.kind == DifferenceKind::Instruction || d.kind == DifferenceKind::Relocation ||
+             d.kind == DifferenceKind::Immediate) {
     j["summary"] = fmt::format("first differing instruction at +0x{:x}", d.offset);
   } else {
     j["summary"] = d.detail;
@@ -172,7 +173,7 @@ json make_report(const DiffContext &ctx, const char *result) {
 
   json cbs = json::array();
   for (const Callback &cb : ctx.callbacks)
-    cbs.push_back({{"kind", cb.kind}, {"function", ctx.pv ? ctx.pv->name(cb.func) : ""}, {"alias", cb.alias}});
+    cbs.push_back({{"kind", callback_kind_name(cb.kind)}, {"function", ctx.pv ? ctx.pv->name(cb.func) : ""}, {"alias", cb.alias}});
   r["callbacks"] = std::move(cbs);
 
   json refusals = json::array();

@@ -89,7 +89,8 @@ ModuleSpec sample_spec() {
   s.description = "a \"quoted\" fix";
   ModuleObject v{"vmlinux", {{"cmdline_proc_show", 0, "__kpg_new.vmlinux.cmdline_proc_show.0", "fs/proc/cmdline.c"}}, {}};
   ModuleObject m{"binfmt_misc", {{"bm_status_read", 2, "__kpg_new.binfmt_misc.bm_status_read.2", "fs/binfmt_misc.c"}},
-                 {{"pre_patch", "__kpg_cb.binfmt_misc.pre_patch"}, {"post_unpatch", "__kpg_cb.binfmt_misc.post_unpatch"}}};
+                 {{diff::CallbackKind::PrePatch, "__kpg_cb.binfmt_misc.pre_patch"},
+                  {diff::CallbackKind::PostUnpatch, "__kpg_cb.binfmt_misc.post_unpatch"}}};
   s.objects = {v, m};
   return s;
 }
