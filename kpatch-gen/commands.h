@@ -7,10 +7,23 @@
 #include <string>
 #include <vector>
 
+#include "builder/build.h"
 #include "builder/sign.h"
 #include "support/error.h"
 
 namespace kpg::cli {
+
+// The exit status of every kpatch-gen subcommand, documented in each --help and the README;
+// scripts branch on it (3 is "nothing to do", not a failure). One enum for diff, build and
+// inspect; `repo` still has its own REPO_* codes (its 3 means "verify failed": repo_cmd.cc),
+// and kpatch-load has its own, for its own states.
+enum class ExitCode : int {
+  Ok = 0,       // done: diff written (diff), module written (build), module shown (inspect)
+  Failed = 1,   // refused (each reason printed with its code) or error
+  Usage = 2,    // bad command line
+  NoChange = 3, // no functional change: nothing written
+};
+inline int exit_status(ExitCode c) { return static_cast<int>(c); }
 
 struct DiffArgs {
   std::string orig, patched, out, report, objname = "vmlinux", target, symvers;
@@ -19,7 +32,7 @@ struct DiffArgs {
   bool quiet = false;
 };
 CLI::App *add_diff_command(CLI::App &app, DiffArgs &args);
-int run_diff_command(const DiffArgs &args);
+ExitCode run_diff_command(const DiffArgs &args);
 
 struct BuildArgs {
   std::vector<std::string> patches, cves;
@@ -31,14 +44,14 @@ struct BuildArgs {
   int jobs = 0;
 };
 CLI::App *add_build_command(CLI::App &app, BuildArgs &args);
-int run_build_command(const BuildArgs &args);
+ExitCode run_build_command(const BuildArgs &args);
 
 struct InspectArgs {
   std::string module;
   bool json = false;
 };
 CLI::App *add_inspect_command(CLI::App &app, InspectArgs &args);
-int run_inspect_command(const InspectArgs &args);
+ExitCode run_inspect_command(const InspectArgs &args);
 
 struct RepoArgs {
   std::string dir, keys, module, report, role, keyid, kernel, root_file, cve_file;
@@ -65,19 +78,12 @@ nlohmann::json signature_report(const build::Signer &signer, const std::string &
 // --hash if given, else CONFIG_MODULE_SIG_HASH of `config` if it names one, else sha256.
 Expected<std::string> signing_hash(const std::string &option, const std::string &config);
 
-// `kpatch-gen build --sign-key KEY [--sign-cert CERT]` (sign_cmd.cc), kept out of build_cmd.cc
-// so that the build stages only call it: the options, the key loaded with the inputs (a wrong
-// key or passphrase shows before the compile), and the signature as the last change to the
-// module's bytes.
+// `kpatch-gen build --sign-key KEY [--sign-cert CERT]` (sign_cmd.cc): the options, and the
+// builder's ModuleSigner on builder/sign.h (the key is loaded with the build's inputs, the
+// signature is the last change to the module's bytes).
 void add_build_sign_options(CLI::App *build, BuildArgs &args);
-struct BuildSigning {
-  build::SigningKey key;
-  std::string hash; // the target's CONFIG_MODULE_SIG_HASH, default sha256
-  // Nothing when the build is not signed.
-  static Expected<std::optional<BuildSigning>> load(const BuildArgs &args, const std::string &config);
-  // Appends the signature to `module`; returns the report's "signature" object.
-  Expected<nlohmann::json> sign(std::vector<u8> &module, const std::string &name) const;
-};
+// Null when the build is not signed.
+std::shared_ptr<build::ModuleSigner> build_signer(const BuildArgs &args);
 
 // Where templates/ is: $KPATCH_GEN_TEMPLATES, else the source tree's (compiled in).
 std::string templates_dir();

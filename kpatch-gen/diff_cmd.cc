@@ -74,7 +74,18 @@ CLI::App *add_diff_command(CLI::App &app, DiffArgs &a) {
   return c;
 }
 
-int run_diff_command(const DiffArgs &a) {
+// A diff's exit status (the same for `kpatch-gen build`'s units: commands.h).
+static ExitCode diff_exit(diff::DiffOutcome o) {
+  switch (o) {
+  case diff::DiffOutcome::Changed: return ExitCode::Ok;
+  case diff::DiffOutcome::NoChange: return ExitCode::NoChange;
+  case diff::DiffOutcome::Refused:
+  case diff::DiffOutcome::Error: return ExitCode::Failed;
+  }
+  return ExitCode::Failed;
+}
+
+ExitCode run_diff_command(const DiffArgs &a) {
   diff::Options opt;
   opt.orig_path = a.orig;
   opt.patched_path = a.patched;
@@ -84,62 +95,57 @@ int run_diff_command(const DiffArgs &a) {
   std::replace(opt.objname.begin(), opt.objname.end(), '-', '_');
   opt.target_path = a.target;
   opt.symvers_path = a.symvers;
-  opt.quiet = a.quiet;
+  Diag diag;
+  diag.set_program("kpatch-gen diff");
   for (const std::string &e : a.entry_sizes) {
     size_t eq = e.find('=');
     char *end = nullptr;
     unsigned long long v = eq == std::string::npos ? 0 : std::strtoull(e.c_str() + eq + 1, &end, 0);
     if (eq == std::string::npos || eq == 0 || !end || *end || v == 0) {
-      std::fprintf(stderr, "kpatch-gen diff: --entry-size expects SECTION=BYTES, got '%s'\n", e.c_str());
-      return diff::EXIT_USAGE;
+      diag.error(Location(), fmt::format("--entry-size expects SECTION=BYTES, got '{}'", e));
+      return ExitCode::Usage;
     }
     std::string sec = e.substr(0, eq);
     bool known = false;
     for (const diff::SpecialSection &sp : diff::special_sections_6_1_x86_64())
       known |= sp.name == sec || sp.aux_section == sec;
     if (!known) {
-      std::fprintf(stderr, "kpatch-gen diff: --entry-size: '%s' is not a special section kpatch-gen knows (see --help)\n",
-                   sec.c_str());
-      return diff::EXIT_USAGE;
+      diag.error(Location(), fmt::format("--entry-size: '{}' is not a special section kpatch-gen knows (see --help)", sec));
+      return ExitCode::Usage;
     }
     opt.entry_sizes[sec] = v;
   }
   if (a.orig_crcs.empty() != a.patched_crcs.empty()) {
-    std::fprintf(stderr, "kpatch-gen diff: --orig-crcs and --patched-crcs go together\n");
-    return diff::EXIT_USAGE;
+    diag.error(Location(), "--orig-crcs and --patched-crcs go together");
+    return ExitCode::Usage;
   }
   if (!a.orig_crcs.empty()) {
     for (auto [path, slot] : {std::pair{&a.orig_crcs, &opt.orig_crcs}, std::pair{&a.patched_crcs, &opt.patched_crcs}}) {
       auto crcs = diff::read_symver_crcs(*path);
       if (!crcs) {
-        std::fprintf(stderr, "kpatch-gen diff: %s\n", crcs.error().str().c_str());
-        return diff::EXIT_USAGE;
+        diag.error(crcs.error().loc, crcs.error().message);
+        return ExitCode::Usage;
       }
       *slot = std::move(*crcs);
     }
   }
-  Diag diag;
-  diff::DiffResult r = diff::run_diff(opt, diag);
+  diff::DiffResult r = diff::run_diff(opt);
+  for (const Diagnostic &d : r.diagnostics)
+    diag.add(d);
   if (!a.quiet) {
-    const auto &rep = r.report;
-    if (rep.contains("changed"))
-      for (const auto &f : rep["changed"])
-        if (f.contains("reason"))
-          std::printf("%s: changed %s: %s\n", a.patched.c_str(), f["name"].get<std::string>().c_str(),
-                      f["reason"]["summary"].get<std::string>().c_str());
-    if (rep.contains("new"))
-      for (const auto &f : rep["new"])
-        if (f.value("included", false))
-          std::printf("%s: new %s: %s\n", a.patched.c_str(), f["type"].get<std::string>().c_str(),
-                      f["name"].get<std::string>().c_str());
-    if (rep.contains("line_only"))
-      for (const auto &f : rep["line_only"])
-        std::printf("%s: unchanged %s: %s\n", a.patched.c_str(), f["name"].get<std::string>().c_str(),
-                    f["detail"].get<std::string>().c_str());
-    if (r.exit_code == diff::EXIT_NO_CHANGE)
+    for (const diff::ChangedSymbol &c : r.changed)
+      if (c.reason)
+        std::printf("%s: changed %s: %s\n", a.patched.c_str(), c.name.c_str(), diff::difference_summary(*c.reason).c_str());
+    for (const diff::NewSymbol &n : r.added)
+      if (n.included)
+        std::printf("%s: new %s: %s\n", a.patched.c_str(), n.object ? "object" : "function", n.name.c_str());
+    for (const diff::LineOnlyChange &l : r.line_only)
+      std::printf("%s: unchanged %s: only __LINE__ values differ (%s)\n", a.patched.c_str(), l.name.c_str(),
+                  fmt::format("{}", fmt::join(l.lines, ", ")).c_str());
+    if (r.outcome == diff::DiffOutcome::NoChange)
       std::printf("%s: no functional change\n", a.patched.c_str());
   }
-  return r.exit_code;
+  return diff_exit(r.outcome);
 }
 
 } // namespace kpg::cli

@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "elf/reader.h"
 #include "support/file.h"
+#include "support/diag.h"
 
 using nlohmann::json;
 
@@ -26,12 +27,12 @@ CLI::App *add_inspect_command(CLI::App &app, InspectArgs &a) {
   return c;
 }
 
-int run_inspect_command(const InspectArgs &a) {
+ExitCode run_inspect_command(const InspectArgs &a) {
+  Diag diag;
+  diag.set_program("kpatch-gen inspect");
   auto ko = elf::read_object(a.module);
-  if (!ko) {
-    std::fprintf(stderr, "kpatch-gen inspect: %s\n", ko.error().str().c_str());
-    return 1;
-  }
+  if (!diag.check(ko))
+    return ExitCode::Failed;
   json out;
   out["module"] = a.module;
   if (auto mi = ko->find_section(".modinfo")) {
@@ -48,8 +49,8 @@ int run_inspect_command(const InspectArgs &a) {
     out["modinfo"] = info;
   }
   if (!out.contains("modinfo") || out["modinfo"].value("livepatch", "") != "Y") {
-    std::fprintf(stderr, "kpatch-gen inspect: %s: not a live patch module (no livepatch=Y in .modinfo)\n", a.module.c_str());
-    return 1;
+    diag.error(Location(a.module), "not a live patch module (no livepatch=Y in .modinfo)");
+    return ExitCode::Failed;
   }
   if (auto m = ko->find_section(build::MANIFEST_SECTION)) {
     const auto &d = ko->sections[*m].data;
@@ -57,9 +58,8 @@ int run_inspect_command(const InspectArgs &a) {
   }
   // The appended signature, if any: who signed (as the PKCS#7 message names the signer) and
   // with which digest. Whether it verifies is for the kernel and its keyring to say.
-  if (auto bytes = read_file(a.module); !bytes) {
-    std::fprintf(stderr, "kpatch-gen inspect: %s\n", bytes.error().str().c_str());
-    return 1;
+  if (auto bytes = read_file(a.module); !diag.check(bytes)) {
+    return ExitCode::Failed;
   } else if (auto sig = build::read_module_signature(*bytes, a.module); !sig) {
     out["signature"] = {{"problem", sig.error().message}};
   } else if (*sig) {
@@ -75,7 +75,7 @@ int run_inspect_command(const InspectArgs &a) {
   out["klp_relocation_sections"] = klp;
   if (a.json) {
     std::printf("%s\n", out.dump(2).c_str());
-    return 0;
+    return ExitCode::Ok;
   }
   const json &mi = out["modinfo"];
   std::printf("module:   %s (%s)\n", mi.value("name", "?").c_str(), a.module.c_str());
@@ -117,7 +117,7 @@ int run_inspect_command(const InspectArgs &a) {
     std::printf("signed:   PKCS#7, %s, %llu bytes; signer %s\n", sig["hash"].get<std::string>().c_str(),
                 static_cast<unsigned long long>(sig["size"].get<u64>()), who.c_str());
   }
-  return 0;
+  return ExitCode::Ok;
 }
 
 } // namespace kpg::cli

@@ -8,6 +8,9 @@
 
 #include "commands.h"
 
+using kpg::cli::ExitCode;
+using kpg::cli::exit_status;
+
 int main(int argc, char **argv) {
   CLI::App app{"kpatch-gen: make live patches for Linux 6.1 x86-64 from source patches.\n\n"
                "Subcommands:\n"
@@ -33,17 +36,17 @@ int main(int argc, char **argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
     int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
+    return exit_status(rc == 0 ? ExitCode::Ok : ExitCode::Usage);
   }
   if (build->parsed())
-    return kpg::cli::run_build_command(build_args);
+    return exit_status(kpg::cli::run_build_command(build_args));
   if (diff->parsed())
-    return kpg::cli::run_diff_command(diff_args);
+    return exit_status(kpg::cli::run_diff_command(diff_args));
   if (inspect->parsed())
-    return kpg::cli::run_inspect_command(inspect_args);
+    return exit_status(kpg::cli::run_inspect_command(inspect_args));
   if (repo->parsed())
     return kpg::cli::run_repo_command(repo_args);
   if (sign->parsed())
     return kpg::cli::run_sign_command(sign_args);
-  return 2;
+  return exit_status(ExitCode::Usage);
 }

@@ -103,28 +103,54 @@ void add_build_sign_options(CLI::App *c, BuildArgs &a) {
       ->needs(key);
 }
 
-Expected<std::optional<BuildSigning>> BuildSigning::load(const BuildArgs &a, const std::string &config) {
-  if (a.sign_key.empty())
-    return std::optional<BuildSigning>{};
-  auto key = build::SigningKey::load(a.sign_key, a.sign_cert);
-  if (!key)
-    return key.error();
-  auto hash = signing_hash("", config);
-  if (!hash)
-    return hash.error();
-  return std::optional<BuildSigning>{BuildSigning{std::move(*key), std::move(*hash)}};
-}
+namespace {
 
-Expected<json> BuildSigning::sign(std::vector<u8> &module, const std::string &name) const {
-  const std::string unsigned_sha = sha256_hex(module);
-  const u64 unsigned_size = module.size();
-  auto signed_module = build::sign_module(module, key, hash, name);
-  if (!signed_module)
-    return signed_module.error();
-  module = std::move(*signed_module);
-  // The PKCS#7 message alone; the 40 bytes of trailer and marker follow it.
-  const u64 sig_size = module.size() - unsigned_size - elf::kModuleSigInfoSize - elf::kModuleSigMagic.size();
-  return signature_report(key.signer(), hash, sig_size, unsigned_sha);
+// The key and certificate of --sign-key/--sign-cert, and the target's CONFIG_MODULE_SIG_HASH.
+class BuildSigning final : public build::ModuleSigner {
+public:
+  BuildSigning(std::string key, std::string cert) : key_path_(std::move(key)), cert_path_(std::move(cert)) {}
+
+  Expected<void> load(const std::string &config) override {
+    auto key = build::SigningKey::load(key_path_, cert_path_);
+    if (!key)
+      return key.error();
+    auto hash = signing_hash("", config);
+    if (!hash)
+      return hash.error();
+    key_.emplace(std::move(*key));
+    hash_ = std::move(*hash);
+    return {};
+  }
+
+  std::string describe() const override {
+    const build::Signer &who = key_->signer();
+    return fmt::format("{} by {} (key id {})", hash_, who.subject, who.key_id.empty() ? "none" : who.key_id);
+  }
+
+  Expected<json> sign(std::vector<u8> &module, const std::string &name) const override {
+    const std::string unsigned_sha = sha256_hex(module);
+    const u64 unsigned_size = module.size();
+    auto signed_module = build::sign_module(module, *key_, hash_, name);
+    if (!signed_module)
+      return signed_module.error();
+    module = std::move(*signed_module);
+    // The PKCS#7 message alone; the 40 bytes of trailer and marker follow it.
+    const u64 sig_size = module.size() - unsigned_size - elf::kModuleSigInfoSize - elf::kModuleSigMagic.size();
+    return signature_report(key_->signer(), hash_, sig_size, unsigned_sha);
+  }
+
+private:
+  std::string key_path_, cert_path_;
+  std::optional<build::SigningKey> key_;
+  std::string hash_;
+};
+
+} // namespace
+
+std::shared_ptr<build::ModuleSigner> build_signer(const BuildArgs &a) {
+  if (a.sign_key.empty())
+    return nullptr;
+  return std::make_shared<BuildSigning>(a.sign_key, a.sign_cert);
 }
 
 int run_sign_command(const SignArgs &a) {

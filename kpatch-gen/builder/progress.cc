@@ -27,6 +27,11 @@ void Progress::note(const std::string &line) const {
     std::fprintf(stderr, "kpatch-gen:       %s\n", line.c_str());
 }
 
+void Progress::result(const std::string &line) const {
+  if (!quiet_)
+    std::fprintf(stderr, "kpatch-gen build: %s\n", line.c_str());
+}
+
 void Progress::finish() {
   if (!current_.empty()) {
     auto now = Clock::now();

@@ -16,6 +16,8 @@ public:
   // Starts stage `name`; the previous stage (if any) ends and its time is recorded.
   void stage(const std::string &name, const std::string &detail = {});
   void note(const std::string &line) const;
+  // The build's last line ("kpatch-gen build: wrote ..."), unless quiet.
+  void result(const std::string &line) const;
   void finish();
   const std::vector<std::pair<std::string, double>> &timings() const { return timings_; }
   double total_seconds() const;

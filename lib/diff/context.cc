@@ -6,7 +6,8 @@
 
 namespace kpg::diff {
 
-DiffContext::DiffContext(const Options &o, Diag &d, const disasm::Decoder &de) : opt(o), diag(d), dec(de) {}
+DiffContext::DiffContext(const Options &o, const TargetKernel &t, const disasm::Decoder &de)
+    : opt(o), dec(de), target_kernel(t) {}
 DiffContext::~DiffContext() = default;
 
 // The code is already in `orig`/`patched`: read only what DWARF needs (.debug_* with their

@@ -57,18 +57,16 @@ struct Options {
   std::string orig_path, patched_path, out_path;
   std::string report_path;               // empty: no JSON report
   std::string objname = "vmlinux";       // klp_object name: vmlinux or the module name ('-' -> '_')
-  std::string target_path;               // ELF whose symtab stands for the running kernel (optional)
-  std::string symvers_path;              // Module.symvers (optional)
+  // The running kernel by path, for a single diff (`kpatch-gen diff --target --symvers`), read
+  // by load_inputs when the caller's TargetKernel does not give it already loaded. Optional.
+  std::string target_path;               // ELF whose symtab stands for the running kernel
+  std::string symvers_path;              // Module.symvers
   std::map<std::string, u64> entry_sizes; // --entry-size SECTION=BYTES
-  // Struct sizes already read from the target's DWARF (struct name -> bytes), so that a
-  // caller diffing many units reads a 600 MB debug vmlinux once; empty: read them here.
-  std::optional<std::map<std::string, u64>> target_struct_sizes;
   // genksyms CRCs of the unit's exports in the original and the patched build (symbol ->
   // CRC, from the `#SYMVER name 0xCRC` lines kbuild appends to the unit's .cmd file with
   // CONFIG_MODVERSIONS; read_symver_crcs()). Both set: a changed exported function whose CRC
   // differs is refused (check_exports); unset: not checked, with a note.
   std::optional<std::map<std::string, u32>> orig_crcs, patched_crcs;
-  bool quiet = false;
 };
 
 // --- correlate ---------------------------------------------------------------------------
@@ -293,13 +291,22 @@ struct OutputInfo {
   std::vector<std::string> undefined; // normal undefined symbols of the output
 };
 
+// A reason the patch cannot be live patched (also an error diagnostic with the same code).
+struct Refusal {
+  std::string code; // code::*
+  Location loc;
+  std::string message;
+};
+
 // --- the context -------------------------------------------------------------------------
 struct DiffContext {
-  DiffContext(const Options &o, Diag &d, const disasm::Decoder &dec);
+  DiffContext(const Options &o, const TargetKernel &t, const disasm::Decoder &dec);
   ~DiffContext();
 
   const Options &opt;
-  Diag &diag;
+  // Every error, warning and note of this run. It prints nothing (lib/ never prints): the
+  // caller gets them in DiffResult::diagnostics and prints them with its own Diag.
+  Diag diag{nullptr};
   const disasm::Decoder &dec;
 
   elf::ObjectFile orig, patched;             // without .debug_* contents (see with_debug_info)
@@ -310,8 +317,13 @@ struct DiffContext {
   std::map<std::string, BadSpecialSection> bad_special; // by table name (validate_special.cc)
   std::unique_ptr<SpecialIndex> oidx, pidx; // built by compare()
   std::unique_ptr<CodeChunks> ochunks, pchunks; // built by compare()
-  std::optional<TargetSymbols> target;
-  std::optional<Symvers> symvers;
+  // The running kernel (null when not given): the caller's TargetKernel, or read by
+  // load_inputs from Options::target_path / symvers_path into own_target / own_symvers.
+  const TargetSymbols *target = nullptr;
+  const Symvers *symvers = nullptr;
+  const TargetKernel &target_kernel;
+  std::optional<TargetSymbols> own_target;
+  std::optional<Symvers> own_symvers;
 
   Correlation corr;
   ChangeSet changes;
@@ -323,11 +335,7 @@ struct DiffContext {
   elf::ObjectFile out;
   OutputInfo out_info;
 
-  struct Refusal {
-    std::string code;
-    Location loc;
-    std::string message;
-  };
+  using Refusal = ::kpg::diff::Refusal;
   std::vector<Refusal> refusals;
   std::vector<std::string> notes; // report-only explanations ("dropped 3 __mcount_loc entries ...")
 

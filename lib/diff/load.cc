@@ -83,28 +83,34 @@ Expected<void> load_inputs(DiffContext &ctx) {
   warn_shared_text(ctx, ctx.orig);
   warn_shared_text(ctx, ctx.patched);
 
-  std::map<std::string, u64> dwarf_sizes;
-  if (!ctx.opt.target_path.empty()) {
+  // The running kernel: as the caller loaded it, or read here from the paths of Options.
+  const TargetKernel &tk = ctx.target_kernel;
+  ctx.target = tk.symbols;
+  if (!ctx.target && !ctx.opt.target_path.empty()) {
     auto t = TargetSymbols::load(ctx.opt.target_path);
     if (!t)
       return std::move(t).take_error();
-    ctx.target = std::move(*t);
-    if (ctx.opt.target_struct_sizes) {
-      dwarf_sizes = *ctx.opt.target_struct_sizes;
-    } else {
-      auto sizes = dwarf::struct_sizes(ctx.opt.target_path, special_section_structs());
-      if (sizes)
-        dwarf_sizes = std::move(*sizes);
-      else
-        ctx.notes.push_back("entry sizes: no usable DWARF in the target (" + sizes.error().message +
-                            "); using the built-in 6.1 table");
-    }
+    ctx.own_target = std::move(*t);
+    ctx.target = &*ctx.own_target;
   }
-  if (!ctx.opt.symvers_path.empty()) {
+  ctx.symvers = tk.symvers;
+  if (!ctx.symvers && !ctx.opt.symvers_path.empty()) {
     auto sv = Symvers::load(ctx.opt.symvers_path);
     if (!sv)
       return std::move(sv).take_error();
-    ctx.symvers = std::move(*sv);
+    ctx.own_symvers = std::move(*sv);
+    ctx.symvers = &*ctx.own_symvers;
+  }
+  std::map<std::string, u64> dwarf_sizes;
+  if (tk.struct_sizes) {
+    dwarf_sizes = *tk.struct_sizes;
+  } else if (ctx.target) {
+    auto sizes = dwarf::struct_sizes(ctx.target->path(), special_section_structs());
+    if (sizes)
+      dwarf_sizes = std::move(*sizes);
+    else
+      ctx.notes.push_back("entry sizes: no usable DWARF in the target (" + sizes.error().message +
+                          "); using the built-in 6.1 table");
   }
   for (const auto &[sec, size] : ctx.opt.entry_sizes) {
     bool known = false;

@@ -32,42 +32,62 @@ private:
   std::chrono::steady_clock::time_point last_;
 };
 
-static void write_report(const DiffContext &ctx, DiffResult &res, const char *result) {
-  res.report = make_report(ctx, result);
-  if (ctx.opt.report_path.empty())
-    return;
-  auto w = write_text_file_atomic(ctx.opt.report_path, res.report.dump(2) + "\n");
-  if (!w)
-    ctx.diag.error(w.error());
+const char *diff_outcome_name(DiffOutcome o) {
+  switch (o) {
+  case DiffOutcome::Changed: return "changed";
+  case DiffOutcome::NoChange: return "no-change";
+  case DiffOutcome::Refused: return "refused";
+  case DiffOutcome::Error: return "error";
+  }
+  return "?";
 }
 
-DiffResult run_diff(const Options &opt, Diag &diag) {
+// The end of a run, wherever it stops: the typed result, the report (also written to
+// Options::report_path), and every diagnostic for the caller to print.
+static DiffResult finish(DiffContext &ctx, DiffOutcome outcome) {
   DiffResult res;
+  res.outcome = outcome;
+  collect_changes(ctx, res);
+  res.report = make_report(ctx, res);
+  if (!ctx.opt.report_path.empty()) {
+    if (auto w = write_text_file_atomic(ctx.opt.report_path, res.report.dump(2) + "\n"); !w) {
+      ctx.diag.error(w.error(), code::INTERNAL);
+      res.outcome = DiffOutcome::Error;
+    }
+  }
+  res.diagnostics = ctx.diag.all();
+  return res;
+}
+
+DiffResult run_diff(const Options &opt, const TargetKernel &target) {
   auto dec = disasm::Decoder::create_x86_64();
   if (!dec) {
-    diag.error(dec.error(), code::INTERNAL);
+    DiffResult res;
+    Diag d(nullptr);
+    d.error(dec.error(), code::INTERNAL);
+    res.diagnostics = d.all();
     return res;
   }
-  DiffContext ctx(opt, diag, *dec);
+  DiffContext ctx(opt, target, *dec);
+  Diag &diag = ctx.diag;
   PassTimer timer;
-  auto stop = [&](const char *result, int code) {
+  auto stop = [&](DiffOutcome outcome) {
     timer.lap("(until stop)");
-    write_report(ctx, res, result);
+    DiffResult res = finish(ctx, outcome);
     timer.lap("report");
-    res.exit_code = code;
     return res;
   };
 
   if (auto l = load_inputs(ctx); !l) {
     diag.error(l.error(), code::INCOMPATIBLE_OBJECTS);
     ctx.refusals.push_back({code::INCOMPATIBLE_OBJECTS, l.error().loc, l.error().message});
-    return stop("error", EXIT_ERROR);
+    return stop(DiffOutcome::Error);
   }
   timer.lap("load_inputs");
   validate_special_sections(ctx);
   timer.lap("validate_special");
   if (diag.checkpoint())
-    return stop("refused", EXIT_ERROR);
+    return stop(DiffOutcome::Refused);
 
   correlate(ctx);
   timer.lap("correlate");
@@ -85,38 +105,34 @@ DiffResult run_diff(const Options &opt, Diag &diag) {
   check_btf_ids(ctx);
   timer.lap("check_exports_btf_ids");
   if (diag.checkpoint())
-    return stop("refused", EXIT_ERROR);
+    return stop(DiffOutcome::Refused);
 
   include_closure(ctx);
   timer.lap("include_closure");
   select_special_entries(ctx);
   timer.lap("select_special");
   if (diag.checkpoint())
-    return stop("refused", EXIT_ERROR);
+    return stop(DiffOutcome::Refused);
   if (ctx.incl.order.empty())
-    return stop("no-change", EXIT_NO_CHANGE);
+    return stop(DiffOutcome::NoChange);
 
   plan_relocations(ctx);
   timer.lap("plan_relocations");
   if (diag.checkpoint())
-    return stop("refused", EXIT_ERROR);
+    return stop(DiffOutcome::Refused);
 
   build_output(ctx);
   timer.lap("build_output");
   if (diag.checkpoint())
-    return stop("refused", EXIT_ERROR);
+    return stop(DiffOutcome::Refused);
   if (!opt.out_path.empty()) {
     if (auto w = elf::write_object(ctx.out, opt.out_path); !w) {
       diag.error(w.error(), code::INTERNAL);
-      return stop("error", EXIT_ERROR);
+      return stop(DiffOutcome::Error);
     }
   }
   timer.lap("write_object");
-  res.output = ctx.out_info;
-  res.callbacks = ctx.callbacks;
-  for (const Callback &cb : ctx.callbacks)
-    res.callback_names.push_back(ctx.pv->name(cb.func));
-  return stop("changed", EXIT_CHANGED);
+  return stop(DiffOutcome::Changed);
 }
 
 } // namespace kpg::diff

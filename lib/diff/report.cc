@@ -25,6 +25,15 @@ static json location_json(const Location &l) {
   return j;
 }
 
+std::string difference_summary(const Difference &d) {
+  if (!d.inlined_callee.empty())
+    return fmt::format("inlined callee {} changed", d.inlined_callee);
+  if (d.kind == DifferenceKind::Instruction || d.kind == DifferenceKind::Relocation ||
+      d.kind == DifferenceKind::Immediate)
+    return fmt::format("first differing instruction at +0x{:x}", d.offset);
+  return d.detail;
+}
+
 static json difference_json(const Difference &d) {
   json j = {{"kind", difference_kind_name(d.kind)}, {"offset", d.offset}, {"detail", d.detail}};
   if (!d.orig.empty())
@@ -34,62 +43,83 @@ static json difference_json(const Difference &d) {
   if (!d.inlined_callee.empty()) {
     j["inlined_callee"] = d.inlined_callee;
     j["inlined_at"] = d.inlined_at;
-    j["summary"] = fmt::format("inlined callee {} changed", d.inlined_callee);
-  } else if (d.kind == DifferenceKind::Instruction || d.kind == DifferenceKind::Relocation ||
-             d.kind == DifferenceKind::Immediate) {
-    j["summary"] = fmt::format("first differing instruction at +0x{:x}", d.offset);
-  } else {
-    j["summary"] = d.detail;
   }
+  j["summary"] = difference_summary(d);
   return j;
 }
 
-json make_report(const DiffContext &ctx, const char *result) {
+void collect_changes(const DiffContext &ctx, DiffResult &res) {
+  res.refusals = ctx.refusals;
+  res.output = ctx.out_info;
+  for (const Callback &cb : ctx.callbacks)
+    res.callbacks.push_back(FoundCallback{cb.kind, ctx.pv ? ctx.pv->name(cb.func) : "", cb.alias});
+  if (!ctx.pv)
+    return;
+  const ObjectView &pv = *ctx.pv;
+  for (SymbolId p : pv.obj().symbols.ids()) {
+    auto c = ctx.changes.patched.get(p);
+    if (!c)
+      continue;
+    const elf::Symbol &s = pv.sym(p);
+    const SymFacts &facts = pv.facts(p);
+    if (!c->line_only.empty() && c->status == Status::Same)
+      res.line_only.push_back(LineOnlyChange{s.name, c->line_only});
+    if (c->status == Status::Changed) {
+      ChangedSymbol cs;
+      cs.name = s.name;
+      cs.role = facts.role == SymRole::Function ? SymRole::Function
+                : facts.role == SymRole::Object ? SymRole::Object
+                                                : SymRole::ColdPart;
+      if (cs.role == SymRole::Function)
+        cs.section = pv.sec(*s.section).name;
+      cs.reason = c->diff;
+      for (const PatchedFunction &pf : ctx.out_info.functions)
+        if (pf.sym == p)
+          cs.patched = pf;
+      res.changed.push_back(std::move(cs));
+    } else if (c->status == Status::New && !facts.fresh_static) {
+      res.added.push_back(NewSymbol{s.name, facts.role == SymRole::Object, ctx.incl.has(p)});
+    }
+  }
+}
+
+json make_report(const DiffContext &ctx, const DiffResult &res) {
   json r;
   r["format"] = "kpatch-gen-diff-report/1";
   r["orig"] = ctx.opt.orig_path;
   r["patched"] = ctx.opt.patched_path;
-  r["output"] = std::string(result) == "changed" ? json(ctx.opt.out_path) : json(nullptr);
+  r["output"] = res.outcome == DiffOutcome::Changed ? json(ctx.opt.out_path) : json(nullptr);
   r["objname"] = ctx.opt.objname;
-  r["target"] = ctx.opt.target_path.empty() ? json(nullptr) : json(ctx.opt.target_path);
-  r["symvers"] = ctx.opt.symvers_path.empty() ? json(nullptr) : json(ctx.opt.symvers_path);
-  r["result"] = result;
+  r["target"] = ctx.target ? json(ctx.target->path()) : json(nullptr);
+  r["symvers"] = ctx.symvers ? json(ctx.symvers->path()) : json(nullptr);
+  r["result"] = diff_outcome_name(res.outcome);
 
   json changed = json::array(), added = json::array(), line_only = json::array(), included = json::array();
+  for (const ChangedSymbol &c : res.changed) {
+    json f = {{"name", c.name}};
+    if (c.role == SymRole::Function)
+      f["section"] = c.section;
+    else
+      f["type"] = c.role == SymRole::Object ? "object" : "cold part";
+    if (c.reason)
+      f["reason"] = difference_json(*c.reason);
+    if (c.patched) {
+      f["old_name"] = c.patched->old_name;
+      f["sympos"] = c.patched->sympos;
+      f["alias"] = c.patched->alias;
+    }
+    changed.push_back(std::move(f));
+  }
+  for (const NewSymbol &n : res.added) {
+    json f = {{"name", n.name}, {"type", n.object ? "object" : "function"}, {"included", n.included}};
+    if (!n.included)
+      f["why_not_included"] = "not referenced by changed code (dead in the patch)";
+    added.push_back(std::move(f));
+  }
+  for (const LineOnlyChange &l : res.line_only)
+    line_only.push_back({{"name", l.name}, {"detail", fmt::format("only __LINE__ values differ ({})", fmt::join(l.lines, ", "))}});
   if (ctx.pv) {
     const ObjectView &pv = *ctx.pv;
-    for (SymbolId p : pv.obj().symbols.ids()) {
-      auto c = ctx.changes.patched.get(p);
-      if (!c)
-        continue;
-      const elf::Symbol &s = pv.sym(p);
-      if (!c->line_only.empty() && c->status == Status::Same)
-        line_only.push_back({{"name", s.name},
-                             {"detail", fmt::format("only __LINE__ values differ ({})", fmt::join(c->line_only, ", "))}});
-      if (c->status == Status::Changed && pv.facts(p).role == SymRole::Function) {
-        json f = {{"name", s.name}, {"section", pv.sec(*s.section).name}};
-        if (c->diff)
-          f["reason"] = difference_json(*c->diff);
-        for (const PatchedFunction &pf : ctx.out_info.functions)
-          if (pf.sym == p) {
-            f["old_name"] = pf.old_name;
-            f["sympos"] = pf.sympos;
-            f["alias"] = pf.alias;
-          }
-        changed.push_back(std::move(f));
-      } else if (c->status == Status::Changed) {
-        json f = {{"name", s.name}, {"type", pv.facts(p).role == SymRole::Object ? "object" : "cold part"}};
-        if (c->diff)
-          f["reason"] = difference_json(*c->diff);
-        changed.push_back(std::move(f));
-      } else if (c->status == Status::New && !pv.facts(p).fresh_static) {
-        json f = {{"name", s.name}, {"type", pv.facts(p).role == SymRole::Object ? "object" : "function"},
-                  {"included", ctx.incl.has(p)}};
-        if (!ctx.incl.has(p))
-          f["why_not_included"] = "not referenced by changed code (dead in the patch)";
-        added.push_back(std::move(f));
-      }
-    }
     for (SymbolId s : ctx.incl.order) {
       const IncludeReason &why = *ctx.incl.symbols.get(s);
       included.push_back({{"symbol", pv.name(s)}, {"kind", include_kind_name(why.kind)}, {"why", why.why}});
@@ -172,12 +202,12 @@ json make_report(const DiffContext &ctx, const char *result) {
   r["notrace_callers"] = std::move(notrace);
 
   json cbs = json::array();
-  for (const Callback &cb : ctx.callbacks)
-    cbs.push_back({{"kind", callback_kind_name(cb.kind)}, {"function", ctx.pv ? ctx.pv->name(cb.func) : ""}, {"alias", cb.alias}});
+  for (const FoundCallback &cb : res.callbacks)
+    cbs.push_back({{"kind", callback_kind_name(cb.kind)}, {"function", cb.function}, {"alias", cb.alias}});
   r["callbacks"] = std::move(cbs);
 
   json refusals = json::array();
-  for (const DiffContext::Refusal &f : ctx.refusals)
+  for (const Refusal &f : res.refusals)
     refusals.push_back({{"code", f.code}, {"location", location_json(f.loc)}, {"message", f.message}});
   r["refusals"] = std::move(refusals);
 

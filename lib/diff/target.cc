@@ -214,6 +214,7 @@ Expected<Symvers> Symvers::load(const std::string &path) {
   if (!text)
     return std::move(text).take_error();
   Symvers sv;
+  sv.path_ = path;
   std::istringstream in(*text);
   std::string line;
   u64 lineno = 0;

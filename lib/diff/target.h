@@ -100,10 +100,12 @@ struct SymversEntry {
 class Symvers {
 public:
   static Expected<Symvers> load(const std::string &path);
+  const std::string &path() const { return path_; }
   const SymversEntry *find(const std::string &sym) const;
   const std::unordered_map<std::string, SymversEntry> &all() const { return map_; }
 
 private:
+  std::string path_;
   std::unordered_map<std::string, SymversEntry> map_;
 };
 
@@ -112,6 +114,18 @@ private:
 // the .cmd file itself can be passed. A malformed #SYMVER line is an error naming its line.
 Expected<std::map<std::string, u32>> parse_symver_crcs(const std::string &text, const std::string &path);
 Expected<std::map<std::string, u32>> read_symver_crcs(const std::string &path);
+
+// The running kernel as one diff needs it, loaded by the caller: the builder diffs many units
+// against one kernel and reads each part of it once (a Debian debug vmlinux is 600 MB; its
+// Module.symvers has 30k lines). Any part may be missing (null).
+struct TargetKernel {
+  // The object the unit is linked into (vmlinux or the module), or one standing for it.
+  const TargetSymbols *symbols = nullptr;
+  const Symvers *symvers = nullptr;
+  // Special-section entry sizes from the target's DWARF (struct name -> bytes); null: read
+  // from `symbols`' file when the diff needs them.
+  const std::map<std::string, u64> *struct_sizes = nullptr;
+};
 
 // Module name as livepatch and kallsyms know it: basename without .ko, '-' -> '_'.
 std::string module_objname(const std::string &module_path);

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The builder's JSON, made from the typed Build at the edges only: the manifest inside the
+// module, NAME.json next to it, and the --json result. Scripts read these keys (the e2e tests,
+// bench/, ci/lab): keep them.
+#include <filesystem>
+
+#include "builder/build.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace kpg::build {
+
+static json unit_json(const UnitResult &u) {
+  return {{"source", u.unit.source},
+          {"object", u.unit.object},
+          {"objname", u.unit.objname},
+          {"why", u.unit.why},
+          {"result", unit_outcome_name(u.outcome)},
+          {"target", u.target ? json(u.target->path) : json(nullptr)}};
+}
+
+json manifest_json(const Build &b) {
+  const ModuleSpec &spec = b.module.spec;
+  json objs = json::array();
+  for (const ModuleObject &o : spec.objects) {
+    json funcs = json::array();
+    for (const ModuleFunc &f : o.funcs)
+      funcs.push_back({{"name", f.old_name}, {"sympos", f.sympos}, {"unit", f.unit}});
+    json cbs = json::array();
+    for (const auto &[kind, alias] : o.callbacks)
+      cbs.push_back(diff::callback_kind_name(kind));
+    objs.push_back({{"name", o.name}, {"functions", funcs}, {"callbacks", cbs}});
+  }
+  json patches = json::array();
+  for (const PatchInfo &p : b.patches)
+    patches.push_back(fs::path(p.file).filename().string());
+  return {{"format", "kpatch-gen-module/1"},
+          {"name", spec.name},
+          {"replace", spec.replace},
+          {"description", spec.description},
+          {"cves", spec.cves},
+          {"target", {{"release", b.target.release}, {"build_id", b.target.build_id}}},
+          {"objects", objs},
+          {"patches", patches}};
+}
+
+static json compiler_json(const CompilerCheck &c) {
+  return {{"target", c.target}, {"ours", c.ours}, {"problems", c.problems}};
+}
+
+static json debian_json(const DebianKernel &k) {
+  return {{"release", k.release},       {"version", k.version},   {"vmlinux", k.vmlinux},
+          {"vmlinuz", k.vmlinuz},       {"modules", k.modules_dir}, {"source", k.source_tree},
+          {"provision_seconds", k.provision_seconds}, {"downloaded", k.downloaded}};
+}
+
+json module_report_json(const Build &b) {
+  json full = manifest_json(b);
+  full["module"] = b.name + ".ko";
+  full["sha256"] = b.module.sha256;
+  json cvss = json::object(); // {"CVE-...": {"score": "7.8", "severity": "HIGH"}}
+  for (const CveFixed &c : b.req.cves)
+    if (!c.score.empty())
+      cvss[c.id] = {{"score", c.score}, {"severity", c.severity}};
+  full["cvss"] = std::move(cvss);
+  json units = json::array(), reports = json::object();
+  for (const UnitResult &u : b.units) {
+    units.push_back(unit_json(u));
+    if (!u.diff.report.is_null())
+      reports[u.unit.source] = u.diff.report;
+  }
+  full["units"] = std::move(units);
+  full["reports"] = std::move(reports);
+  full["klp_relocations"] = b.module.klp_relocs;
+  full["compiler"] = compiler_json(b.compiler);
+  full["signature"] = b.module.signature;
+  if (b.target.debian)
+    full["debian"] = debian_json(*b.target.debian);
+  return full;
+}
+
+json build_result_json(const Build &b) {
+  json r = json::object();
+  if (b.outcome == BuildOutcome::Built) {
+    // Everything NAME.json says except the diff reports (they are in NAME.json; --json stays
+    // readable).
+    json full = module_report_json(b);
+    for (auto &[k, v] : full.items())
+      if (k != "reports" && k != "format")
+        r[k] = v;
+    r["output"] = {{"module", b.module.ko_path}, {"report", b.module.json_path}};
+  }
+  r["format"] = "kpatch-gen-build-result/1";
+  r["result"] = build_outcome_name(b.outcome);
+  // "location: message [CODE]", without the severity the key already says.
+  auto text = [](const Diagnostic &d) {
+    std::string l = d.loc.str();
+    return (l.empty() ? "" : l + ": ") + d.message + (d.code.empty() ? "" : " [" + d.code + "]");
+  };
+  std::string errors;
+  json warnings = json::array();
+  for (const Diagnostic &d : b.diag.all()) {
+    if (d.severity == Severity::Error)
+      errors += (errors.empty() ? "" : "\n") + text(d);
+    else if (d.severity == Severity::Warning)
+      warnings.push_back(text(d));
+  }
+  if (!errors.empty())
+    r["error"] = errors;
+  r["warnings"] = std::move(warnings);
+  if (b.target.debian)
+    r["debian"] = debian_json(*b.target.debian);
+  if (b.tree)
+    r["prepared_tree"] = {{"dir", b.tree->dir()},
+                          {"cached", b.tree->was_cached()},
+                          {"kernel_src", b.tree->kernel_src()},
+                          {"make_vars", b.tree->make_vars()}};
+  if (!b.units.empty()) {
+    json units = json::array(), refusals = json::array();
+    for (const UnitResult &u : b.units) {
+      units.push_back(unit_json(u));
+      for (const diff::Refusal &f : u.diff.refusals)
+        refusals.push_back({{"unit", u.unit.source}, {"code", f.code}, {"message", f.message}});
+    }
+    r["units"] = std::move(units);
+    if (!refusals.empty())
+      r["refusals"] = std::move(refusals);
+  }
+  if (b.compiler.done)
+    r["compiler"] = compiler_json(b.compiler);
+  json t = json::object();
+  for (const auto &[n, s] : b.progress.timings())
+    t[n] = s;
+  r["timings"] = std::move(t);
+  r["total_seconds"] = b.progress.total_seconds();
+  return r;
+}
+
+} // namespace kpg::build
