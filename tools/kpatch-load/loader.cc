@@ -2,6 +2,7 @@
 #include "loader.h"
 
 #include <algorithm>
+#include <functional>
 
 #include <fmt/format.h>
 
@@ -150,6 +151,41 @@ static bool reverse_and_wait(Host &host, Reporter &rep, const std::string &patch
   return false;
 }
 
+// How load and unload end a transition that did not complete (wr.end != Done), the same way
+// for both: a timeout is reversed (reverse_and_wait), then `after_reverse` does what is left
+// for the system to be as before (a load removes its module) and says what state that left,
+// or records its own failure and returns nothing; anything else the wait saw (the patch
+// vanished, someone else reversed it, its state became unreadable) is an error, and the patch
+// is left as it is rather than acted on blindly. Returns true when the transition completed
+// and the caller goes on; false when `res` holds the outcome.
+static bool settle_transition(Host &host, Reporter &rep, const std::string &name, int target, const WaitResult &wr,
+                              const WaitOptions &wopts, OpResult &res,
+                              const std::function<std::optional<std::string>(OpResult &)> &after_reverse) {
+  switch (wr.end) {
+  case WaitEnd::Done: return true;
+  case WaitEnd::TimedOut: {
+    std::string blockers = format_blockers(wr.blockers, wr.pending_at_end);
+    // The blockers go into the final error (the stall warnings already showed them while
+    // waiting); repeating them here too would bury the one line that says what happens next.
+    rep.warn(fmt::format("{}: {} did not complete within {:.1f} s; reversing", name, target_word(target),
+                         secs(wr.elapsed_ms)));
+    if (!reverse_and_wait(host, rep, name, target, wopts, res))
+      return false;
+    std::optional<std::string> state = after_reverse(res);
+    if (!state)
+      return false;
+    res.fail(ExitCode::Reverted, fmt::format("{}: {} timed out after {:.1f} s; it was reversed and {}. Tasks that "
+                                             "blocked it:\n{}",
+                                             name, target_word(target), secs(wr.elapsed_ms), *state, blockers));
+    return false;
+  }
+  case WaitEnd::Vanished:
+  case WaitEnd::Reversed:
+  case WaitEnd::Unreadable: res.fail(ExitCode::Error, fmt::format("{}: {}; left as it is", name, wr.problem)); return false;
+  }
+  return false;
+}
+
 std::optional<CheckedModule> check_module(Host &host, Reporter &rep, OpResult &res, const std::string &ko_path,
                                           const char *not_done) {
   auto mi = read_modinfo(ko_path);
@@ -240,35 +276,20 @@ OpResult load_module(Host &host, Reporter &rep, Store *store, const std::string 
   rep.step(fmt::format("{}: patching transition started (timeout {:.0f} s)", name, secs(opts.wait.timeout_ms)));
   WaitResult wr = wait_for_transition(host, rep, name, kPatched, opts.wait);
   res.transition_ms = finit_ms + wr.elapsed_ms;
-  switch (wr.end) {
-  case WaitEnd::Done: break;
-  case WaitEnd::TimedOut: {
-    std::string blockers = format_blockers(wr.blockers, wr.pending_at_end);
-    // The blockers go into the final error (the stall warnings already showed them while
-    // waiting); repeating them here too would bury the one line that says what happens next.
-    rep.warn(fmt::format("{}: patching did not complete within {:.1f} s; reversing", name, secs(wr.elapsed_ms)));
-    if (!reverse_and_wait(host, rep, name, kPatched, opts.wait, res))
-      return res;
+  // A reversed load leaves an inert module behind: remove it, so the system ends as it began.
+  auto remove_reverted = [&](OpResult &r) -> std::optional<std::string> {
     OpResult rm = remove_module_when_free(host, rep, name, opts.refcnt_timeout_ms);
     if (rm.code != ExitCode::Ok) {
-      res.fail(ExitCode::NotReverted, fmt::format("{}: transition reversed, but the module could not be removed: {}", name,
-                                                  fmt::join(rm.errors, "; ")));
-      return res;
+      r.fail(ExitCode::NotReverted, fmt::format("{}: transition reversed, but the module could not be removed: {}", name,
+                                                fmt::join(rm.errors, "; ")));
+      return std::nullopt;
     }
     if (store)
       store->forget_loaded(name);
-    res.fail(ExitCode::Reverted,
-             fmt::format("{}: patching transition timed out after {:.1f} s; it was reversed and the module removed, "
-                         "the system is as before. Tasks that blocked it:\n{}",
-                         name, secs(wr.elapsed_ms), blockers));
+    return std::string("the module removed, the system is as before");
+  };
+  if (!settle_transition(host, rep, name, kPatched, wr, opts.wait, res, remove_reverted))
     return res;
-  }
-  case WaitEnd::Vanished:
-  case WaitEnd::Reversed:
-  case WaitEnd::Unreadable:
-    res.fail(ExitCode::Error, fmt::format("{}: {}; left as it is", name, wr.problem));
-    return res;
-  }
 
   // Atomic replace: patches that were active before and whose directories are gone now were
   // replaced by this one (klp_complete_transition unpatches and frees them). Their modules
@@ -349,25 +370,11 @@ OpResult unload_patch(Host &host, Reporter &rep, Store *store, const std::string
   rep.step(fmt::format("{}: unpatching transition started (timeout {:.0f} s)", name, secs(opts.wait.timeout_ms)));
   WaitResult wr = wait_for_transition(host, rep, name, kUnpatched, opts.wait);
   res.transition_ms = host.clock.now_ms() - t_write;
-  switch (wr.end) {
-  case WaitEnd::Done: break;
-  case WaitEnd::TimedOut: {
-    std::string blockers = format_blockers(wr.blockers, wr.pending_at_end);
-    rep.warn(fmt::format("{}: unpatching did not complete within {:.1f} s; reversing", name, secs(wr.elapsed_ms)));
-    if (!reverse_and_wait(host, rep, name, kUnpatched, opts.wait, res))
-      return res;
-    res.fail(ExitCode::Reverted,
-             fmt::format("{}: unpatching timed out after {:.1f} s; it was reversed and the patch is fully applied "
-                         "again (still loaded). Tasks that blocked it:\n{}",
-                         name, secs(wr.elapsed_ms), blockers));
+  auto still_applied = [](OpResult &) -> std::optional<std::string> {
+    return std::string("the patch is fully applied again (still loaded)");
+  };
+  if (!settle_transition(host, rep, name, kUnpatched, wr, opts.wait, res, still_applied))
     return res;
-  }
-  case WaitEnd::Vanished:
-  case WaitEnd::Reversed:
-  case WaitEnd::Unreadable:
-    res.fail(ExitCode::Error, fmt::format("{}: {}; left as it is", name, wr.problem));
-    return res;
-  }
   if (wr.forced) {
     res.code = worse(res.code, ExitCode::Forced);
     rep.warn(forced_cost(name, kUnpatched, {}));
