@@ -46,7 +46,7 @@ TEST_F(FakeBuild, ChangedSourceIsOneUnit) {
   auto deps = BuildDeps::load((root / "build").string());
   ASSERT_TRUE(deps) << deps.error().str();
   EXPECT_EQ(deps->object_count(), 3u);
-  auto u = affected_units({{"fs/proc/cmdline.c", false, false}}, &*deps);
+  auto u = affected_units({{"fs/proc/cmdline.c", false, false, {}}}, &*deps);
   ASSERT_TRUE(u) << u.error().str();
   ASSERT_EQ(u->size(), 1u);
   EXPECT_EQ((*u)[0].object, "fs/proc/cmdline.o");
@@ -56,7 +56,7 @@ TEST_F(FakeBuild, ChangedSourceIsOneUnit) {
 TEST_F(FakeBuild, ChangedHeaderAffectsEveryUnitThatIncludesIt) {
   auto deps = BuildDeps::load((root / "build").string());
   ASSERT_TRUE(deps);
-  auto u = affected_units({{"include/linux/seq_file.h", false, false}}, &*deps);
+  auto u = affected_units({{"include/linux/seq_file.h", false, false, {}}}, &*deps);
   ASSERT_TRUE(u);
   ASSERT_EQ(u->size(), 2u);
   EXPECT_EQ((*u)[0].object, "fs/proc/cmdline.o");
@@ -67,7 +67,7 @@ TEST_F(FakeBuild, ChangedHeaderAffectsEveryUnitThatIncludesIt) {
 TEST_F(FakeBuild, CFileIncludedByAnotherUnitRebuildsTheIncluder) {
   auto deps = BuildDeps::load((root / "build").string());
   ASSERT_TRUE(deps);
-  auto u = affected_units({{"kernel/sched/rt.c", false, false}}, &*deps);
+  auto u = affected_units({{"kernel/sched/rt.c", false, false, {}}}, &*deps);
   ASSERT_TRUE(u) << u.error().str();
   ASSERT_EQ(u->size(), 1u);
   EXPECT_EQ((*u)[0].object, "kernel/sched/build_policy.o");
@@ -76,7 +76,7 @@ TEST_F(FakeBuild, CFileIncludedByAnotherUnitRebuildsTheIncluder) {
 TEST_F(FakeBuild, SourceNotBuiltInThisConfigIsAUnitThatIsNotBuilt) {
   auto deps = BuildDeps::load((root / "build").string());
   ASSERT_TRUE(deps);
-  auto u = affected_units({{"fs/proc/kcore.c", false, false}, {"fs/proc/cmdline.c", false, false}}, &*deps);
+  auto u = affected_units({{"fs/proc/kcore.c", false, false, {}}, {"fs/proc/cmdline.c", false, false, {}}}, &*deps);
   ASSERT_TRUE(u) << u.error().str();
   ASSERT_EQ(u->size(), 2u);
   EXPECT_EQ((*u)[0].object, "fs/proc/cmdline.o");
@@ -112,13 +112,13 @@ TEST(FirstCompileError, WarningsAndMakeNoiseAreNoError) {
 }
 
 TEST_F(FakeBuild, NewSourceFileIsAnError) {
-  auto u = affected_units({{"fs/proc/new.c", true, false}}, nullptr);
+  auto u = affected_units({{"fs/proc/new.c", true, false, {}}}, nullptr);
   ASSERT_FALSE(u);
   EXPECT_NE(u.error().message.find("Makefile"), std::string::npos);
 }
 
 TEST(AffectedUnits, HeaderWithoutDependencyListsIsAnError) {
-  auto u = affected_units({{"include/linux/sched.h", false, false}}, nullptr);
+  auto u = affected_units({{"include/linux/sched.h", false, false, {}}}, nullptr);
   ASSERT_FALSE(u);
   EXPECT_NE(u.error().message.find("--kernel-build"), std::string::npos);
 }
