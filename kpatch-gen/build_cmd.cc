@@ -69,6 +69,10 @@ CLI::App *add_build_command(CLI::App &app, BuildArgs &a) {
   add_build_sign_options(c, a); // --sign-key, --sign-cert (sign_cmd.cc)
   c->add_option("-o,--output", a.outdir, "output directory (default: .)");
   c->add_option("-j,--jobs", a.jobs, "parallel compile jobs (default: number of CPUs)");
+  c->add_option("--fuzz", a.fuzz,
+                "let patch(1) ignore up to N context lines at each end of a hunk (default 0: every hunk must match "
+                "exactly, at its line or, when its lines occur only once in the file, at an offset)")
+      ->check(CLI::Range(0, 3));
   c->add_option("--cache", a.cache, "cache directory (default: $KPATCH_GEN_CACHE or ~/.cache/kpatch-gen)");
   c->add_flag("--skip-compiler-check", a.skip_compiler_check,
               "build even if the compiler or its flags differ from the target kernel's (at your own risk)");
@@ -145,6 +149,7 @@ ExitCode run_build_command(const BuildArgs &a) {
   r.quiet = a.quiet;
   r.jobs = a.jobs;
   r.signer = build_signer(a);
+  r.fuzz = static_cast<u32>(a.fuzz);
   build::Build b(std::move(r));
   build::run_build(b);
   if (a.json)

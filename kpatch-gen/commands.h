@@ -42,6 +42,7 @@ struct BuildArgs {
   CLI::Option *debian_opt = nullptr;
   bool no_replace = false, json = false, quiet = false, skip_compiler_check = false;
   int jobs = 0;
+  int fuzz = 0;
 };
 CLI::App *add_build_command(CLI::App &app, BuildArgs &args);
 ExitCode run_build_command(const BuildArgs &args);

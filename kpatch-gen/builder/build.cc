@@ -211,14 +211,17 @@ Step stage_tree(Build &b) {
 
 // 3. Apply the patches to the hard-link copy; find the affected units.
 Step stage_patch(Build &b) {
-  std::vector<std::string> paths;
   std::vector<PatchedFile> all;
-  for (const PatchInfo &p : b.patches) {
-    paths.push_back(p.file);
+  for (const PatchInfo &p : b.patches)
     all.insert(all.end(), p.files.begin(), p.files.end());
-  }
-  if (auto ap = b.tree->apply_patches(paths, b.files); !b.diag.check(ap))
+  auto applied = b.tree->apply_patches(b.patches, b.files, b.req.fuzz);
+  if (!b.diag.check(applied))
     return Step::next();
+  b.moved_hunks = std::move(*applied);
+  for (const HunkPlacement &h : b.moved_hunks)
+    b.progress.note(fmt::format("{}: {}: hunk #{} applied at line {}{}{}", fs::path(h.patch).filename().string(), h.file,
+                                h.hunk, h.line, h.offset ? fmt::format(" (offset {:+} lines)", h.offset) : "",
+                                h.fuzz ? fmt::format(" with fuzz {}", h.fuzz) : ""));
   auto units = affected_units(all, b.target.deps ? &*b.target.deps : nullptr);
   if (!b.diag.check(units))
     return Step::next();

@@ -68,7 +68,8 @@ struct BuildRequest {
   bool replace = true;
   bool skip_compiler_check = false;
   bool quiet = false;
-  int jobs = 0; // 0: one per CPU
+  int jobs = 0;  // 0: one per CPU
+  u32 fuzz = 0;  // context lines patch(1) may ignore (0: every hunk applies exactly)
 };
 
 // How a build ended (the result JSON's "result"; the exit status: kpatch-gen/build_cmd.cc).
@@ -146,6 +147,7 @@ struct Build {
   std::unique_ptr<PreparedTree> tree;
   std::string work; // this build's scratch directory (logs, diff objects)
   // 3.-5. patch, compile, diff
+  std::vector<HunkPlacement> moved_hunks; // hunks applied at an offset or with fuzz
   std::vector<UnitResult> units;
   // 6. check
   CompilerCheck compiler;

@@ -56,8 +56,23 @@ static json debian_json(const DebianKernel &k) {
           {"provision_seconds", k.provision_seconds}, {"downloaded", k.downloaded}};
 }
 
+// The hunks patch(1) did not apply exactly where their header says.
+static json moved_hunks_json(const Build &b) {
+  json a = json::array();
+  for (const HunkPlacement &h : b.moved_hunks)
+    a.push_back({{"patch", fs::path(h.patch).filename().string()},
+                 {"file", h.file},
+                 {"hunk", h.hunk},
+                 {"header", h.header},
+                 {"line", h.line},
+                 {"offset", h.offset},
+                 {"fuzz", h.fuzz}});
+  return a;
+}
+
 json module_report_json(const Build &b) {
   json full = manifest_json(b);
+  full["moved_hunks"] = moved_hunks_json(b);
   full["module"] = b.name + ".ko";
   full["sha256"] = b.module.sha256;
   json cvss = json::object(); // {"CVE-...": {"score": "7.8", "severity": "HIGH"}}
@@ -112,6 +127,7 @@ json build_result_json(const Build &b) {
   r["warnings"] = std::move(warnings);
   if (b.target.debian)
     r["debian"] = debian_json(*b.target.debian);
+  r["moved_hunks"] = moved_hunks_json(b);
   if (b.tree)
     r["prepared_tree"] = {{"dir", b.tree->dir()},
                           {"cached", b.tree->was_cached()},

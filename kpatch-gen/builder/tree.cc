@@ -229,31 +229,29 @@ Expected<void> PreparedTree::restore_from_dirty_list() {
 
 Expected<void> PreparedTree::restore() { return restore_from_dirty_list(); }
 
-Expected<void> PreparedTree::apply_patches(const std::vector<std::string> &patches, const std::vector<std::string> &files) {
+Expected<std::vector<HunkPlacement>> PreparedTree::apply_patches(const std::vector<PatchInfo> &patches,
+                                                                 const std::vector<std::string> &files, u32 fuzz) {
   if (auto r = restore_from_dirty_list(); !r)
-    return r;
+    return std::move(r).take_error();
   std::string list;
   for (const std::string &f : files)
     list += f + "\n";
   // Written before patching: if we die half way, the next build restores these files.
   if (auto w = write_text_file_atomic(dir_ + "/dirty", list); !w)
-    return w;
-  std::string log = dir_ + "/patch.log";
-  std::error_code ec;
-  fs::remove(log, ec);
-  for (const std::string &p : patches) {
-    Command c;
-    c.argv = {"patch", "-p1", "-d", patched_src(), "--batch", "--forward", "--no-backup-if-mismatch",
-              "-r", "/dev/null", "-i", fs::absolute(p).string()};
-    c.log = log;
-    auto rc = run(c);
-    if (!rc || *rc != 0) {
-      std::string tail = log_tail(log);
+    return std::move(w).take_error();
+  std::vector<HunkPlacement> moved;
+  for (const PatchInfo &p : patches) {
+    auto a = apply_patch(patched_src(), p, fuzz, dir_ + "/patch.log");
+    if (!a) {
       (void)restore_from_dirty_list();
-      return make_error(Location(p), fmt::format("does not apply to {} (after the patches before it):\n{}", src_, tail));
+      Error e = std::move(a).take_error();
+      if (&p != &patches.front())
+        e.message += "\n  (the patches before it on the command line were applied first)";
+      return e;
     }
+    moved.insert(moved.end(), a->begin(), a->end());
   }
-  return {};
+  return moved;
 }
 
 } // namespace kpg::build

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "builder/patchfile.h"
 #include "builder/progress.h"
 #include "support/error.h"
 
@@ -72,8 +73,12 @@ public:
   // Arguments every make in this tree gets: KCFLAGS and KERNELRELEASE.
   std::vector<std::string> make_vars() const;
 
-  // Applies the patches to patched-src (after restoring whatever a previous build left).
-  Expected<void> apply_patches(const std::vector<std::string> &patches, const std::vector<std::string> &files);
+  // Applies the patches, in order, to patched-src (after restoring whatever a previous build
+  // left), exactly unless `fuzz` > 0 (apply_patch). `files` are every file they touch (the
+  // dirty list). Returns the hunks that applied at an offset or with fuzz; on an error, the
+  // copy is pristine again.
+  Expected<std::vector<HunkPlacement>> apply_patches(const std::vector<PatchInfo> &patches,
+                                                     const std::vector<std::string> &files, u32 fuzz);
   // Puts every file the last apply changed back to the pristine version and forgets the
   // patched objects compiled from them.
   Expected<void> restore();

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // The builder's typed state: the build's outcome from its units, and the JSON made from it at
-// the edges (the keys scripts read: result, refusals, units).
+// the edges (the keys scripts read: result, refusals, units, moved_hunks).
 #include <gtest/gtest.h>
 
 #include "builder/build.h"
@@ -67,6 +67,23 @@ TEST(BuildResultJson, RefusedBuildListsEachRefusalWithItsUnit) {
   EXPECT_EQ(j["units"][1]["result"], "changed");
   EXPECT_NE(j["error"].get<std::string>().find("cannot be live patched"), std::string::npos);
   EXPECT_FALSE(j.contains("output"));
+}
+
+TEST(BuildResultJson, MovedHunksAreListed) {
+  BuildRequest r;
+  r.quiet = true;
+  Build b(r);
+  b.moved_hunks.push_back({"/p/x.patch", "fs/proc/cmdline.c", 2, "@@ -5,7 +5,8 @@", 9, 4, 1});
+  nlohmann::json j = build_result_json(b);
+  ASSERT_EQ(j["moved_hunks"].size(), 1u);
+  const nlohmann::json &h = j["moved_hunks"][0];
+  EXPECT_EQ(h["patch"], "x.patch");
+  EXPECT_EQ(h["file"], "fs/proc/cmdline.c");
+  EXPECT_EQ(h["hunk"], 2);
+  EXPECT_EQ(h["line"], 9);
+  EXPECT_EQ(h["offset"], 4);
+  EXPECT_EQ(h["fuzz"], 1);
+  EXPECT_EQ(module_report_json(b)["moved_hunks"], j["moved_hunks"]);
 }
 
 } // namespace
