@@ -174,8 +174,8 @@ static bool settle_transition(Host &host, Reporter &rep, const std::string &name
     std::optional<std::string> state = after_reverse(res);
     if (!state)
       return false;
-    res.fail(ExitCode::Reverted, fmt::format("{}: {} timed out after {:.1f} s; it was reversed and {}. Tasks that "
-                                             "blocked it:\n{}",
+    res.fail(ExitCode::Reverted, fmt::format("{}: {} transition timed out after {:.1f} s; it was reversed and {}. "
+                                             "Tasks that blocked it:\n{}",
                                              name, target_word(target), secs(wr.elapsed_ms), *state, blockers));
     return false;
   }
