@@ -86,4 +86,13 @@ TEST(BuildResultJson, MovedHunksAreListed) {
   EXPECT_EQ(module_report_json(b)["moved_hunks"], j["moved_hunks"]);
 }
 
+TEST(BuildResultJson, CveScoresGoToCvssAndCvesWithoutScoreAreNotListed) {
+  BuildRequest r;
+  r.quiet = true;
+  r.cves = {{"CVE-2024-1086", "7.8", "HIGH"}, {"CVE-2023-0001", "", ""}};
+  Build b(r);
+  nlohmann::json j = module_report_json(b);
+  EXPECT_EQ(j["cvss"], nlohmann::json::parse(R"({"CVE-2024-1086": {"score": "7.8", "severity": "HIGH"}})"));
+}
+
 } // namespace
