@@ -29,7 +29,9 @@ static std::string build_help() {
          "  0  module written (OUTDIR/NAME.ko and OUTDIR/NAME.json)\n"
          "  1  refused (the reasons are printed with their codes) or error\n"
          "  2  usage error\n"
-         "  3  no functional change in the patches\n\n"
+         "  3  no functional change in the patches, or none of the files they change is built in this kernel "
+         "(\"not built in this kernel (CONFIG_X is not set)\": the kernel is not affected)\n"
+         "  4  the patched source does not compile (the compiler's first error is shown, with file and line)\n\n"
          "Cache: $KPATCH_GEN_CACHE (default ~/.cache/kpatch-gen); one prepared tree per source, config, compiler and "
          "release. The user's source tree is never modified.\n\n"
          "Example (the lab kernel of ci/lab):\n"
@@ -49,6 +51,11 @@ CLI::App *add_build_command(CLI::App &app, BuildArgs &a) {
       ->check(CLI::ExistingFile);
   c->add_option("--config", a.config, "kernel .config (default: .config next to --target-vmlinux)")->check(CLI::ExistingFile);
   c->add_option("--target-modules", a.modules_dir, "directory with the target's module .ko files (searched recursively)")
+      ->check(CLI::ExistingDirectory);
+  c->add_option("--target-debug-modules", a.debug_modules_dir,
+                "directory with unstripped copies of the target's modules (symbols of a module are resolved there; "
+                "the shipped .ko files are usually stripped of their FILE symbols). Default with --debian-kernel: "
+                "the -dbg package's /usr/lib/debug/lib/modules/RELEASE")
       ->check(CLI::ExistingDirectory);
   c->add_option("--symvers", a.symvers, "target Module.symvers (default: next to --target-vmlinux)")->check(CLI::ExistingFile);
   c->add_option("--kernel-build", a.kernel_build,
@@ -84,7 +91,9 @@ CLI::App *add_build_command(CLI::App &app, BuildArgs &a) {
 static ExitCode build_exit(build::BuildOutcome o) {
   switch (o) {
   case build::BuildOutcome::Built: return ExitCode::Ok;
-  case build::BuildOutcome::NoChange: return ExitCode::NoChange;
+  case build::BuildOutcome::NoChange:
+  case build::BuildOutcome::NotBuilt: return ExitCode::NoChange;
+  case build::BuildOutcome::CompileError: return ExitCode::CompileError;
   case build::BuildOutcome::Refused:
   case build::BuildOutcome::Failed: return ExitCode::Failed;
   }
@@ -135,6 +144,7 @@ ExitCode run_build_command(const BuildArgs &a) {
   r.vmlinux = a.vmlinux;
   r.config = a.config;
   r.modules_dir = a.modules_dir;
+  r.debug_modules_dir = a.debug_modules_dir;
   r.symvers = a.symvers;
   r.kernel_build = a.kernel_build;
   if (a.debian_opt && a.debian_opt->count() > 0)

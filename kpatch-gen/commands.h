@@ -21,7 +21,8 @@ enum class ExitCode : int {
   Ok = 0,       // done: diff written (diff), module written (build), module shown (inspect)
   Failed = 1,   // refused (each reason printed with its code) or error
   Usage = 2,    // bad command line
-  NoChange = 3, // no functional change: nothing written
+  NoChange = 3, // no functional change, or (build) no changed file is built in this kernel: nothing written
+  CompileError = 4, // build: the patched source does not compile (the compiler's first error is shown)
 };
 inline int exit_status(ExitCode c) { return static_cast<int>(c); }
 

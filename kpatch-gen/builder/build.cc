@@ -6,7 +6,6 @@
 
 #include <unistd.h>
 
-#include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
 #include <set>
@@ -29,6 +28,8 @@ const char *build_outcome_name(BuildOutcome o) {
   switch (o) {
   case BuildOutcome::Built: return "built";
   case BuildOutcome::NoChange: return "no-change";
+  case BuildOutcome::NotBuilt: return "not-built";
+  case BuildOutcome::CompileError: return "compile-error";
   case BuildOutcome::Refused: return "refused";
   case BuildOutcome::Failed: return "error";
   }
@@ -38,6 +39,8 @@ const char *build_outcome_name(BuildOutcome o) {
 const char *unit_outcome_name(UnitOutcome o) {
   switch (o) {
   case UnitOutcome::Pending: return "pending";
+  case UnitOutcome::NotBuilt: return "not-built";
+  case UnitOutcome::CompileError: return "compile-error";
   case UnitOutcome::Changed: return "changed";
   case UnitOutcome::NoChange: return "no-change";
   case UnitOutcome::Refused: return "refused";
@@ -47,19 +50,26 @@ const char *unit_outcome_name(UnitOutcome o) {
 }
 
 BuildOutcome build_outcome_of(const std::vector<UnitResult> &units) {
-  bool refused = false, changed = false;
+  bool failed = false, refused = false, changed = false, built = false;
   for (const UnitResult &u : units) {
     switch (u.outcome) {
+    case UnitOutcome::CompileError: return BuildOutcome::CompileError;
     case UnitOutcome::Pending:
-    case UnitOutcome::Failed: return BuildOutcome::Failed;
+    case UnitOutcome::Failed: failed = true; break;
     case UnitOutcome::Refused: refused = true; break;
     case UnitOutcome::Changed: changed = true; break;
     case UnitOutcome::NoChange: break;
+    case UnitOutcome::NotBuilt: continue;
     }
+    built = true;
   }
+  if (failed)
+    return BuildOutcome::Failed;
   if (refused)
     return BuildOutcome::Refused;
-  return changed ? BuildOutcome::Built : BuildOutcome::NoChange;
+  if (changed)
+    return BuildOutcome::Built;
+  return built || units.empty() ? BuildOutcome::NoChange : BuildOutcome::NotBuilt;
 }
 
 Build::Build(BuildRequest r) : req(std::move(r)), progress(req.quiet, 8) { diag.set_program("kpatch-gen build"); }
@@ -94,6 +104,8 @@ void provision_debian(Build &b) {
     t.vmlinux = k->vmlinux;
   if (t.modules_dir.empty())
     t.modules_dir = k->modules_dir;
+  if (t.debug_modules_dir.empty())
+    t.debug_modules_dir = k->debug_modules_dir;
   if (t.config.empty())
     t.config = k->config;
   if (t.symvers_path.empty())
@@ -110,6 +122,7 @@ Step stage_inputs(Build &b) {
   t.kernel_src = r.kernel_src;
   t.vmlinux = r.vmlinux;
   t.modules_dir = r.modules_dir;
+  t.debug_modules_dir = r.debug_modules_dir;
   t.config = r.config;
   t.symvers_path = r.symvers;
   if (r.debian_release) {
@@ -141,6 +154,8 @@ Step stage_inputs(Build &b) {
     t.config = vmdir + "/.config";
   if (!fs::exists(t.config))
     b.diag.error(Location(t.config), "no kernel config: pass --config");
+  else if (auto kc = KernelConfig::load(t.config); b.diag.check(kc))
+    t.kconfig = std::move(*kc);
   if (t.symvers_path.empty())
     t.symvers_path = vmdir + "/Module.symvers";
   if (!fs::exists(t.symvers_path)) {
@@ -229,10 +244,30 @@ Step stage_patch(Build &b) {
     b.diag.error(Location(), "the patches change no translation unit of this kernel");
     return Step::next();
   }
+  size_t built = 0;
   for (Unit &u : *units) {
     UnitResult r;
     r.unit = std::move(u);
+    // Files this configuration does not compile (drivers/tty/n_gsm.c with CONFIG_N_GSM unset)
+    // are not this kernel's concern; the rest of a multi-file patch is still built. A unit
+    // that only includes a changed file is in a full build's lists: it is built. One that a
+    // full build lacks for reasons the Makefiles do not show plainly keeps affected_units'
+    // reason.
+    if (r.unit.why == "changed by the patch")
+      if (auto nb = not_built_reason(b.target.kernel_src, r.unit.source, b.target.kconfig))
+        r.unit.not_built = fmt::format("{} is not set; {}", nb->option, nb->where);
+    if (!r.unit.not_built.empty()) {
+      r.outcome = UnitOutcome::NotBuilt;
+      b.progress.note(fmt::format("{}: not built in this kernel ({}): this kernel is not affected", r.unit.source,
+                                  r.unit.not_built));
+    } else {
+      built++;
+    }
     b.units.push_back(std::move(r));
+  }
+  if (built == 0) {
+    b.progress.result("none of the changed files is built in this kernel: it is not affected");
+    return Step::finish(BuildOutcome::NotBuilt);
   }
   return Step::next();
 }
@@ -244,10 +279,21 @@ Step stage_compile(Build &b) {
     b.progress.note(fmt::format("{}: {}", u.unit.object, u.unit.why));
     units.push_back(u.unit);
   }
-  if (auto c = compile_units(*b.tree, units, b.jobs, b.work, b.progress); !b.diag.check(c))
+  auto c = compile_units(*b.tree, units, b.jobs, b.work, b.progress); // skips the units not built
+  if (!b.diag.check(c))
     return Step::next();
   for (size_t i = 0; i < units.size(); i++)
     b.units[i].unit = std::move(units[i]);
+  if (const std::optional<CompileError> &e = *c) {
+    // The original units compiled: the patch is at fault. The compiler's first error, with
+    // file and line in the source tree, is what its author needs (not make's last lines).
+    b.diag.error(Location(), fmt::format("the patched source does not compile: {}:{}:{}: {}\n{}  (whole log: {})",
+                                         e->file, e->line, e->column, e->message, e->context, e->log));
+    for (UnitResult &u : b.units)
+      if (u.outcome == UnitOutcome::Pending && (e->object.empty() || e->object == u.unit.object))
+        u.outcome = UnitOutcome::CompileError;
+    b.compile_error = *e;
+  }
   return Step::next();
 }
 
@@ -256,12 +302,16 @@ Step stage_compile(Build &b) {
 Step stage_diff(Build &b) {
   size_t n = 0;
   for (UnitResult &u : b.units) {
+    if (u.outcome == UnitOutcome::NotBuilt)
+      continue;
     auto obj = b.target.object(u.unit.objname, u.unit.module_file);
     if (!b.diag.check(obj)) {
       u.outcome = UnitOutcome::Failed;
       continue;
     }
     u.target = *obj;
+    if (!u.target->note.empty())
+      b.progress.note(fmt::format("{}: {}", u.unit.object, u.target->note));
     diff::Options o;
     o.orig_path = b.tree->orig_obj() + "/" + u.unit.object;
     o.patched_path = b.tree->patched_obj() + "/" + u.unit.object;
@@ -302,7 +352,7 @@ Step stage_diff(Build &b) {
     b.diag.error(Location(), "the patch cannot be live patched (reasons above; details in --json output)");
     return Step::next();
   }
-  if (so_far == BuildOutcome::NoChange) {
+  if (so_far == BuildOutcome::NoChange || so_far == BuildOutcome::NotBuilt) {
     b.progress.result("no functional change in the patches");
     return Step::finish(BuildOutcome::NoChange);
   }
@@ -350,7 +400,7 @@ Step stage_check(Build &b) {
     cc.problems.push_back(fmt::format("the target was built by '{}', the objects would be built by '{}'", cc.target, cc.ours));
   std::vector<std::string> vmlinux_sources;
   for (const UnitResult &u : b.units)
-    if (u.unit.objname == "vmlinux")
+    if (u.target && u.unit.objname == "vmlinux")
       vmlinux_sources.push_back(u.unit.source);
   std::vector<dwarf::CompileUnit> cus;
   if (!vmlinux_sources.empty()) {
@@ -370,6 +420,8 @@ Step stage_check(Build &b) {
     return nullptr;
   };
   for (const UnitResult &u : b.units) {
+    if (!u.target)
+      continue; // not built in this kernel: nothing to check
     const std::string &src = u.unit.source;
     std::string orig_path = b.tree->orig_obj() + "/" + u.unit.object;
     auto orig = elf::read_object(orig_path);
@@ -432,20 +484,9 @@ Step stage_module(Build &b) {
                               pl->klp_sections, pl->klp_symbols));
   // 6.1 does not clear module-specific livepatch relocations when the target module unloads
   // (upstream 6.3, "livepatch,x86: Clear relocation targets on a module removal"), and x86's
-  // apply_relocate_add() refuses a non-zero target: with the patch loaded, that module cannot
-  // be unloaded and loaded again. Say so where it applies.
-  std::set<std::string> module_relocs;
-  for (const elf::ExtraRelocSection &x : b.module.ko->extra_relocs) {
-    std::string obj = x.name.substr(std::strlen(diff::KLP_RELA_PREFIX));
-    obj = obj.substr(0, obj.find('.'));
-    if (obj != "vmlinux")
-      module_relocs.insert(obj);
-  }
-  for (const std::string &m : module_relocs)
-    b.diag.warn(Location(), fmt::format("the patch carries livepatch relocations into module {}: on Linux 6.1, once "
-                                        "the patch is loaded, {} can be unloaded but not loaded again until the patch "
-                                        "is removed (fixed in 6.3)",
-                                        m, m));
+  // apply_relocate_add() refuses a non-zero target. The generated module clears them itself
+  // from each module object's post_unpatch callback (templates/patch-module.c.in), so the
+  // module can be unloaded and loaded again while the patch is loaded.
   return Step::next();
 }
 
@@ -512,7 +553,7 @@ BuildOutcome run_build(Build &b) {
     Step step = s.run(b);
     if (b.diag.checkpoint()) {
       BuildOutcome units = build_outcome_of(b.units);
-      end = units == BuildOutcome::Refused ? BuildOutcome::Refused : BuildOutcome::Failed;
+      end = units == BuildOutcome::Refused || units == BuildOutcome::CompileError ? units : BuildOutcome::Failed;
       break;
     }
     if (step.done) {

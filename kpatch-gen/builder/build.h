@@ -7,7 +7,9 @@
 //               Module.symvers, special-section entry sizes) and a full build's dependencies
 //   2. tree     open or prepare the cached original tree (kbuild prepare only)
 //   3. patch    apply the patches to the hard-link copy of the source; find the affected units
-//   4. compile  the affected units, original and patched, with the kernel's exact flags
+//               and which of them this kernel's configuration does not build
+//   4. compile  the affected units, original and patched, with the kernel's exact flags; a
+//               patched unit that does not compile ends the build with the compiler's error
 //   5. diff     each unit against the running object it belongs to
 //   6. check    the compiler, and the original objects against the target kernel
 //   7. module   generate the module source, link it with kbuild, post-link
@@ -16,8 +18,9 @@
 // Every stage has the same shape: it reads what earlier stages put into the Build, fills in
 // its own part, reports each problem it finds through Build::diag and keeps going, and returns
 // a Step: next, or done with the build's outcome when the build ends early without a problem
-// (no functional change). The pipeline stops at the checkpoint after any stage that reported
-// an error. JSON is made only at the edges (result_json.cc): the --json result, NAME.json and
+// (no functional change; no changed file built in this kernel). The pipeline stops at the
+// checkpoint after any stage that reported an error; the build's outcome is then the units'
+// (build_outcome_of): refused, compile error, or else an error. JSON is made only at the edges (result_json.cc): the --json result, NAME.json and
 // the manifest inside the module.
 #pragma once
 #include <memory>
@@ -61,6 +64,7 @@ public:
 struct BuildRequest {
   std::vector<std::string> patches;
   std::string kernel_src, vmlinux, config, modules_dir, symvers, kernel_build;
+  std::string debug_modules_dir;             // --target-debug-modules: unstripped copies of the modules
   std::optional<std::string> debian_release; // --debian-kernel ("running" or a release)
   std::string name, description, outdir, cache, templates_dir;
   std::vector<CveFixed> cves;
@@ -74,25 +78,29 @@ struct BuildRequest {
 
 // How a build ended (the result JSON's "result"; the exit status: kpatch-gen/build_cmd.cc).
 enum class BuildOutcome : u8 {
-  Built,    // NAME.ko and NAME.json written
-  NoChange, // no unit has a functional change: nothing written
-  Refused,  // a unit cannot be live patched (every reason reported, with its code)
-  Failed,   // an error: inputs, tree, patch, compile, checks, link or verification
+  Built,        // NAME.ko and NAME.json written
+  NoChange,     // no unit has a functional change: nothing written
+  NotBuilt,     // this kernel's configuration builds none of the changed files: not affected
+  CompileError, // a patched unit does not compile (Build::compile_error): the patch is at fault
+  Refused,      // a unit cannot be live patched (every reason reported, with its code)
+  Failed,       // an error: inputs, tree, patch, compile, checks, link or verification
 };
-const char *build_outcome_name(BuildOutcome o); // "built", "no-change", "refused", "error"
+// "built", "no-change", "not-built", "compile-error", "refused", "error"
+const char *build_outcome_name(BuildOutcome o);
 
-// What became of one translation unit. The outcomes that issue 10 brings (a unit this
-// kernel's config does not build: "not affected"; a compile error at file:line) are new
-// values here, each with its name (unit_outcome_name) and its weight in the build's outcome
-// (build_outcome_of).
+// What became of one translation unit. Each outcome has its name (unit_outcome_name) and its
+// weight in the build's outcome (build_outcome_of).
 enum class UnitOutcome : u8 {
-  Pending,  // found by the patch stage, not diffed yet
-  Changed,  // the diff found changes: UnitResult::diff_object holds them
-  NoChange, // no functional change
-  Refused,  // the diff refused it: UnitResult::diff.refusals say why
-  Failed,   // it could not be diffed (no target object, unreadable or incompatible objects)
+  Pending,      // found by the patch stage, not diffed yet
+  NotBuilt,     // this kernel's configuration does not compile it (Unit::not_built says why)
+  CompileError, // the patched unit does not compile (Build::compile_error)
+  Changed,      // the diff found changes: UnitResult::diff_object holds them
+  NoChange,     // no functional change
+  Refused,      // the diff refused it: UnitResult::diff.refusals say why
+  Failed,       // it could not be diffed (no target object, unreadable or incompatible objects)
 };
-const char *unit_outcome_name(UnitOutcome o); // "pending", "changed", "no-change", "refused", "error"
+// "pending", "not-built", "compile-error", "changed", "no-change", "refused", "error"
+const char *unit_outcome_name(UnitOutcome o);
 
 struct UnitResult {
   Unit unit; // source, object, why, and (after compile) the object it belongs to
@@ -102,8 +110,12 @@ struct UnitResult {
   std::string diff_object; // the diff's output object (Changed)
 };
 
-// The build's outcome from its units, once they are diffed: any unit that could not be
-// diffed makes it Failed, else any refused unit Refused, else NoChange unless a unit Changed.
+// The build's outcome from its units: a unit that does not compile makes it CompileError
+// (the other units stay Pending: compiling stops at the first error); else any unit not
+// diffed makes it Failed; else any refused unit Refused; else Built when a unit Changed;
+// else NotBuilt when no unit is built in this kernel, NoChange otherwise. Units that are not
+// built do not count otherwise: a patch to n_gsm.c (not built) and cmdline.c builds a module
+// for cmdline.c.
 BuildOutcome build_outcome_of(const std::vector<UnitResult> &units);
 
 // The compiler check: the target's compiler (vmlinux's .comment) and ours, and what differs.
@@ -149,6 +161,7 @@ struct Build {
   // 3.-5. patch, compile, diff
   std::vector<HunkPlacement> moved_hunks; // hunks applied at an offset or with fuzz
   std::vector<UnitResult> units;
+  std::optional<CompileError> compile_error; // the compiler's first error in a patched unit
   // 6. check
   CompilerCheck compiler;
   // 7.-8. module, verify

@@ -48,24 +48,27 @@ Expected<ModuleTarget> find_target_module(const std::vector<std::string> &dirs, 
       m.note = fmt::format("{} is stripped (no FILE symbols) and no unstripped copy was found (--target-debug-modules): "
                            "its locals are resolved by name where the name is unique in the module",
                            m.symbols);
+    m.table = std::move(*t);
     return m;
   }
   m.symbols = *debug;
+  auto b = diff::TargetSymbols::load(m.symbols);
+  if (!b)
+    return std::move(b).take_error();
   if (!shipped) {
     m.note = fmt::format("symbols from {} (no shipped copy to compare it with)", m.symbols);
+    m.table = std::move(*b);
     return m;
   }
   auto a = diff::TargetSymbols::load(m.shipped);
   if (!a)
     return std::move(a).take_error();
-  auto b = diff::TargetSymbols::load(m.symbols);
-  if (!b)
-    return std::move(b).take_error();
   if (std::string why = diff::symbol_tables_differ(*a, *b); !why.empty())
     return make_error(Location(m.symbols), fmt::format("is not the unstripped copy of {}: {}. Are both from the "
                                                        "packages of one kernel version?",
                                                        m.shipped, why));
   m.note = fmt::format("symbols from the unstripped copy {} (same symbol table as the shipped {})", m.symbols, m.shipped);
+  m.table = std::move(*b);
   return m;
 }
 

@@ -11,17 +11,20 @@
 #include <string>
 #include <vector>
 
+#include "diff/target.h"
 #include "support/error.h"
 
 namespace kpg::build {
 
-// A file named `file` (or with '_' and '-' swapped, as module names allow) below one of `dirs`.
+// A file named `file` (or with '_' and '-' swapped, as module names allow) below one of `dirs`,
+// searched recursively.
 std::optional<std::string> find_module_file(const std::vector<std::string> &dirs, const std::string &file);
 
 struct ModuleTarget {
   std::string shipped; // the .ko the kernel loads; "" when only a debug copy was found
   std::string symbols; // where symbols are resolved: the unstripped copy when there is one
   std::string note;    // how symbols will be resolved, for the progress output and report
+  diff::TargetSymbols table; // the symbol table of `symbols`, read once (the builder's Target keeps it)
 };
 
 // `module_file` (nfsd.ko) in `dirs` (shipped modules) and `debug_dirs` (unstripped copies).

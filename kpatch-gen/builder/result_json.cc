@@ -13,12 +13,20 @@ using nlohmann::json;
 namespace kpg::build {
 
 static json unit_json(const UnitResult &u) {
-  return {{"source", u.unit.source},
-          {"object", u.unit.object},
-          {"objname", u.unit.objname},
-          {"why", u.unit.why},
-          {"result", unit_outcome_name(u.outcome)},
-          {"target", u.target ? json(u.target->path) : json(nullptr)}};
+  json j = {{"source", u.unit.source},
+            {"object", u.unit.object},
+            {"objname", u.unit.objname},
+            {"why", u.unit.why},
+            {"result", unit_outcome_name(u.outcome)},
+            {"target", u.target ? json(u.target->path) : json(nullptr)}};
+  // A module whose symbols were read from its unstripped copy: the .ko the kernel loads.
+  if (u.target && !u.target->shipped.empty() && u.target->shipped != u.target->path)
+    j["shipped"] = u.target->shipped;
+  if (u.outcome == UnitOutcome::NotBuilt) {
+    j["code"] = "NOT_BUILT";
+    j["reason"] = u.unit.not_built; // "CONFIG_N_GSM is not set; drivers/tty/Makefile: ..."
+  }
+  return j;
 }
 
 json manifest_json(const Build &b) {
@@ -144,6 +152,9 @@ json build_result_json(const Build &b) {
     if (!refusals.empty())
       r["refusals"] = std::move(refusals);
   }
+  if (const std::optional<CompileError> &e = b.compile_error)
+    r["compile_error"] = {{"object", e->object}, {"file", e->file},       {"line", e->line},
+                          {"column", e->column}, {"message", e->message}, {"log", e->log}};
   if (b.compiler.done)
     r["compiler"] = compiler_json(b.compiler);
   json t = json::object();

@@ -14,19 +14,23 @@ namespace kpg::build {
 Expected<const TargetObject *> Target::object(const std::string &objname, const std::string &module_file) {
   if (auto it = objects_.find(objname); it != objects_.end())
     return it->second.get();
-  std::string path = vmlinux;
-  if (objname != "vmlinux") {
-    auto ko = find_module_file({modules_dir, deps ? deps->dir() : ""}, module_file);
+  auto o = std::make_unique<TargetObject>();
+  o->name = objname;
+  if (objname == "vmlinux") {
+    auto syms = diff::TargetSymbols::load(vmlinux);
+    if (!syms)
+      return std::move(syms).take_error();
+    o->path = vmlinux;
+    o->symbols = std::move(*syms);
+  } else {
+    auto ko = find_target_module({modules_dir, deps ? deps->dir() : ""}, {debug_modules_dir}, module_file);
     if (!ko)
-      return make_error(Location(module_file),
-                        fmt::format("the patch changes module {}: pass --target-modules with the target's {}", objname,
-                                    module_file));
-    path = *ko;
+      return make_error(ko.error().loc, fmt::format("the patch changes module {}: {}", objname, ko.error().message));
+    o->path = ko->symbols;
+    o->shipped = ko->shipped;
+    o->note = ko->note;
+    o->symbols = std::move(ko->table);
   }
-  auto syms = diff::TargetSymbols::load(path);
-  if (!syms)
-    return std::move(syms).take_error();
-  auto o = std::make_unique<TargetObject>(TargetObject{objname, path, std::move(*syms)});
   const TargetObject *p = o.get();
   objects_.emplace(objname, std::move(o));
   return p;

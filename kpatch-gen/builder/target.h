@@ -7,9 +7,11 @@
 //    stage;
 //  - the special-section entry sizes from vmlinux's DWARF (a Debian debug vmlinux is 600 MB:
 //    reading it per unit would cost more than the diff);
+//  - the configuration (.config), to tell which changed files this kernel does not build;
 //  - the running objects the units belong to (TargetObject): vmlinux, or a module's .ko found
-//    under --target-modules, each symbol table read on first use and shared by the diffs and
-//    the check stage.
+//    under --target-modules (its symbols read from the unstripped copy under
+//    --target-debug-modules when there is one: builder/modules.h), each symbol table read on
+//    first use and shared by the diffs and the check stage.
 #pragma once
 #include <map>
 #include <memory>
@@ -19,6 +21,7 @@
 
 #include "builder/debian.h"
 #include "builder/kbuild.h"
+#include "builder/kconfig.h"
 #include "diff/target.h"
 #include "support/error.h"
 
@@ -28,6 +31,9 @@ namespace kpg::build {
 struct TargetObject {
   std::string name;            // "vmlinux" or the module name ("binfmt_misc")
   std::string path;            // the ELF whose symbol table stands for it: vmlinux, the module's .ko
+                               // or its unstripped copy
+  std::string shipped;         // a module's .ko as the kernel loads it, when `path` is another copy
+  std::string note;            // how a module's symbols are resolved (builder/modules.h), for the output
   diff::TargetSymbols symbols; // read once
 };
 
@@ -35,12 +41,14 @@ struct Target {
   std::string kernel_src;   // pristine source (--kernel-src, or Debian's linux-source)
   std::string vmlinux;      // --target-vmlinux, or Debian's -dbg vmlinux
   std::string modules_dir;  // where module .ko files are searched (may be empty)
+  std::string debug_modules_dir; // unstripped copies of the modules (--target-debug-modules, Debian's -dbg)
   std::string config;       // .config
   std::string symvers_path; // Module.symvers
   std::string release;      // "6.1.192", "6.1.0-57-cloud-amd64"
   std::string build_id;     // hex, empty when vmlinux has none
   std::optional<DebianKernel> debian; // --debian-kernel: where everything came from
   diff::Symvers symvers;
+  KernelConfig kconfig; // `config`, read
   std::map<std::string, u64> struct_sizes; // special-section structs from vmlinux's DWARF; empty: built-in sizes
   std::optional<BuildDeps> deps;           // a full build's dependency lists (header changes)
 

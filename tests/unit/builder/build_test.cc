@@ -44,6 +44,81 @@ TEST(BuildOutcome, AUnitThatCouldNotBeDiffedIsAnErrorNotARefusal) {
   EXPECT_EQ(outcome_of({UnitOutcome::Changed, UnitOutcome::Pending}), BuildOutcome::Failed);
 }
 
+// n_gsm.c not built in this kernel, cmdline.c changed: the module is built for cmdline.c.
+TEST(BuildOutcome, UnitsNotBuiltLeaveTheOutcomeToTheOthers) {
+  EXPECT_EQ(outcome_of({UnitOutcome::NotBuilt, UnitOutcome::Changed}), BuildOutcome::Built);
+  EXPECT_EQ(outcome_of({UnitOutcome::NotBuilt, UnitOutcome::NoChange}), BuildOutcome::NoChange);
+  EXPECT_EQ(outcome_of({UnitOutcome::NotBuilt, UnitOutcome::Refused}), BuildOutcome::Refused);
+}
+
+TEST(BuildOutcome, NoUnitBuiltInThisKernelIsNotBuilt) {
+  EXPECT_EQ(outcome_of({UnitOutcome::NotBuilt, UnitOutcome::NotBuilt}), BuildOutcome::NotBuilt);
+}
+
+// Compiling stops at the first error: the other units are still pending, and the build's
+// outcome is the compile error, not an internal error.
+TEST(BuildOutcome, ACompileErrorIsTheOutcomeWhateverTheOtherUnits) {
+  EXPECT_EQ(outcome_of({UnitOutcome::Pending, UnitOutcome::CompileError}), BuildOutcome::CompileError);
+  EXPECT_EQ(outcome_of({UnitOutcome::CompileError, UnitOutcome::NotBuilt}), BuildOutcome::CompileError);
+}
+
+TEST(BuildResultJson, NotBuiltUnitHasItsCodeAndReason) {
+  BuildRequest r;
+  r.quiet = true;
+  Build b(r);
+  UnitResult u = unit("drivers/tty/n_gsm.c", UnitOutcome::NotBuilt);
+  u.unit.not_built = "CONFIG_N_GSM is not set; drivers/tty/Makefile: obj-$(CONFIG_N_GSM) += n_gsm.o";
+  b.units.push_back(u);
+  b.units.push_back(unit("fs/proc/cmdline.c", UnitOutcome::Changed));
+  b.outcome = BuildOutcome::NotBuilt;
+  nlohmann::json j = build_result_json(b);
+  EXPECT_EQ(j["result"], "not-built");
+  ASSERT_EQ(j["units"].size(), 2u);
+  EXPECT_EQ(j["units"][0]["result"], "not-built");
+  EXPECT_EQ(j["units"][0]["code"], "NOT_BUILT");
+  EXPECT_EQ(j["units"][0]["reason"], u.unit.not_built);
+  EXPECT_FALSE(j["units"][1].contains("code"));
+}
+
+TEST(BuildResultJson, CompileErrorHasFileLineAndTheUnit) {
+  BuildRequest r;
+  r.quiet = true;
+  Build b(r);
+  b.units.push_back(unit("fs/proc/cmdline.c", UnitOutcome::CompileError));
+  b.units.push_back(unit("fs/proc/meminfo.c", UnitOutcome::Pending));
+  b.compile_error = CompileError{"fs/proc/cmdline.o", "fs/proc/cmdline.c", 6, 10,
+                                 "fatal error: linux/nope.h: No such file or directory", "", "/w/compile.log"};
+  b.outcome = BuildOutcome::CompileError;
+  nlohmann::json j = build_result_json(b);
+  EXPECT_EQ(j["result"], "compile-error");
+  EXPECT_EQ(j["compile_error"]["object"], "fs/proc/cmdline.o");
+  EXPECT_EQ(j["compile_error"]["file"], "fs/proc/cmdline.c");
+  EXPECT_EQ(j["compile_error"]["line"], 6);
+  EXPECT_EQ(j["compile_error"]["column"], 10);
+  EXPECT_EQ(j["units"][0]["result"], "compile-error");
+  EXPECT_EQ(j["units"][1]["result"], "pending");
+}
+
+// A module's symbols come from its unstripped copy; the .ko the kernel loads is recorded too.
+TEST(BuildResultJson, ModuleResolvedInItsDebugCopyRecordsTheShippedKo) {
+  BuildRequest r;
+  r.quiet = true;
+  Build b(r);
+  TargetObject t;
+  t.name = "binfmt_misc";
+  t.path = "/dbg/usr/lib/debug/lib/modules/6.1.0-1-amd64/kernel/fs/binfmt_misc.ko";
+  t.shipped = "/img/lib/modules/6.1.0-1-amd64/kernel/fs/binfmt_misc.ko";
+  UnitResult u = unit("fs/binfmt_misc.c", UnitOutcome::Changed);
+  u.unit.objname = "binfmt_misc";
+  u.target = &t;
+  b.units.push_back(u);
+  nlohmann::json j = build_result_json(b);
+  EXPECT_EQ(j["units"][0]["target"], t.path);
+  EXPECT_EQ(j["units"][0]["shipped"], t.shipped);
+  t.shipped = t.path;
+  EXPECT_FALSE(build_result_json(b)["units"][0].contains("shipped"));
+}
+
 TEST(BuildResultJson, RefusedBuildListsEachRefusalWithItsUnit) {
   BuildRequest r;
   r.quiet = true;
