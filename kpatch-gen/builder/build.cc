@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fmt/format.h>
 #include <set>
@@ -276,7 +277,8 @@ Step stage_patch(Build &b) {
 Step stage_compile(Build &b) {
   std::vector<Unit> units;
   for (const UnitResult &u : b.units) {
-    b.progress.note(fmt::format("{}: {}", u.unit.object, u.unit.why));
+    if (u.outcome != UnitOutcome::NotBuilt)
+      b.progress.note(fmt::format("{}: {}", u.unit.object, u.unit.why));
     units.push_back(u.unit);
   }
   auto c = compile_units(*b.tree, units, b.jobs, b.work, b.progress); // skips the units not built
@@ -534,7 +536,11 @@ const Stage kStages[] = {
     {"tree", stage_tree, [](const Build &b) { return "prepared original tree for " + b.target.kernel_src; }},
     {"patch", stage_patch, [](const Build &b) { return fmt::format("{} file(s)", b.files.size()); }},
     {"compile", stage_compile,
-     [](const Build &b) { return fmt::format("{} unit(s), original and patched", b.units.size()); }},
+     [](const Build &b) {
+       auto built = std::count_if(b.units.begin(), b.units.end(),
+                                  [](const UnitResult &u) { return u.outcome != UnitOutcome::NotBuilt; });
+       return fmt::format("{} unit(s), original and patched", built);
+     }},
     {"diff", stage_diff, [](const Build &b) { return fmt::format("{} unit(s)", b.units.size()); }},
     {"check", stage_check, [](const Build &) { return std::string("compiler and original objects against the target kernel"); }},
     {"module", stage_module, [](const Build &b) { return "generate and link " + b.name + ".ko"; }},
