@@ -12,6 +12,7 @@
 #include <set>
 
 #include "builder/compiler.h"
+#include "builder/namespaces.h"
 #include "builder/verify.h"
 #include "diff/klp_format.h"
 #include "diff/special_sections.h"
@@ -469,6 +470,13 @@ Step stage_module(Build &b) {
     spec.cves.push_back(c.id);
   spec.target_release = b.target.release;
   spec.target_build_id = b.target.build_id;
+  auto ns = imported_namespaces(spec.diff_objects, b.target.symvers);
+  if (!b.diag.check(ns))
+    return Step::next();
+  spec.import_ns = std::move(*ns);
+  if (!spec.import_ns.empty())
+    b.progress.note(fmt::format("imports symbol namespace(s) {} (used by the patched code)",
+                                fmt::join(spec.import_ns, ", ")));
   auto ko_path = build_module(*b.tree, spec, b.req.templates_dir, b.jobs, b.progress);
   if (!b.diag.check(ko_path))
     return Step::next();

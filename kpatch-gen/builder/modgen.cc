@@ -93,6 +93,10 @@ Expected<std::string> render_module_source(const ModuleSpec &spec, const std::st
   for (const std::string &cve : spec.cves)
     modinfo += fmt::format("MODULE_INFO(kpg_cve, {});\n", c_string(cve));
   decls += fmt::format("#define KPG_MODULE_OBJECTS {}\n", module_objects ? 1 : 0);
+  // MODULE_IMPORT_NS(X) as it expands: its argument is an identifier in 6.1 and a string
+  // from 6.13 on, MODULE_INFO(import_ns, "X") means the same to every modpost.
+  for (const std::string &ns : spec.import_ns)
+    modinfo += fmt::format("MODULE_INFO(import_ns, {});\n", c_string(ns));
   std::string out = tmpl;
   for (const auto &[key, value] : {std::pair<std::string, std::string>{"@KPG_DECLARATIONS@", decls},
                                    {"@KPG_FUNCS@", funcs},

@@ -36,6 +36,7 @@ struct ModuleSpec {
   std::string target_release, target_build_id;
   std::vector<ModuleObject> objects; // vmlinux first, then modules by name
   std::vector<std::string> diff_objects;
+  std::vector<std::string> import_ns; // symbol namespaces to import, sorted (imported_namespaces())
 };
 
 // Module names must be valid for kbuild and fit MODULE_NAME_LEN (56 with the NUL): letters,

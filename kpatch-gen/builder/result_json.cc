@@ -97,6 +97,7 @@ json module_report_json(const Build &b) {
   full["units"] = std::move(units);
   full["reports"] = std::move(reports);
   full["klp_relocations"] = b.module.klp_relocs;
+  full["import_ns"] = b.module.spec.import_ns;
   full["compiler"] = compiler_json(b.compiler);
   full["signature"] = b.module.signature;
   if (b.target.debian)

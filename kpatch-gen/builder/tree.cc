@@ -46,6 +46,15 @@ static Expected<void> copy_if_different(const std::string &from, const std::stri
   return write_file_atomic(to, *bytes);
 }
 
+// The headers patch authors include: kpatch-gen.h, and kpatch-macros.h / kpatch-syscall.h
+// so that patches written for kpatch build unchanged (they map onto kpatch-gen.h).
+static Expected<void> copy_author_headers(const std::string &templates_dir, const std::string &include_dir) {
+  for (const char *h : {"kpatch-gen.h", "kpatch-macros.h", "kpatch-syscall.h"})
+    if (auto c = copy_if_different(templates_dir + "/include/" + h, include_dir + "/" + h); !c)
+      return c;
+  return {};
+}
+
 PreparedTree::PreparedTree(PreparedTree &&o) noexcept
     : dir_(std::move(o.dir_)), src_(std::move(o.src_)), key_(std::move(o.key_)), compiler_(std::move(o.compiler_)),
       release_(std::move(o.release_)), cc_(std::move(o.cc_)), lock_fd_(o.lock_fd_), cached_(o.cached_) {
@@ -118,7 +127,7 @@ Expected<PreparedTree> PreparedTree::open(const TreeInputs &in, Progress &progre
       if (auto c = copy_if_different(in.symvers, obj + "/Module.symvers"); !c)
         return std::move(c).take_error();
   }
-  if (auto c = copy_if_different(in.templates_dir + "/include/kpatch-gen.h", t.include_dir() + "/kpatch-gen.h"); !c)
+  if (auto c = copy_author_headers(in.templates_dir, t.include_dir()); !c)
     return std::move(c).take_error();
   if (auto r = t.restore_from_dirty_list(); !r)
     return std::move(r).take_error();
@@ -138,7 +147,7 @@ Expected<void> PreparedTree::prepare(const TreeInputs &in, Progress &progress) {
     return make_error(Location(dir_), "cannot create: " + ec.message());
   if (auto c = copy_if_different(in.config, orig_obj() + "/.config"); !c)
     return c;
-  if (auto c = copy_if_different(in.templates_dir + "/include/kpatch-gen.h", include_dir() + "/kpatch-gen.h"); !c)
+  if (auto c = copy_author_headers(in.templates_dir, include_dir()); !c)
     return c;
   progress.note("hard-linking the source tree into " + patched_src());
   {

@@ -11,7 +11,7 @@
 //                   changes with new ones (breaking the link), and the builder restores them
 //                   afterwards, so the copy costs nothing after the first build;
 //   patched-obj/    O= directory over patched-src (a copy of the prepared orig-obj);
-//   include/        kpatch-gen.h for patch authors;
+//   include/        kpatch-gen.h (and kpatch-macros.h, kpatch-syscall.h) for patch authors;
 //   module/         where the live patch module is linked (a fixed path, so that debug
 //                   info and build IDs do not depend on a temporary directory name);
 //   lock            flock()ed for the whole build: one build per cache entry at a time;

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,7 @@ inline constexpr const char *NEW_EXPORT = "NEW_EXPORT";
 inline constexpr const char *EXPORTED_ABI_CHANGED = "EXPORTED_ABI_CHANGED";
 inline constexpr const char *UNSUPPORTED_SPECIAL_SECTION = "UNSUPPORTED_SPECIAL_SECTION";
 inline constexpr const char *BTF_IDS_CHANGED = "BTF_IDS_CHANGED";
+inline constexpr const char *FORCE_UNSAFE = "FORCE_UNSAFE";
 inline constexpr const char *INTERNAL = "INTERNAL";
 } // namespace code
 
@@ -331,6 +333,7 @@ struct DiffContext {
   Inclusion incl;
   std::vector<SpecialSelection> special;
   std::vector<Callback> callbacks;
+  std::set<std::string> ignored_sections; // KPATCH_IGNORE_SECTION names (author_markers.cc)
   RelocPlan plan;
   elf::ObjectFile out;
   OutputInfo out_info;

@@ -43,6 +43,12 @@ void ignore_line_only_changes(DiffContext &ctx);
 // that come from inlined callees (DWARF). After: changes is final.
 void classify(DiffContext &ctx);
 
+// author_markers.cc -- the kpatch markers of kpatch-macros.h: KPATCH_IGNORE_FUNCTION and
+// KPATCH_IGNORE_SECTION turn changes back to Same (with a note) and fill ignored_sections
+// (tables select_special_entries drops instead of refusing); KPATCH_FORCE_UNSAFE is refused
+// (FORCE_UNSAFE). After: changes is final.
+void apply_author_markers(DiffContext &ctx);
+
 // notrace.cc -- a changed function without ftrace entry (notrace, or an out-of-line `inline`)
 // cannot be redirected; when every way into it is a call from traceable functions of the
 // unit, those callers are patched instead (changes: forced Changed, kind "notrace-callee";

@@ -97,6 +97,8 @@ DiffResult run_diff(const Options &opt, const TargetKernel &target) {
   timer.lap("line_only");
   classify(ctx);
   timer.lap("classify");
+  apply_author_markers(ctx);
+  timer.lap("author_markers");
   patch_notrace_callers(ctx);
   timer.lap("notrace_callers");
   check_unsupported(ctx);

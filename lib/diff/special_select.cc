@@ -182,8 +182,8 @@ void check_unknown_sections(DiffContext &ctx) {
   for (SectionId sid : pv.obj().sections.ids()) {
     const elf::Section &s = pv.sec(sid);
     if (!s.is_alloc() || s.is_exec() || find_special_section(s.name) || is_ignored_section(s.name) ||
-        s.name.starts_with(".kpatch_gen."))
-      continue;
+        s.name.starts_with(".kpatch_gen.") || ctx.ignored_sections.count(s.name))
+      continue; // ignored_sections: KPATCH_IGNORE_SECTION("name") (author_markers.cc)
     for (const elf::Reloc &r : pv.relocs_of(sid)) {
       Target t = pv.resolve(sid, r);
       if (t.kind != Target::Kind::Symbol || !ctx.incl.has(t.sym))

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Symbol namespaces of the live patch module: every namespace of an exported symbol the diff
+// objects use is imported, once, sorted, in the generated source (modpost refuses the module
+// otherwise: "uses symbol to_cxl_port from namespace CXL, but does not import it").
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "builder/modgen.h"
+#include "builder/namespaces.h"
+#include "common/temp_dir.h"
+
+using namespace kpg;
+using namespace kpg::build;
+
+namespace {
+
+void write(const std::string &path, const std::string &text) { std::ofstream(path) << text; }
+
+// A diff object as the diff leaves it: the patched code's calls to exports stay undefined.
+std::string compile(const test::TempDir &d, const std::string &name, const std::string &code) {
+  write(d.file(name + ".c"), code);
+  std::string obj = d.file(name + ".o");
+  std::string cmd = "gcc -O2 -c " + d.file(name + ".c") + " -o " + obj;
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  return obj;
+}
+
+diff::Symvers symvers(const test::TempDir &d) {
+  write(d.file("Module.symvers"), "0x11111111\tto_cxl_port\tvmlinux\tEXPORT_SYMBOL_GPL\tCXL\n"
+                                  "0x22222222\tcxl_bus_type\tvmlinux\tEXPORT_SYMBOL_GPL\tCXL\n"
+                                  "0x33333333\tdma_buf_get\tvmlinux\tEXPORT_SYMBOL_GPL\tDMA_BUF\n"
+                                  "0x44444444\t_printk\tvmlinux\tEXPORT_SYMBOL\t\n"
+                                  "0x55555555\tunused_ns\tvmlinux\tEXPORT_SYMBOL_GPL\tIOMMUFD\n");
+  auto sv = diff::Symvers::load(d.file("Module.symvers"));
+  EXPECT_TRUE(sv) << sv.error().str();
+  return std::move(*sv);
+}
+
+} // namespace
+
+TEST(Namespaces, EveryUsedNamespaceOnceAndSorted) {
+  test::TempDir d("kpg-ns");
+  std::string a = compile(d, "a",
+                          "extern void *to_cxl_port(void *); extern int _printk(const char *, ...);\n"
+                          "extern void *dma_buf_get(int);\n"
+                          "void *f(void *p) { _printk(\"x\"); dma_buf_get(1); return to_cxl_port(p); }\n");
+  std::string b = compile(d, "b", "extern int cxl_bus_type; int g(void) { return cxl_bus_type; }\n");
+  auto ns = imported_namespaces({a, b}, symvers(d));
+  ASSERT_TRUE(ns) << ns.error().str();
+  EXPECT_EQ(*ns, (std::vector<std::string>{"CXL", "DMA_BUF"}));
+}
+
+TEST(Namespaces, NoneWhenNoNamespacedExportIsUsed) {
+  test::TempDir d("kpg-ns");
+  std::string a = compile(d, "a", "extern int _printk(const char *, ...); void f(void) { _printk(\"x\"); }\n");
+  auto ns = imported_namespaces({a}, symvers(d));
+  ASSERT_TRUE(ns);
+  EXPECT_TRUE(ns->empty());
+}
+
+TEST(Namespaces, UnreadableObjectIsAnError) {
+  test::TempDir d("kpg-ns");
+  write(d.file("junk.o"), "not an ELF file");
+  EXPECT_FALSE(imported_namespaces({d.file("junk.o")}, symvers(d)));
+}
+
+TEST(ModuleSource, ImportsNamespacesInOrder) {
+  ModuleSpec s;
+  s.name = "fix_cxl_region";
+  s.target_release = "6.1.0-53-cloud-amd64";
+  s.import_ns = {"CXL", "DMA_BUF"};
+  auto src = render_module_source(s, "@KPG_DECLARATIONS@ @KPG_FUNCS@ @KPG_OBJECTS@ @KPG_REPLACE@ @KPG_MODINFO@");
+  ASSERT_TRUE(src) << src.error().str();
+  size_t cxl = src->find("MODULE_INFO(import_ns, \"CXL\");"), dma = src->find("MODULE_INFO(import_ns, \"DMA_BUF\");");
+  ASSERT_NE(cxl, std::string::npos);
+  ASSERT_NE(dma, std::string::npos);
+  EXPECT_LT(cxl, dma);
+}
