@@ -71,7 +71,7 @@ TEST(ModuleSource, ImportsNamespacesInOrder) {
   s.name = "fix_cxl_region";
   s.target_release = "6.1.0-53-cloud-amd64";
   s.import_ns = {"CXL", "DMA_BUF"};
-  auto src = render_module_source(s, "@KPG_DECLARATIONS@ @KPG_FUNCS@ @KPG_OBJECTS@ @KPG_REPLACE@ @KPG_MODINFO@");
+  auto src = render_module_source(s, "@KPG_DECLARATIONS@ @KPG_FUNCS@ @KPG_OBJECTS@ @KPG_MODULE_CALLBACKS@ @KPG_REPLACE@ @KPG_MODINFO@");
   ASSERT_TRUE(src) << src.error().str();
   size_t cxl = src->find("MODULE_INFO(import_ns, \"CXL\");"), dma = src->find("MODULE_INFO(import_ns, \"DMA_BUF\");");
   ASSERT_NE(cxl, std::string::npos);
