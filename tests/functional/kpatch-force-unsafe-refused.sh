@@ -15,5 +15,5 @@ kpatch_pair "$t/orig.c" "$t/patched.c"
 kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 1
 [ "$(refusal_codes)" = FORCE_UNSAFE ]
-jqr '.refusals[].message' | grep -q '^KPATCH_FORCE_UNSAFE(loop_body): .*consistency model'
+jqr '.refusals[].message' | has '^KPATCH_FORCE_UNSAFE(loop_body): .*consistency model'
 [ ! -e "$t/out.o" ]

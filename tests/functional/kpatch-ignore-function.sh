@@ -18,7 +18,7 @@ kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 0
 [ "$(changed)" = a ]
 not out_sym __kpg_new.vmlinux.b.0
-jqr '.notes[]' | grep -q 'KPATCH_IGNORE_FUNCTION(b): the change to b is ignored'
+jqr '.notes[]' | has 'KPATCH_IGNORE_FUNCTION(b): the change to b is ignored'
 readelf -SW "$t/out.o" | not grep -q 'kpatch_gen.ignore'
 # Ignoring the only change leaves nothing to patch.
 sed -i 's/return x + 2/return x + 1/' "$t/patched.c"

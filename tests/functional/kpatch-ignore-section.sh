@@ -19,4 +19,4 @@ kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 0
 [ "$(changed)" = handler ]
 [ -z "$(sec_size my_table)" ]
-jqr '.notes[]' | grep -q 'KPATCH_IGNORE_SECTION("my_table"): the table is dropped'
+jqr '.notes[]' | has 'KPATCH_IGNORE_SECTION("my_table"): the table is dropped'
