@@ -10,49 +10,22 @@
 # SPDX-License-Identifier: GPL-2.0-only
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../../.." && pwd)
-lab="$repo/ci/lab/lab.sh"
-: "${KPATCH_GEN:?set KPATCH_GEN to the kpatch-gen binary}"
+KPG_PROG=debian-kernel
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. "$(dirname "$0")/common.sh"
 examples=(cmdline-string meminfo-string new-function)
-
-release=${KPG_DEBIAN_RELEASE:-}
-if [ -z "$release" ]; then
-	if ! release=$("$repo/ci/debian-release.sh"); then
-		echo "debian-kernel: SKIP: no Debian 6.1 kernel matching linux-source-6.1 in the archives" >&2
-		exit 77
-	fi
-fi
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kpg-debian.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-echo "debian-kernel: target $release"
 
 scenario="$tmp/scenario"
 echo '. /kpg/lib.sh' >"$scenario"
 adds=()
 vmlinuz=
 for e in "${examples[@]}"; do
-	rc=0
-	"$KPATCH_GEN" build "$repo/examples/$e/$e.patch" --debian-kernel "$release" -o "$tmp/$e" --json \
-		>"$tmp/$e.json" 2>"$tmp/$e.log" || rc=$?
-	if [ "$rc" != 0 ]; then
-		cat "$tmp/$e.log" >&2
-		# Only a failure to get the packages is a skip; everything else is a failure.
-		if grep -qE "no such package in the configured archives|apt-get download failed|no version .* in the archives" "$tmp/$e.log"; then
-			echo "debian-kernel: SKIP: the packages of $release cannot be fetched" >&2
-			exit 77
-		fi
-		echo "debian-kernel: FAIL: kpatch-gen build of examples/$e for $release exited $rc" >&2
-		exit 1
-	fi
+	build "$e" "$repo/examples/$e/$e.patch" 0
 	ko=$(jq -r '.output.module' "$tmp/$e.json")
 	name=$(basename "$ko" .ko)
-	[ "$(jq -r '.target.release' "$tmp/$e.json")" = "$release" ] || {
-		echo "debian-kernel: FAIL: $ko records target $(jq -r '.target.release' "$tmp/$e.json"), not $release" >&2
-		exit 1
-	}
+	[ "$(jq -r '.target.release' "$tmp/$e.json")" = "$release" ] ||
+		fail "$ko records target $(jq -r '.target.release' "$tmp/$e.json"), not $release"
 	vmlinuz=$(jq -r '.debian.vmlinuz' "$tmp/$e.json")
-	echo "debian-kernel: built $ko in $(jq -r '.total_seconds' "$tmp/$e.json") s (packages: $(jq -r '.debian.provision_seconds' "$tmp/$e.json") s)"
 	adds+=(--add "$ko:/kpg/add/$name.ko")
 	probe=$(cat "$repo/examples/$e/probe")
 	printf 'kpg_loaded_probe /kpg/add/%s.ko %q\n' "$name" "$probe" >>"$scenario"

@@ -13,41 +13,12 @@
 # SPDX-License-Identifier: GPL-2.0-only
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../../.." && pwd)
-# shellcheck source=../../has.sh
-. "$repo/tests/has.sh"
-lab="$repo/ci/lab/lab.sh"
-: "${KPATCH_GEN:?set KPATCH_GEN to the kpatch-gen binary}"
+KPG_PROG=debian-module
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. "$(dirname "$0")/common.sh"
 ex="$repo/examples/module-binfmt-misc"
 
-release=${KPG_DEBIAN_RELEASE:-}
-if [ -z "$release" ]; then
-	if ! release=$("$repo/ci/debian-release.sh"); then
-		echo "debian-module: SKIP: no Debian 6.1 kernel matching linux-source-6.1 in the archives" >&2
-		exit 77
-	fi
-fi
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kpg-debian-module.XXXXXX")
-trap '[ "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
-echo "debian-module: target $release"
-fail() {
-	echo "debian-module: FAIL: $*" >&2
-	exit 1
-}
-
-rc=0
-"$KPATCH_GEN" build "$ex/module-binfmt-misc.patch" --debian-kernel "$release" -o "$tmp/out" --json \
-	>"$tmp/build.json" 2>"$tmp/build.log" || rc=$?
-if [ "$rc" != 0 ]; then
-	cat "$tmp/build.log" >&2
-	if grep -qE "no such package in the configured archives|apt-get download failed|no version .* in the archives" "$tmp/build.log"; then
-		echo "debian-module: SKIP: the packages of $release cannot be fetched" >&2
-		exit 77
-	fi
-	fail "kpatch-gen build of examples/module-binfmt-misc for $release exited $rc"
-fi
-echo "debian-module: built in $(jq -r '.total_seconds' "$tmp/build.json") s"
+build build "$ex/module-binfmt-misc.patch" 0
 target=$(jq -r '.units[0].target' "$tmp/build.json")
 shipped=$(jq -r '.units[0].shipped' "$tmp/build.json")
 [ "$(jq -r '.units[0].objname' "$tmp/build.json")" = binfmt_misc ] || fail "the unit is not binfmt_misc's"

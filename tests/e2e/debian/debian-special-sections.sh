@@ -18,44 +18,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../../.." && pwd)
-# shellcheck source=../../has.sh
-. "$repo/tests/has.sh"
-lab="$repo/ci/lab/lab.sh"
-: "${KPATCH_GEN:?set KPATCH_GEN to the kpatch-gen binary}"
-
-release=${KPG_DEBIAN_RELEASE:-}
-if [ -z "$release" ]; then
-	if ! release=$("$repo/ci/debian-release.sh"); then
-		echo "debian-special-sections: SKIP: no Debian 6.1 kernel matching linux-source-6.1 in the archives" >&2
-		exit 77
-	fi
-fi
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kpg-debian-special.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-echo "debian-special-sections: target $release"
-
-fail() {
-	echo "debian-special-sections: FAIL: $*" >&2
-	exit 1
-}
-
-# build NAME PATCH EXPECTED_EXIT: kpatch-gen build into $tmp/NAME; prints the log on a mismatch.
-build() {
-	local name=$1 patch=$2 want=$3 rc=0
-	"$KPATCH_GEN" build "$patch" --debian-kernel "$release" -o "$tmp/$name" --json \
-		>"$tmp/$name.json" 2>"$tmp/$name.log" || rc=$?
-	if [ "$rc" != "$want" ]; then
-		cat "$tmp/$name.log" >&2
-		if grep -qE "no such package in the configured archives|apt-get download failed|no version .* in the archives" "$tmp/$name.log"; then
-			echo "debian-special-sections: SKIP: the packages of $release cannot be fetched" >&2
-			exit 77
-		fi
-		fail "kpatch-gen build $(basename "$patch") for $release exited $rc, expected $want"
-	fi
-	echo "debian-special-sections: $(basename "$patch"): exit $rc in $(jq -r '.total_seconds' "$tmp/$name.json") s"
-}
+KPG_PROG=debian-special-sections
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. "$(dirname "$0")/common.sh"
 
 build kvm "$here/patches/kvm-x86-blank-line.patch" 3
 build hashtab "$here/patches/bpf-hashtab-blank-line.patch" 3

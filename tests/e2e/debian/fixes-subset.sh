@@ -26,7 +26,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
-# shellcheck source=../../has.sh
+# shellcheck source-path=SCRIPTDIR source=../../has.sh
 . "$repo/tests/has.sh"
 : "${KPATCH_GEN:?set KPATCH_GEN to the kpatch-gen binary}"
 : "${KPATCH_LOAD:?set KPATCH_LOAD to the kpatch-load binary}"
