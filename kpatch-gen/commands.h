@@ -14,15 +14,17 @@
 namespace kpg::cli {
 
 // The exit status of every kpatch-gen subcommand, documented in each --help and the README;
-// scripts branch on it (3 is "nothing to do", not a failure). One enum for diff, build and
-// inspect; `repo` still has its own REPO_* codes (its 3 means "verify failed": repo_cmd.cc),
-// and kpatch-load has its own, for its own states.
+// scripts branch on it (3 is "nothing to do", not a failure). One enum for every subcommand;
+// kpatch-load has its own, for its own states.
 enum class ExitCode : int {
   Ok = 0,       // done: diff written (diff), module written (build), module shown (inspect)
   Failed = 1,   // refused (each reason printed with its code) or error
   Usage = 2,    // bad command line
   NoChange = 3, // no functional change, or (build) no changed file is built in this kernel: nothing written
   CompileError = 4, // build: the patched source does not compile (the compiler's first error is shown)
+  // repo verify: metadata or a target failed verification. 3 as well: `repo` never has "no
+  // change", and a script reads the code of the subcommand it ran.
+  RepoInvalid = 3,
 };
 inline int exit_status(ExitCode c) { return static_cast<int>(c); }
 
@@ -65,14 +67,14 @@ struct RepoArgs {
            *rotate = nullptr, *list = nullptr, *verify = nullptr;
 };
 CLI::App *add_repo_command(CLI::App &app, RepoArgs &args);
-int run_repo_command(const RepoArgs &args);
+ExitCode run_repo_command(const RepoArgs &args);
 
 struct SignArgs {
   std::string module, key, cert, hash, config, output;
   bool json = false, quiet = false;
 };
 CLI::App *add_sign_command(CLI::App &app, SignArgs &args);
-int run_sign_command(const SignArgs &args);
+ExitCode run_sign_command(const SignArgs &args);
 
 // The "signature" object of the .json report and of `sign --json`.
 nlohmann::json signature_report(const build::Signer &signer, const std::string &hash, u64 sig_size,

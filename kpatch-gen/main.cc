@@ -45,8 +45,8 @@ int main(int argc, char **argv) {
   if (inspect->parsed())
     return exit_status(kpg::cli::run_inspect_command(inspect_args));
   if (repo->parsed())
-    return kpg::cli::run_repo_command(repo_args);
+    return exit_status(kpg::cli::run_repo_command(repo_args));
   if (sign->parsed())
-    return kpg::cli::run_sign_command(sign_args);
+    return exit_status(kpg::cli::run_sign_command(sign_args));
   return exit_status(ExitCode::Usage);
 }

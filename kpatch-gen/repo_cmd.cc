@@ -25,8 +25,6 @@ using nlohmann::json;
 
 namespace kpg::cli {
 
-enum RepoExit { REPO_OK = 0, REPO_ERROR = 1, REPO_USAGE = 2, REPO_INVALID = 3 };
-
 static const char *kRepoFooter = R"(A repository is plain static files, in TUF's layout:
   DIR/metadata/N.root.json, N.targets.json, N.snapshot.json, timestamp.json
   DIR/targets/RELEASE/BUILD_ID/LEVEL/<sha256>.MODULE.ko
@@ -116,7 +114,7 @@ CLI::App *add_repo_command(CLI::App &app, RepoArgs &a) {
 
 namespace {
 
-int fail(const std::string &msg, int code = REPO_ERROR) {
+ExitCode fail(const std::string &msg, ExitCode code = ExitCode::Failed) {
   std::fprintf(stderr, "kpatch-gen repo: error: %s\n", msg.c_str());
   return code;
 }
@@ -152,7 +150,7 @@ bool apply_expires(tuf::Repository *r, tuf::InitOptions *o, const std::vector<st
   return true;
 }
 
-int run_verify(const RepoArgs &a) {
+ExitCode run_verify(const RepoArgs &a) {
   const std::string md = a.dir + "/metadata";
   std::string root_file = a.root_file.empty() ? md + "/1.root.json" : a.root_file;
   auto root = read_text_file(root_file);
@@ -173,7 +171,7 @@ int run_verify(const RepoArgs &a) {
   tuf::FileFetcher fetcher;
   tuf::Updater u(fetcher, store, md, a.dir + "/targets", now_seconds());
   if (auto r = u.refresh(); !r)
-    return fail(r.error().str(), r.error().code == tuf::kRejected ? REPO_INVALID : REPO_ERROR);
+    return fail(r.error().str(), r.error().code == tuf::kRejected ? ExitCode::RepoInvalid : ExitCode::Failed);
   int bad = 0;
   for (const auto &[path, t] : u.targets().targets) {
     auto d = u.download_target(t);
@@ -183,16 +181,16 @@ int run_verify(const RepoArgs &a) {
     }
   }
   if (bad)
-    return fail(fmt::format("{} of {} target(s) failed verification", bad, u.targets().targets.size()), REPO_INVALID);
+    return fail(fmt::format("{} of {} target(s) failed verification", bad, u.targets().targets.size()), ExitCode::RepoInvalid);
   say(fmt::format("{}: valid: root v{} ({} rotation(s) from {}), timestamp v{} (expires {}), snapshot v{}, targets v{}; "
                   "{} target(s) verified",
                   a.dir, u.root().version, u.stats().root_rotations, root_file, u.timestamp().version,
                   tuf::format_time(u.timestamp().expires), u.snapshot().version, u.targets().version,
                   u.targets().targets.size()));
-  return REPO_OK;
+  return ExitCode::Ok;
 }
 
-int run_list(const RepoArgs &a, tuf::Repository &r) {
+ExitCode run_list(const RepoArgs &a, tuf::Repository &r) {
   std::vector<std::string> problems;
   std::vector<patchrepo::Level> levels = repo::levels_of(r, &problems);
   if (a.json) {
@@ -213,7 +211,7 @@ int run_list(const RepoArgs &a, tuf::Repository &r) {
       out["levels"].push_back(lj);
     }
     std::fputs((out.dump(2) + "\n").c_str(), stdout);
-    return REPO_OK;
+    return ExitCode::Ok;
   }
   std::printf("%s: %s\n", a.dir.c_str(), versions(r).c_str());
   std::printf("expires: root %s, targets %s, snapshot %s, timestamp %s\n", tuf::format_time(r.root().expires).c_str(),
@@ -230,12 +228,12 @@ int run_list(const RepoArgs &a, tuf::Repository &r) {
   }
   for (const std::string &p : problems)
     std::fprintf(stderr, "kpatch-gen repo: warning: %s\n", p.c_str());
-  return REPO_OK;
+  return ExitCode::Ok;
 }
 
 } // namespace
 
-int run_repo_command(const RepoArgs &a) {
+ExitCode run_repo_command(const RepoArgs &a) {
   if (a.verify->parsed())
     return run_verify(a);
   const std::string keys = a.keys.empty() ? default_keys(a.dir) : a.keys;
@@ -246,13 +244,13 @@ int run_repo_command(const RepoArgs &a) {
     o.root_keys = a.root_keys;
     o.root_threshold = a.root_threshold;
     if (!apply_expires(nullptr, &o, a.expires, err))
-      return fail(err, REPO_USAGE);
+      return fail(err, ExitCode::Usage);
     auto r = tuf::Repository::init(a.dir, keys, o, now);
     if (!r)
       return fail(r.error().str());
     say(fmt::format("created {} ({}); private keys in {}", a.dir, versions(*r), keys));
     say(fmt::format("give machines {}/metadata/1.root.json: kpatch-agent install --trusted-root", a.dir));
-    return REPO_OK;
+    return ExitCode::Ok;
   }
   auto r = tuf::Repository::open(a.dir, keys);
   if (!r)
@@ -273,13 +271,13 @@ int run_repo_command(const RepoArgs &a) {
     for (const std::string &s : a.cves) {
       auto c = patchrepo::parse_cve_spec(s);
       if (!c)
-        return fail("--cve " + c.error().message, REPO_USAGE);
+        return fail("--cve " + c.error().message, ExitCode::Usage);
       o.cves.push_back(*c);
     }
     if (!a.cve_file.empty()) {
       auto f = patchrepo::read_cve_file(a.cve_file);
       if (!f)
-        return fail(f.error().str(), REPO_USAGE);
+        return fail(f.error().str(), ExitCode::Usage);
       o.cves.insert(o.cves.end(), f->begin(), f->end());
     }
     auto l = repo::add_level(*r, a.module, *report, o, now);
@@ -288,7 +286,7 @@ int run_repo_command(const RepoArgs &a) {
     say(fmt::format("level {} of {} (build ID {}): {}, channels {}, CVEs: {}", l->level, l->release, l->build_id,
                     l->module, fmt::join(l->channels, ","), cve_list(*l)));
     say(fmt::format("published {} as {}; {}", a.module, l->target_path, versions(*r)));
-    return REPO_OK;
+    return ExitCode::Ok;
   }
   if (a.promote->parsed() || a.demote->parsed()) {
     unsigned long level = 0;
@@ -297,18 +295,18 @@ int run_repo_command(const RepoArgs &a) {
     } catch (...) {
     }
     if (level == 0 || level > 1000000)
-      return fail(fmt::format("LEVEL \"{}\" is not a patch level (1, 2, ...)", a.level), REPO_USAGE);
+      return fail(fmt::format("LEVEL \"{}\" is not a patch level (1, 2, ...)", a.level), ExitCode::Usage);
     bool on = a.promote->parsed();
     auto l = repo::set_channel(*r, static_cast<u32>(level), a.kernel, a.channels.front(), on, now);
     if (!l)
       return fail(l.error().str());
     say(fmt::format("level {} of {} ({}) is {} channel {}; channels now: {}; {}", l->level, l->release, l->module,
                     on ? "in" : "no longer in", a.channels.front(), fmt::join(l->channels, ","), versions(*r)));
-    return REPO_OK;
+    return ExitCode::Ok;
   }
   if (a.refresh->parsed()) {
     if (!apply_expires(&*r, nullptr, a.expires, err))
-      return fail(err, REPO_USAGE);
+      return fail(err, ExitCode::Usage);
     if (!a.expires.empty())
       if (auto w = r->save_periods(); !w)
         return fail(w.error().str());
@@ -317,7 +315,7 @@ int run_repo_command(const RepoArgs &a) {
       return fail(done.error().str());
     say(done->empty() ? fmt::format("nothing to re-sign: timestamp expires {}", tuf::format_time(r->timestamp().expires))
                       : fmt::format("re-signed {}; {}", fmt::join(*done, ", "), versions(*r)));
-    return REPO_OK;
+    return ExitCode::Ok;
   }
   if (a.rotate->parsed()) {
     std::optional<std::string> old;
@@ -328,13 +326,13 @@ int run_repo_command(const RepoArgs &a) {
                              : "";
     auto fresh = r->rotate_key(a.role, old, now);
     if (!fresh)
-      return fail(fresh.error().str(), a.role.empty() ? REPO_USAGE : REPO_ERROR);
+      return fail(fresh.error().str(), a.role.empty() ? ExitCode::Usage : ExitCode::Failed);
     say(fmt::format("{} key {} replaced by {}; {}", a.role, old.value_or(before), *fresh, versions(*r)));
     if (a.role == "root")
       say("machines follow the new root through the chain; new machines may be given the newest N.root.json");
-    return REPO_OK;
+    return ExitCode::Ok;
   }
-  return REPO_USAGE;
+  return ExitCode::Usage;
 }
 
 } // namespace kpg::cli

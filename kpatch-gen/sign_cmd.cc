@@ -18,8 +18,6 @@ using nlohmann::json;
 
 namespace kpg::cli {
 
-enum SignExit { SIGN_OK = 0, SIGN_ERROR = 1, SIGN_USAGE = 2 };
-
 static std::string sign_help() {
   return "Append a module signature to MODULE as the kernel's scripts/sign-file does: a detached PKCS#7 "
          "(CMS) message without certificates or signed attributes, the struct module_signature trailer and the "
@@ -153,10 +151,10 @@ std::shared_ptr<build::ModuleSigner> build_signer(const BuildArgs &a) {
   return std::make_shared<BuildSigning>(a.sign_key, a.sign_cert);
 }
 
-int run_sign_command(const SignArgs &a) {
+ExitCode run_sign_command(const SignArgs &a) {
   auto fail = [](const std::string &msg) {
     std::fprintf(stderr, "kpatch-gen sign: error: %s\n", msg.c_str());
-    return SIGN_ERROR;
+    return ExitCode::Failed;
   };
   auto hash = signing_hash(a.hash, a.config);
   if (!hash)
@@ -196,7 +194,7 @@ int run_sign_command(const SignArgs &a) {
     std::fprintf(stderr, "kpatch-gen sign: wrote %s (sha256 %s): %s signature, %llu bytes, by %s (key id %s)\n",
                  out.c_str(), sha.c_str(), hash->c_str(), static_cast<unsigned long long>(sig_size),
                  key->signer().subject.c_str(), key->signer().key_id.empty() ? "none" : key->signer().key_id.c_str());
-  return SIGN_OK;
+  return ExitCode::Ok;
 }
 
 } // namespace kpg::cli
