@@ -218,13 +218,14 @@ struct DiffRun {
   DiffContext &operator*() { return *ctx; }
   DiffContext *operator->() { return ctx.get(); }
 
-  // Correlate, compare, line-only rule, classify: the change set is final.
+  // Correlate, compare, line-only rule, classify, author markers: the change set is final.
   void changes() {
     validate_special_sections(*ctx);
     correlate(*ctx);
     compare(*ctx);
     ignore_line_only_changes(*ctx);
     classify(*ctx);
+    apply_author_markers(*ctx);
   }
   // ...then what the output carries and how its references resolve.
   void through_plan() {
