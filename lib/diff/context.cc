@@ -26,6 +26,8 @@ void DiffContext::prefetch_debug_info(bool patched_side) {
 }
 
 Expected<const elf::ObjectFile *> DiffContext::with_debug_info(bool patched_side) {
+  if (models_in_memory)
+    return patched_side ? &patched : &orig;
   std::unique_ptr<elf::ObjectFile> &slot = patched_side ? patched_full : orig_full;
   std::future<Expected<elf::ObjectFile>> &f = patched_side ? patched_prefetch : orig_prefetch;
   if (!slot) {

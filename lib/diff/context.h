@@ -352,6 +352,9 @@ struct DiffContext {
   // -15 ms of 110). When nothing changes the read is wasted work on the idle core.
   void prefetch_debug_info(bool patched_side);
   std::future<Expected<elf::ObjectFile>> orig_prefetch, patched_prefetch;
+  // load_models(): orig/patched were given in memory, debug sections included; there is no
+  // file to read them from again.
+  bool models_in_memory = false;
 
   // Records a refusal: an error diagnostic with a stable code, also listed in the report.
   void refuse(const char *code, const Location &loc, std::string message);

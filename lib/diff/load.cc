@@ -55,6 +55,8 @@ static void warn_shared_text(DiffContext &ctx, const elf::ObjectFile &o) {
                               funcs));
 }
 
+static Expected<void> adopt_inputs(DiffContext &ctx, elf::ObjectFile orig, elf::ObjectFile patched);
+
 Expected<void> load_inputs(DiffContext &ctx) {
   elf::ReadOptions ro;
   ro.debug_contents = false; // DWARF is read on demand (DiffContext::with_debug_info)
@@ -69,8 +71,18 @@ Expected<void> load_inputs(DiffContext &ctx) {
   Expected<elf::ObjectFile> &p = *pr;
   if (!p)
     return std::move(p).take_error();
-  ctx.orig = std::move(*o);
-  ctx.patched = std::move(*p);
+  return adopt_inputs(ctx, std::move(*o), std::move(*p));
+}
+
+Expected<void> load_models(DiffContext &ctx, elf::ObjectFile orig, elf::ObjectFile patched) {
+  ctx.models_in_memory = true;
+  return adopt_inputs(ctx, std::move(orig), std::move(patched));
+}
+
+// Everything load_inputs does once both objects are in memory.
+static Expected<void> adopt_inputs(DiffContext &ctx, elf::ObjectFile orig, elf::ObjectFile patched) {
+  ctx.orig = std::move(orig);
+  ctx.patched = std::move(patched);
   for (const elf::ObjectFile *f : {&ctx.orig, &ctx.patched})
     if (auto c = check_object(*f); !c)
       return c;
@@ -127,7 +139,7 @@ Expected<void> load_inputs(DiffContext &ctx) {
   std::thread viewer([&] { ctx.pv = std::make_unique<ObjectView>(ctx.patched, ctx.dec); });
   ctx.ov = std::make_unique<ObjectView>(ctx.orig, ctx.dec);
   viewer.join();
-  if (auto di = ctx.patched.find_section(".debug_info"); di && ctx.patched.sections[*di].size)
+  if (auto di = ctx.patched.find_section(".debug_info"); di && ctx.patched.sections[*di].size && !ctx.models_in_memory)
     ctx.prefetch_debug_info(true);
   return {};
 }

@@ -14,6 +14,10 @@ namespace kpg::diff {
 // After: both objects are x86-64 ET_REL with a symbol table, built with -ffunction-sections
 // (or refused with INCOMPATIBLE_OBJECTS naming what differs).
 Expected<void> load_inputs(DiffContext &ctx);
+// The same checks and views for two objects already in memory, with their debug sections
+// (with_debug_info() then answers from them): the seam unit tests drive the passes through,
+// on models built by hand (tests/unit/diff). Options' object paths are only used in messages.
+Expected<void> load_models(DiffContext &ctx, elf::ObjectFile orig, elf::ObjectFile patched);
 
 // validate_special.cc -- checks every special section of both objects against its entry size:
 // the size is a multiple of it and each entry carries its owner relocation. A mismatch is

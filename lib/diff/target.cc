@@ -20,8 +20,13 @@ Expected<TargetSymbols> TargetSymbols::load(const std::string &path) {
   auto obj = elf::read_object(path, ro);
   if (!obj)
     return std::move(obj).take_error();
+  return from_object(*obj);
+}
+
+TargetSymbols TargetSymbols::from_object(const elf::ObjectFile &o) {
+  const elf::ObjectFile *obj = &o;
   TargetSymbols t;
-  t.path_ = path;
+  t.path_ = o.path;
   t.linked_ = obj->header.type == ET_EXEC || obj->header.type == ET_DYN;
   t.blocks_.push_back(FileBlock{"", 0, 0});
   u32 cur = 0;
@@ -213,9 +218,13 @@ Expected<Symvers> Symvers::load(const std::string &path) {
   auto text = read_text_file(path);
   if (!text)
     return std::move(text).take_error();
+  return parse(*text, path);
+}
+
+Expected<Symvers> Symvers::parse(const std::string &text, const std::string &path) {
   Symvers sv;
   sv.path_ = path;
-  std::istringstream in(*text);
+  std::istringstream in(text);
   std::string line;
   u64 lineno = 0;
   while (std::getline(in, line)) {

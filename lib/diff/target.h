@@ -27,6 +27,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "elf/model.h"
 #include "support/error.h"
 #include "support/types.h"
 
@@ -50,6 +51,9 @@ struct FileBlock {
 class TargetSymbols {
 public:
   static Expected<TargetSymbols> load(const std::string &path);
+  // The same from an object already in memory (load() reads the file, then this; unit tests
+  // build the running kernel's symtab by hand). path() is the object's path.
+  static TargetSymbols from_object(const elf::ObjectFile &obj);
 
   const std::string &path() const { return path_; }
   bool is_linked_kernel() const { return linked_; } // ET_EXEC (vmlinux) vs ET_REL (.ko/.o)
@@ -100,6 +104,8 @@ struct SymversEntry {
 class Symvers {
 public:
   static Expected<Symvers> load(const std::string &path);
+  // Module.symvers text (load() reads the file, then this); `path` names it in errors.
+  static Expected<Symvers> parse(const std::string &text, const std::string &path);
   const std::string &path() const { return path_; }
   const SymversEntry *find(const std::string &sym) const;
   const std::unordered_map<std::string, SymversEntry> &all() const { return map_; }
