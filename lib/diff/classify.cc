@@ -104,7 +104,11 @@ void find_callbacks(DiffContext &ctx) {
     for (const elf::Reloc &r : pv.relocs_of(sid)) {
       Target t = pv.resolve(sid, r);
       if (t.kind != Target::Kind::Symbol || pv.facts(t.sym).role != SymRole::Function || t.offset != 0) {
-        ctx.refuse(code::BAD_CALLBACK, Location(pv.obj().path).with_section(s.name, r.offset),
+        Location loc = Location(pv.obj().path).with_section(s.name, r.offset);
+        if (t.kind == Target::Kind::Symbol)
+          loc = loc.with_symbol(pv.sym(t.sym).name, t.offset > 0 ? std::optional<u64>(static_cast<u64>(t.offset))
+                                                                 : std::nullopt);
+        ctx.refuse(code::BAD_CALLBACK, loc,
                    "a callback entry must point at the start of a function defined in this file");
         continue;
       }

@@ -34,7 +34,11 @@ private:
     u64 start, end;
     bool special; // entries of special sections: their owner fields point at the copies
     std::string who;
+    // The function a refusal about this site names: the included symbol itself, or the
+    // function a special entry belongs to (a __jump_table entry's code).
+    std::optional<SymbolId> sym;
   };
+  Location site_loc(const Site &s, u64 off) const;
   std::vector<Site> sites() const;
   void plan_site(const Site &s);
   void check_init_reference(const Site &site, const elf::Reloc &r, const Target &t);
@@ -58,28 +62,43 @@ std::vector<Planner::Site> Planner::sites() const {
   std::vector<Site> v;
   for (SymbolId s : ctx_.incl.order) {
     const elf::Symbol &sym = pv_.sym(s);
-    v.push_back({*sym.section, sym.value, sym.value + std::max<u64>(sym.size, 1), false, sym.name});
+    v.push_back({*sym.section, sym.value, sym.value + std::max<u64>(sym.size, 1), false, sym.name, s});
   }
   for (SectionId s : ctx_.incl.section_order)
-    v.push_back({s, 0, pv_.sec(s).size, false, pv_.sec(s).name});
+    v.push_back({s, 0, pv_.sec(s).size, false, pv_.sec(s).name, std::nullopt});
   for (const IncludedChunk &c : ctx_.incl.chunks) // out-of-line code: planned like code
-    v.push_back({c.sec, c.start, c.end, false, fmt::format("{}+0x{:x}", pv_.sec(c.sec).name, c.start)});
+    v.push_back({c.sec, c.start, c.end, false, fmt::format("{}+0x{:x}", pv_.sec(c.sec).name, c.start), std::nullopt});
   for (const SpecialSelection &sel : ctx_.special) {
     if (!copies_entries(*sel.spec))
       continue; // the objects of a __dyndbg are planned as included symbols above
     for (const SpecialEntry &e : sel.kept)
-      v.push_back({sel.sec, e.offset, e.offset + sel.entsize, true, sel.spec->name});
+      v.push_back({sel.sec, e.offset, e.offset + sel.entsize, true, sel.spec->name, e.owner});
     if (!sel.aux_kept.empty())
       if (auto repl = pv_.find_section(sel.spec->aux_section))
         for (auto [a, b] : sel.aux_kept) // replacement code: planned like code (output.cc)
-          v.push_back({*repl, a, b, false, sel.spec->aux_section});
+          v.push_back({*repl, a, b, false, sel.spec->aux_section, std::nullopt});
   }
   return v;
 }
 
+// "file: section+offset (function+offset)" of a place in a site: a refusal names the function
+// it is about, not only the unit (a __jump_table+0xd0 entry of hyperv.o says which of its
+// hundreds of functions has the static branch).
+Location Planner::site_loc(const Site &site, u64 off) const {
+  Location l = Location(pv_.obj().path).with_section(pv_.sec(site.sec).name, off);
+  if (!site.sym)
+    return l;
+  const elf::Symbol &s = pv_.sym(*site.sym);
+  // A special entry's owner lives in another section: no offset inside it.
+  return site.special ? l.with_symbol(s.name) : l.with_symbol(s.name, off - s.value);
+}
+
 // The target's FILE block for one FILE block of the original object: a unit has one, an
 // object linked from several units (`ld -r`) one per unit, each found by its own file name and
-// locals.
+// locals. The name set leaves out what the target cannot have: fresh statics, __UNIQUE_ID_*
+// (renumbered by __COUNTER__), init code and data (freed, and its symbols are not what a patch
+// refers to), and locals of sections the final link drops (`__exitcall_af_unix_exit` in
+// built-in af_unix.c: is_dropped_by_final_link).
 std::optional<u32> Planner::target_block(u32 file_block) {
   auto it = blocks_.find(file_block);
   if (it == blocks_.end()) {
@@ -88,7 +107,8 @@ std::optional<u32> Planner::target_block(u32 file_block) {
       const SymFacts &f = ov_.facts(s);
       if ((f.role == SymRole::Function || f.role == SymRole::Object) && ov_.sym(s).is_local() && !f.fresh_static &&
           f.file_block == file_block && !f.name.base.starts_with("__UNIQUE_ID") &&
-          !is_init_section_name(ov_.sec(*ov_.sym(s).section).name))
+          !is_init_section_name(ov_.sec(*ov_.sym(s).section).name) &&
+          !is_dropped_by_final_link(ov_.sec(*ov_.sym(s).section).name))
         locals.push_back(ov_.sym(s).name);
     }
     const std::string &file = file_block ? ov_.file_block_name(file_block) : ov_.file_name();
@@ -266,7 +286,7 @@ void Planner::check_init_reference(const Site &site, const elf::Reloc &r, const 
   }
   if (!init)
     return;
-  ctx_.refuse(code::INIT_REFERENCED, Location(pv_.obj().path).with_section(pv_.sec(site.sec).name, r.offset),
+  ctx_.refuse(code::INIT_REFERENCED, site_loc(site, r.offset),
               fmt::format("{} refers to {}, which is __init (section {}): it is freed after boot, and the patched "
                           "code would reach freed memory. Do that work from a pre-patch callback, or move the "
                           "callee out of __init",
@@ -280,7 +300,7 @@ void Planner::check_init_reference(const Site &site, const elf::Reloc &r, const 
 void Planner::plan_btf_ids(const Site &site, const elf::Reloc &r, const Target &t) {
   auto place = btf_ids_place(pv_, t);
   if (!place) {
-    ctx_.refuse(code::TARGET_SYMBOL_NOT_FOUND, Location(pv_.obj().path).with_section(pv_.sec(site.sec).name, r.offset),
+    ctx_.refuse(code::TARGET_SYMBOL_NOT_FOUND, site_loc(site, r.offset),
                 fmt::format("{} refers to {}, which is in no BTF id list: it cannot be found in the running kernel",
                             site.who, pv_.describe(t)));
     return;
@@ -392,17 +412,21 @@ void Planner::run() {
         if (!ref || ref->kind != RefKind::Klp || ref->objname == "vmlinux")
           continue;
         const std::string &n = pv_.sym(t.sym).name;
+        Location loc = Location(pv_.obj().path).with_section(sel.spec->name, e.offset);
+        if (e.owner)
+          loc = loc.with_symbol(pv_.sym(*e.owner).name);
         if (n.starts_with("__tracepoint_") || n.starts_with("__SCK__tp_func_")) {
-          ctx_.diag.warn(Location(pv_.obj().path).with_section(sel.spec->name, e.offset),
+          ctx_.diag.warn(loc,
                          fmt::format("tracepoint {} of module {} is dropped from the patched code (its key would be "
                                      "resolved after the module's jump labels are set up)",
                                      n, ref->objname));
           drop = true;
         } else {
-          ctx_.refuse(code::MODULE_KEY_IN_SPECIAL_ENTRY, Location(pv_.obj().path).with_section(sel.spec->name, e.offset),
-                      fmt::format("{} entry refers to {} in module {}: a livepatch relocation into a module is "
+          ctx_.refuse(code::MODULE_KEY_IN_SPECIAL_ENTRY, loc,
+                      fmt::format("{} entry{} refers to {} in module {}: a livepatch relocation into a module is "
                                   "applied too late for {}. Use static_key_enabled() or a plain call instead",
-                                  sel.spec->name, n, ref->objname, sel.spec->why));
+                                  sel.spec->name, e.owner ? " of " + pv_.sym(*e.owner).name : std::string(), n,
+                                  ref->objname, sel.spec->why));
         }
       }
       if (!drop)

@@ -181,6 +181,20 @@ bool is_init_section_name(std::string_view name) {
 
 bool is_exit_section_name(std::string_view name) { return starts_with(name, ".exit.") || starts_with(name, ".exitcall"); }
 
+bool is_dropped_by_final_link(std::string_view name) {
+  // .exitcall.exit: module_exit(af_unix_exit) in built-in net/unix/af_unix.c is
+  //   `static exitcall_t __exitcall_af_unix_exit __section(".exitcall.exit") = af_unix_exit;`.
+  //   A built-in unit is never unloaded, so include/asm-generic/vmlinux.lds.h lists EXIT_CALL
+  //   under DISCARDS: Debian's 6.1 vmlinux has no __exitcall_* symbol at all, although its
+  //   af_unix.c block keeps af_unix_exit itself (x86 keeps .exit.text, see its vmlinux.lds.S)
+  //   and the __initcall__kmod_*, __setup_*, __param_* anchors (.init.data, __param).
+  //   A module's module_exit() is an alias (cleanup_module) and emits no __exitcall_*.
+  // .discard.*: objtool's STACK_FRAME_NON_STANDARD(fn) pointer
+  //   (`__func_stack_frame_non_standard_fn`), __ADDRESSABLE() anchors: dropped by both
+  //   vmlinux.lds and scripts/module.lds.
+  return name == ".exitcall.exit" || name == ".discard" || starts_with(name, ".discard.");
+}
+
 std::vector<std::string> special_section_structs() {
   std::vector<std::string> v;
   for (const SpecialSection &s : special_sections_6_1_x86_64()) {

@@ -130,6 +130,10 @@ bool is_data_section_name(std::string_view name);
 // __init / __exit code and data: runs once (or never for built-in code) and is freed.
 bool is_init_section_name(std::string_view name);
 bool is_exit_section_name(std::string_view name);
+// Sections whose symbols no final link keeps: `.discard.*` (module.lds and vmlinux.lds both
+// drop it) and `.exitcall.exit` (vmlinux.lds' DISCARDS drops it for built-in code). A local
+// defined there in a unit is never in the target's symbol table.
+bool is_dropped_by_final_link(std::string_view name);
 
 // The struct names whose DWARF byte_size gives entry sizes (alt_instr, bug_entry, ...).
 std::vector<std::string> special_section_structs();

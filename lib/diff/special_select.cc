@@ -142,7 +142,7 @@ void judge_bad_table(DiffContext &ctx, const SpecialSection &spec, const BadSpec
       SymRole role = pv.facts(t.sym).role;
       if (role != SymRole::Function && role != SymRole::ColdPart)
         continue;
-      ctx.refuse(code::BAD_SPECIAL_SECTION, bad.loc,
+      ctx.refuse(code::BAD_SPECIAL_SECTION, bad.loc.with_symbol(pv.sym(t.sym).name),
                  fmt::format("{}; its relocation at +0x{:x} points into {}, which the patch carries, so its entries "
                              "are needed and must be told apart",
                              bad.problem, r.offset, pv.describe(t)));
@@ -153,7 +153,7 @@ void judge_bad_table(DiffContext &ctx, const SpecialSection &spec, const BadSpec
   for (SectionId sid : secs)
     for (SymbolId s : pv.symbols_in(sid))
       if (ctx.incl.has(s)) {
-        ctx.refuse(code::BAD_SPECIAL_SECTION, bad.loc,
+        ctx.refuse(code::BAD_SPECIAL_SECTION, bad.loc.with_symbol(pv.sym(s).name),
                    fmt::format("{}; the patch carries its entry {}, so its entries must be told apart", bad.problem,
                                pv.sym(s).name));
         return;
@@ -193,7 +193,8 @@ void check_unknown_sections(DiffContext &ctx) {
         continue;
       if (covered_by_symbol(pv, sid, r.offset))
         continue; // a data object holding a function pointer, not a table
-      ctx.refuse(code::UNKNOWN_SPECIAL_SECTION, Location(pv.obj().path).with_section(s.name, r.offset),
+      ctx.refuse(code::UNKNOWN_SPECIAL_SECTION,
+                 Location(pv.obj().path).with_section(s.name, r.offset).with_symbol(pv.sym(t.sym).name),
                  fmt::format("section {} is a table kpatch-gen does not know, and its entry at +0x{:x} points into "
                              "{} which the patch replaces: the kernel would keep using the entry for the original. "
                              "If this section is harmless for live patches, it needs an entry in the special-section "

@@ -28,6 +28,7 @@ jqr '.refusals[0].message' | has 'entry size 8 (command line) does not fit'
 jqr '.refusals[0].message' | has -- '--entry-size __bug_table=BYTES'
 [ ! -e "$t/out.o" ]
 jqr '.refusals[0].message' | has 'points into wb'
+[ "$(jqr '.refusals[0].location.symbol')" = wb ] # the function whose entries are needed
 # The same wrong size, but the change is in wc, which has no WARN_ON: the table (the same in
 # both objects) is dropped with a note.
 sed 's/return x \* 7;/return x * 9;/' "$t/orig.c" > "$t/wc.c"

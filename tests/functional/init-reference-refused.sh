@@ -21,6 +21,9 @@ expect_rc 1
 [ "$(refusal_codes | sort -u)" = INIT_REFERENCED ]
 [ "$(jqr '.refusals | length')" = 2 ]
 jqr '.refusals[] | "\(.location.section) \(.message)"' > "$t/msgs"
+# Each refusal's location names the referring function, with the offset inside it.
+[ "$(jqr '[.refusals[].location.symbol] | sort | join(" ")')" = "runtime runtime2" ]
+jqr '.refusals[].location.symbol_offset' | has -Ex '[0-9]+'
 grep -Eq '^\.text(\.unlikely)?\.runtime runtime refers to setup_b, which is __init \(section \.init\.text\)' "$t/msgs"
 grep -q '^\.text\.runtime2 runtime2 refers to boot_limit, which is __init (section \.init\.data)' "$t/msgs"
 [ ! -e "$t/out.o" ]

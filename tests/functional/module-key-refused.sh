@@ -1,8 +1,8 @@
 #!/bin/bash
 # In a module, a static branch on a key the module defines would need a module-specific
 # livepatch relocation, applied when the module comes -- after its jump labels were
-# initialised from the entries. Refused with MODULE_KEY_IN_SPECIAL_ENTRY (naming section, key,
-# module, and the static_key_enabled() way out). The same code in vmlinux is accepted.
+# initialised from the entries. Refused with MODULE_KEY_IN_SPECIAL_ENTRY (naming section, the
+# function, key, module, and the static_key_enabled() way out). The same code in vmlinux is accepted.
 # A tracepoint's key in the module is not refused: that entry is dropped with a warning.
 . "$(dirname "$0")/common.sh"
 cat > "$t/head.h" <<'C'
@@ -35,6 +35,9 @@ kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o" --objname mymod
 expect_rc 1
 [ "$(refusal_codes)" = MODULE_KEY_IN_SPECIAL_ENTRY ]
 [ "$(jqr '.refusals[0].location.section')" = __jump_table ]
+# The refusal names the function with the static branch, not only the unit.
+[ "$(jqr '.refusals[0].location.symbol')" = mod_fn ]
+jqr '.refusals[0].message' | has '__jump_table entry of mod_fn refers to'
 jqr '.refusals[0].message' | has 'refers to mod_key in module mymod'
 jqr '.refusals[0].message' | has 'static_key_enabled()'
 [ ! -e "$t/out.o" ]

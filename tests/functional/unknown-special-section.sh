@@ -21,6 +21,7 @@ kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 1
 [ "$(refusal_codes)" = UNKNOWN_SPECIAL_SECTION ]
 [ "$(jqr '.refusals[0].location.section')" = .my_sites ]
+[ "$(jqr '.refusals[0].location.symbol')" = sb ] # the patched function the entry is about
 jqr '.refusals[0].message' | has 'section .my_sites is a table kpatch-gen does not know'
 jqr '.refusals[0].message' | has 'points into sb'
 [ ! -e "$t/out.o" ]
