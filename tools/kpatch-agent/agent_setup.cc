@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
@@ -26,8 +27,18 @@ std::string service_unit(const std::string &exec_path) {
   return replace_line(kServiceUnit, "ExecStart=", "ExecStart=" + exec_path + " run");
 }
 
+// The unit file's OnBootSec (5min), RandomizedDelaySec (15min) and AccuracySec (systemd's
+// default, 1min) suit the default 6 h interval. With a short interval they would dominate it:
+// with `--interval 10s` the first poll would come 5 to 20 minutes after boot and every later
+// one up to a minute late. So each is capped by the interval (the first poll at most one
+// interval after boot, the random delay and the accuracy a tenth of it); the 6 h default
+// keeps the unit file's values.
 std::string timer_unit(i64 interval) {
-  return replace_line(kTimerUnit, "OnUnitActiveSec=", "OnUnitActiveSec=" + format_duration(interval));
+  auto dur = [](i64 s) { return s == 0 ? std::string("0") : format_duration(s); };
+  std::string t = replace_line(kTimerUnit, "OnUnitActiveSec=", "OnUnitActiveSec=" + dur(interval));
+  t = replace_line(t, "OnBootSec=", "OnBootSec=" + dur(std::min<i64>(5 * 60, interval)));
+  t = replace_line(t, "RandomizedDelaySec=", "RandomizedDelaySec=" + dur(std::min<i64>(15 * 60, interval / 10)));
+  return replace_line(t, "AccuracySec=", "AccuracySec=" + dur(std::clamp<i64>(interval / 10, 1, 60)));
 }
 
 Result setup(Context &ctx, const SetupOptions &o) {

@@ -9,6 +9,8 @@
 //                                                   be signed by it, through the chain)
 //   /etc/systemd/system/kpatch-agent.service        `kpatch-agent run`, oneshot
 //   /etc/systemd/system/kpatch-agent.timer          OnUnitActiveSec = the configured interval
+//                                                   (OnBootSec, RandomizedDelaySec and
+//                                                   AccuracySec capped by it: timer_unit)
 //   /etc/systemd/system/timers.target.wants/kpatch-agent.timer -> ../kpatch-agent.timer
 //
 // The enablement symlink is what `systemctl enable` creates, so the timer runs from the next

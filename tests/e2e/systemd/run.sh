@@ -16,8 +16,8 @@
 #   packages         extra Debian packages for the guest, one a line (another cached rootfs)
 #   boot-N.append    extra kernel command line for boot N
 # Every boot-N.sh is one QEMU boot, judged on its own; the test fails at the first failed
-# boot. This is the hook for the agent's service and timer: a scenario directory whose
-# `prepare` publishes a repository and whose boot scripts wait for the timer.
+# boot. agent-timer/ is such a directory for the agent's timer: its `prepare` publishes a
+# repository and its boot script waits for the timer to apply a promoted level.
 #
 # Environment: KPATCH_GEN (kpatch-gen binary), KPG_BUILD_DIR (the CMake build dir, for
 # `cmake --install`), KPG_DEBIAN_RELEASE (default: ci/debian-release.sh), KPG_TEST_LOG_DIR

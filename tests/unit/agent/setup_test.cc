@@ -51,6 +51,26 @@ TEST_F(Install, WritesConfigurationRootAndUnitsAndEnablesTheTimer) {
   EXPECT_EQ(std::filesystem::read_symlink(link), "../kpatch-agent.timer");
 }
 
+// The default interval keeps the unit file's first-poll delay, random delay and accuracy.
+TEST(TimerUnit, DefaultIntervalKeepsTheUnitFileDelays) {
+  std::string t = timer_unit(6 * 3600);
+  EXPECT_NE(t.find("\nOnUnitActiveSec=6h\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("\nOnBootSec=5m\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("\nRandomizedDelaySec=15m\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("\nAccuracySec=1m\n"), std::string::npos) << t;
+}
+
+// A short interval caps them: with 10 s the first poll must not wait 5 to 20 minutes.
+TEST(TimerUnit, ShortIntervalCapsFirstPollRandomDelayAndAccuracy) {
+  std::string t = timer_unit(10);
+  EXPECT_NE(t.find("\nOnUnitActiveSec=10s\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("\nOnBootSec=10s\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("\nRandomizedDelaySec=1s\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("\nAccuracySec=1s\n"), std::string::npos) << t;
+  std::string five = timer_unit(5);
+  EXPECT_NE(five.find("\nRandomizedDelaySec=0\n"), std::string::npos) << five;
+}
+
 TEST_F(Install, KeepsAnExistingConfigurationUnlessForced) {
   k.write_tree_file(kDefaultConfigPath, "repository = file:///mine\n");
   Context c = ctx();
