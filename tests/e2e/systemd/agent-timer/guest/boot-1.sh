@@ -55,13 +55,15 @@ kpg_check "status: level 2 installed and live" status_says 2
 kpg_probe "level 2: cmdline-string probe passes" "$probe_cmdline"
 kpg_probe "level 2: version-string probe passes" "$probe_version"
 
-# The journal: the timer started the service repeatedly, and its runs applied both levels.
+# The journal: the service's runs applied both levels, level 1 first.
 journalctl -b --no-pager -u kpatch-agent.service -u kpatch-agent.timer >/tmp/journal
 kpg_check "journal: a run applied level 1" grep -q "level 1 is live (livepatch_lvl1)" /tmp/journal
 kpg_check "journal: a later run applied level 2" awk '
 	/level 1 is live/ && !a { a = NR }
 	/level 2 is live/ && !b { b = NR }
 	END { exit !(a && b && a < b) }' /tmp/journal
-kpg_check "journal: the timer started the service more than twice" sh -c '[ "$(grep -c "Starting kpatch-agent.service" /tmp/journal)" -gt 2 ]'
-kpg_log "the timer started kpatch-agent.service $(grep -c 'Starting kpatch-agent.service' /tmp/journal) times"
+# Not a check: systemd does not log every start of a short oneshot run (a CI run had 2
+# "Starting" lines for 5+ runs); the repeated runs are proven above by the service's exit
+# timestamp changing ("two more polls") and by the journal's two applying runs.
+kpg_log "the journal shows $(grep -c 'Starting kpatch-agent.service' /tmp/journal) 'Starting kpatch-agent.service' line(s)"
 kpg_summary
