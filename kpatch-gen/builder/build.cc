@@ -470,10 +470,11 @@ Step stage_module(Build &b) {
     spec.cves.push_back(c.id);
   spec.target_release = b.target.release;
   spec.target_build_id = b.target.build_id;
-  auto ns = imported_namespaces(spec.diff_objects, b.target.symvers);
-  if (!b.diag.check(ns))
-    return Step::next();
-  spec.import_ns = std::move(*ns);
+  std::vector<std::string> undefined;
+  for (const UnitResult &u : b.units)
+    if (u.outcome == UnitOutcome::Changed)
+      undefined.insert(undefined.end(), u.diff.output.undefined.begin(), u.diff.output.undefined.end());
+  spec.import_ns = imported_namespaces(undefined, b.target.symvers);
   if (!spec.import_ns.empty())
     b.progress.note(fmt::format("imports symbol namespace(s) {} (used by the patched code)",
                                 fmt::join(spec.import_ns, ", ")));

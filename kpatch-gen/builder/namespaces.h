@@ -11,13 +11,12 @@
 #include <vector>
 
 #include "diff/target.h"
-#include "support/error.h"
 
 namespace kpg::build {
 
-// The namespaces (sorted, unique) of every exported symbol the diff objects leave undefined,
-// as Module.symvers records them (its fourth column).
-Expected<std::vector<std::string>> imported_namespaces(const std::vector<std::string> &diff_objects,
-                                                       const diff::Symvers &symvers);
+// The namespaces (sorted, unique) of the exported symbols among `undefined` (the names the
+// diff objects leave undefined: DiffResult::output.undefined), as Module.symvers records them
+// (its fourth column).
+std::vector<std::string> imported_namespaces(const std::vector<std::string> &undefined, const diff::Symvers &symvers);
 
 } // namespace kpg::build
