@@ -9,7 +9,7 @@ fake_module "$t/m" lp_a
 "$KPATCH_GEN" repo refresh "$t/repo" --expires timestamp=1d --force >/dev/null
 cp -a "$t/repo" "$t/good"
 ko=$(find "$t/repo/targets" -name '*.lp_a.ko')
-printf 'X' | dd of="$ko" bs=1 seek=10 conv=notrunc 2>/dev/null
+flip_byte "$ko" 10
 r=0; "$KPATCH_GEN" repo verify "$t/repo" 2>"$t/err" || r=$?
 [ "$r" = 3 ]
 grep -q 'lp_a.ko sha256 is .* (tampered or corrupted)' "$t/err"

@@ -27,7 +27,7 @@ log "kpatch-agent accepted the @tufjs/models repository and fetched the module"
 
 ko=$(find "$t/repo/targets" -name '*.lp_js.ko')
 cp "$ko" "$t/ko.good"
-printf 'X' | dd of="$ko" bs=1 seek=100 conv=notrunc 2>/dev/null
+flip_byte "$ko" 100
 agent -q fetch 1 -o "$t/fetched2.ko"
 [ "$rc" = 3 ] || die "tampered module: exit $rc: $(cat "$t/agent.out")"
 log "kpatch-agent rejected the tampered module: $(cat "$t/agent.out")"

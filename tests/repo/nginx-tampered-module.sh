@@ -5,7 +5,7 @@
 new_repo
 publish lp_one
 ko=$(find "$t/repo/targets" -name '*.lp_one.ko')
-printf 'X' | dd of="$ko" bs=1 seek=100 conv=notrunc 2>/dev/null
+flip_byte "$ko" 100
 agent -q fetch 1 -o "$t/fetched.ko"
 [ "$rc" = 3 ] || die "fetch of a tampered module exited $rc: $(cat "$t/agent.out")"
 grep -q 'lp_one.ko sha256 is .*(tampered or corrupted)' "$t/agent.out" || die "$(cat "$t/agent.out")"

@@ -27,7 +27,7 @@ log "tuf-js accepted the repository and downloaded the module"
 cp -a "$t/repo" "$t/good"
 restore() { rm -rf "$t/repo" && cp -a "$t/good" "$t/repo"; }
 ko=$(find "$t/repo/targets" -name '*.lp_one.ko')
-printf 'X' | dd of="$ko" bs=1 seek=100 conv=notrunc 2>/dev/null
+flip_byte "$ko" 100
 tufjs "$t/c2"
 [ "$rc" = 1 ] || die "tuf-js accepted a tampered module"
 grep -qi 'hash' "$t/tufjs.out" || die "unexpected tuf-js error: $(cat "$t/tufjs.out")"

@@ -5,6 +5,10 @@
 #
 #   fake_module DIR NAME [RELEASE] [BUILD_ID] [CVE[:SCORE]...]
 #                      writes DIR/NAME.ko (bytes that differ per NAME) and DIR/NAME.json
+#   flip_byte FILE OFFSET
+#                      inverts one byte in place: a tampered copy that surely differs (writing
+#                      a fixed character would leave the file unchanged whenever the random
+#                      bytes of a stand-in module already hold it, one run in 256)
 #   fake_root DIR [RELEASE] [BUILD_ID]
 #                      /proc and /sys files kpatch-agent reads: release, version, GNU build ID
 #                      note (/sys/kernel/notes), command line, an empty livepatch tree
@@ -33,6 +37,14 @@ fake_module() {
 		--arg sha "$(sha256sum "$dir/$name.ko" | cut -d' ' -f1)" --argjson cves "$ids" --argjson cvss "$cvss" \
 		'{format: "kpatch-gen-module/1", name: $name, replace: true, description: ("test module " + $name),
 		  cves: $cves, cvss: $cvss, target: {release: $rel, build_id: $bid}, sha256: $sha}' >"$dir/$name.json"
+}
+
+flip_byte() {
+	local f=$1 off=$2 b
+	b=$(od -An -tu1 -j "$off" -N1 "$f" | tr -d ' ')
+	[ -n "$b" ] || { echo "flip_byte: $f has no byte at offset $off" >&2; return 1; }
+	# shellcheck disable=SC2059 # the format is the escaped byte
+	printf "$(printf '\\%03o' $((b ^ 255)))" | dd of="$f" bs=1 seek="$off" conv=notrunc status=none
 }
 
 fake_root() {
