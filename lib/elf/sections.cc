@@ -9,6 +9,7 @@
 #include <libelf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
 
@@ -65,6 +66,25 @@ Expected<std::vector<u8>> read_section_bytes(const std::string &path, const std:
     return std::vector<u8>(p, p + d->d_size);
   }
   return make_error(Location(path).with_section(name), "no such section");
+}
+
+Expected<std::vector<u8>> read_bytes_at_address(const std::string &path, u64 addr, u64 len) {
+  Handle h;
+  if (auto o = open_elf(path, h); !o)
+    return std::move(o).take_error();
+  for (Elf_Scn *scn = elf_nextscn(h.elf, nullptr); scn; scn = elf_nextscn(h.elf, scn)) {
+    GElf_Shdr sh;
+    if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_ALLOC) || sh.sh_type == SHT_NOBITS || addr < sh.sh_addr ||
+        addr - sh.sh_addr >= sh.sh_size)
+      continue;
+    Elf_Data *d = elf_rawdata(scn, nullptr);
+    if (!d || !d->d_buf || d->d_size != sh.sh_size)
+      return make_error(Location(path), fmt::format("cannot read the section holding address 0x{:x}", addr));
+    u64 off = addr - sh.sh_addr, n = std::min<u64>(len, sh.sh_size - off);
+    const u8 *p = static_cast<const u8 *>(d->d_buf) + off;
+    return std::vector<u8>(p, p + n);
+  }
+  return make_error(Location(path), fmt::format("no allocated section holds address 0x{:x}", addr));
 }
 
 Expected<std::string> read_build_id(const std::string &path) {

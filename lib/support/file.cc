@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -82,6 +83,49 @@ Expected<void> write_file_atomic(const std::string &path, std::span<const u8> da
 
 Expected<void> write_text_file_atomic(const std::string &path, const std::string &text, unsigned mode) {
   return write_file_atomic(path, std::span<const u8>(reinterpret_cast<const u8 *>(text.data()), text.size()), mode);
+}
+
+Expected<FileLock> FileLock::open(const std::string &path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return sys_error(path, "cannot open lock file");
+  FileLock l(fd);
+  l.path_ = path;
+  return l;
+}
+
+Expected<void> FileLock::lock(bool wait) {
+  while (::flock(fd_, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
+    if (errno == EINTR)
+      continue;
+    return sys_error(path_, errno == EWOULDBLOCK ? "held by another process" : "cannot lock");
+  }
+  return {};
+}
+
+Expected<FileLock> FileLock::try_acquire(const std::string &path) {
+  auto l = open(path);
+  if (!l)
+    return l;
+  if (auto r = l->lock(false); !r)
+    return std::move(r).take_error();
+  return l;
+}
+
+FileLock &FileLock::operator=(FileLock &&o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0)
+      ::close(fd_);
+    fd_ = o.fd_;
+    path_ = std::move(o.path_);
+    o.fd_ = -1;
+  }
+  return *this;
+}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0)
+    ::close(fd_); // closing the last descriptor of the open file description releases the flock
 }
 
 } // namespace kpg

@@ -152,6 +152,38 @@ TEST_P(ObjectInfo, InlineSectionsFilterSkipsOtherFunctions) {
   EXPECT_TRUE(info->inline_chain(caller, imul_offset(obj, caller)).empty()); // not walked
 }
 
+// A function split into a hot and a cold part has no DW_AT_low_pc, only DW_AT_ranges: the
+// filter must still find it (the quick low_pc test does not apply to it).
+TEST_P(ObjectInfo, InlineSectionsFilterFindsAFunctionSplitIntoHotAndColdParts) {
+  static const char *const kSplit = R"(volatile int sink;
+extern void oops(int) __attribute__((cold, noreturn));
+
+static inline __attribute__((always_inline)) int helper(int x)
+{
+	return x * 42 + sink;
+}
+
+int split(int y)
+{
+	if (y < 0)
+		oops(y);
+	return helper(y) ^ 3; /* CALL_HELPER */
+}
+)";
+  elf::ObjectFile obj = must_read(compile(dir, "split.c", kSplit, flags()));
+  ASSERT_TRUE(obj.find_symbol("split.cold")) << "gcc did not split the function: the test proves nothing";
+  elf::SectionId sec = must_find_section(obj, ".text.split");
+  LoadOptions lo;
+  lo.lines = false;
+  lo.inline_sections = {sec};
+  auto info = ObjectDebugInfo::load(obj, lo);
+  ASSERT_TRUE(info) << info.error().str();
+  std::vector<InlineFrame> chain = info->inline_chain(sec, imul_offset(obj, sec));
+  ASSERT_EQ(chain.size(), 1u);
+  EXPECT_EQ(chain[0].callee, "helper");
+  EXPECT_EQ(chain[0].call_line, line_of(kSplit, "CALL_HELPER"));
+}
+
 TEST_P(ObjectInfo, NestedInlineChainIsInnermostFirst) {
   elf::ObjectFile obj = compile_source();
   ObjectDebugInfo info = must_load(obj);
