@@ -5,7 +5,10 @@
 #include <cstdio>
 #include <fmt/format.h>
 
+#include "builder/same_code.h"
+#include "builder/verify.h"
 #include "commands.h"
+#include "elf/reader.h"
 #include "diff/pipeline.h"
 #include "diff/special_sections.h"
 #include "diff/target.h"
@@ -22,7 +25,15 @@ static std::string diff_help() {
       "  0  changes found, OUT written\n"
       "  1  refused (each reason printed with a code) or error\n"
       "  2  usage error\n"
-      "  3  no functional change (e.g. only __LINE__ values moved); OUT not written\n\n"
+      "  3  no functional change (e.g. only __LINE__ values moved); OUT not written\n"
+      "(with --check-original, 1 also when ORIG does not reproduce --target: nothing is diffed)\n\n"
+      "--check-original runs the check `kpatch-gen build` makes before it trusts its original objects: every "
+      "function of ORIG must be in --target with the same size. A size difference is accepted when the "
+      "instructions are the same one for one and only a relative branch is encoded differently: kbuild compiles "
+      "without -ffunction-sections, so a jump to a static function of the same unit stays inside one .text and "
+      "the assembler may encode it as `jmp rel8` (2 bytes) where ORIG, with one section per function, needs "
+      "`jmp rel32` (5) and a relocation (fs/fs-writeback.c's wb_start_writeback: 46 bytes in ORIG, 43 in "
+      "Debian's vmlinux).\n\n"
       "Refusal codes: INIT_CHANGED, DATA_INIT_CHANGED, OBJECT_SIZE_CHANGED, "
       "STATIC_LOCAL_REF_REMOVED, NO_FENTRY, COMDAT_CHANGED, INIT_REFERENCED, UNKNOWN_SPECIAL_SECTION, "
       "UNSUPPORTED_SPECIAL_SECTION, BAD_SPECIAL_SECTION, BAD_CALLBACK, MODULE_KEY_IN_SPECIAL_ENTRY, "
@@ -38,10 +49,21 @@ static std::string diff_help() {
       "whose only difference is its line number is a line-only change.\n\n"
       "BTF ids (.BTF_ids): never copied; patched code reads the running kernel's lists through livepatch "
       "relocations to the list names (htab_map_btf_ids).\n\n"
-      "Special sections and their built-in 6.1 x86-64 entry sizes (override with --entry-size, "
+      "Kernel lines: the objects are read with the special-section table of the kernel line they were built "
+      "for: --kernel-line, else the release the --target says about itself (a module's vermagic, a vmlinux's "
+      "linux_banner), else a section only one line has (___ksymtab+NAME or .data.once: 6.1; .export_symbol, "
+      ".data..once or __patchable_function_entries: 6.12), else 6.1 (the report's kernel_line says which and "
+      "why). Sources that disagree are an error. 6.12 objects (IBT, CONFIG_CALL_PADDING) start functions with "
+      "endbr64 and `call __fentry__` at +4, after 16 bytes of NOP padding that stay with the function; their "
+      "__patchable_function_entries are not carried (x86 ftrace reads __mcount_loc).\n\n"
+      "Special sections and their built-in x86-64 entry sizes per line (override with --entry-size, "
       "or give a --target vmlinux with DWARF):\n";
-  for (const diff::SpecialSection &sp : diff::special_sections_6_1_x86_64())
-    s += fmt::format("  {:<20} {:>3} bytes  {}\n", sp.name, sp.default_entry_size, sp.why);
+  for (diff::KernelLine line : {diff::KernelLine::V6_1, diff::KernelLine::V6_12}) {
+    s += fmt::format(" {}:\n", diff::kernel_line_name(line));
+    for (const diff::SpecialSection &sp : diff::special_sections(line))
+      s += sp.entry_label.empty() ? fmt::format("  {:<20} {:>3} bytes  {}\n", sp.name, sp.default_entry_size, sp.why)
+                                  : fmt::format("  {:<20} {:>9}  {}\n", sp.name, "variable", sp.why);
+  }
   s += "(a name ending in '*' is a prefix: one section per exported symbol)\n";
   s += "\nExample:\n  kpatch-gen diff orig/fs/proc/cmdline.o patched/fs/proc/cmdline.o -o cmdline.diff.o \\\n"
        "      --target vmlinux --symvers Module.symvers --report cmdline.json\n";
@@ -64,12 +86,18 @@ CLI::App *add_diff_command(CLI::App &app, DiffArgs &a) {
   c->add_option("--symvers", a.symvers, "Module.symvers of the running kernel (what is exported, by whom)")
       ->check(CLI::ExistingFile);
   c->add_option("--entry-size", a.entry_sizes, "SECTION=BYTES: entry size of a special section (repeatable)");
+  c->add_option("--kernel-line", a.kernel_line,
+                "kernel line the objects were built for (6.1 or 6.12); default: what the target or the objects say")
+      ->check(CLI::IsMember({"6.1", "6.12"}));
   c->add_option("--orig-crcs", a.orig_crcs,
                 "genksyms CRCs of the original build: a file with `#SYMVER NAME 0xCRC` lines (the unit's kbuild .cmd "
                 "file); with --patched-crcs, refuses changed exported functions whose CRC changed")
       ->check(CLI::ExistingFile);
   c->add_option("--patched-crcs", a.patched_crcs, "genksyms CRCs of the patched build (see --orig-crcs)")
       ->check(CLI::ExistingFile);
+  c->add_flag("--check-original", a.check_original,
+              "first check that ORIG reproduces --target (the same functions, the same code); exit 1 if not")
+      ->needs(c->get_option("--target"));
   c->add_flag("-q,--quiet", a.quiet, "print only errors");
   return c;
 }
@@ -85,6 +113,24 @@ static ExitCode diff_exit(diff::DiffOutcome o) {
   return ExitCode::Failed;
 }
 
+// --check-original: the builder's check of an original object against the running kernel
+// (builder/verify.h), on its own.
+static ExitCode check_original(const DiffArgs &a, Diag &diag) {
+  auto orig = elf::read_object(a.orig);
+  if (!diag.check(orig))
+    return ExitCode::Failed;
+  auto symbols = diff::TargetSymbols::load(a.target);
+  if (!diag.check(symbols))
+    return ExitCode::Failed;
+  build::SameCode same_code;
+  build::OriginalCheck c = build::verify_original(*orig, *symbols, a.orig, same_code.check_for(*orig, *symbols));
+  for (const std::string &t : c.tolerated)
+    diag.note(Location(a.orig), "size differs, same code: " + t);
+  for (const std::string &p : c.problems)
+    diag.error(Location(), "the original object does not match the target: " + p);
+  return c.problems.empty() ? ExitCode::Ok : ExitCode::Failed;
+}
+
 ExitCode run_diff_command(const DiffArgs &a) {
   diff::Options opt;
   opt.orig_path = a.orig;
@@ -95,6 +141,8 @@ ExitCode run_diff_command(const DiffArgs &a) {
   std::replace(opt.objname.begin(), opt.objname.end(), '-', '_');
   opt.target_path = a.target;
   opt.symvers_path = a.symvers;
+  if (!a.kernel_line.empty())
+    opt.kernel_line = diff::kernel_line_of(a.kernel_line);
   Diag diag;
   diag.set_program("kpatch-gen diff");
   for (const std::string &e : a.entry_sizes) {
@@ -107,8 +155,9 @@ ExitCode run_diff_command(const DiffArgs &a) {
     }
     std::string sec = e.substr(0, eq);
     bool known = false;
-    for (const diff::SpecialSection &sp : diff::special_sections_6_1_x86_64())
-      known |= sp.name == sec || sp.aux_section == sec;
+    for (diff::KernelLine line : {diff::KernelLine::V6_1, diff::KernelLine::V6_12})
+      for (const diff::SpecialSection &sp : diff::special_sections(line))
+        known |= sp.name == sec || sp.aux_section == sec;
     if (!known) {
       diag.error(Location(), fmt::format("--entry-size: '{}' is not a special section kpatch-gen knows (see --help)", sec));
       return ExitCode::Usage;
@@ -128,6 +177,10 @@ ExitCode run_diff_command(const DiffArgs &a) {
       }
       *slot = std::move(*crcs);
     }
+  }
+  if (a.check_original) {
+    if (ExitCode rc = check_original(a, diag); rc != ExitCode::Ok)
+      return rc;
   }
   diff::DiffResult r = diff::run_diff(opt);
   for (const Diagnostic &d : r.diagnostics)

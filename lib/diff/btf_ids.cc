@@ -21,7 +21,7 @@
 namespace kpg::diff {
 
 static std::optional<SectionId> btf_ids_section(const ObjectView &v) {
-  for (const SpecialSection &spec : special_sections_6_1_x86_64())
+  for (const SpecialSection &spec : v.table())
     if (spec.name == BTF_IDS_SECTION) {
       const auto &secs = v.special_sections(spec);
       if (!secs.empty())

@@ -36,14 +36,16 @@ void Checker::check_init_and_data(SymbolId p, const SymbolChange &c) {
                 init ? fmt::format("{} is __init {} (section {}): it ran once at boot and its memory is gone; a live "
                                    "patch cannot change it. Redo its effect from a pre-patch callback instead",
                                    s.name, s.is_func() ? "code" : "data", secname)
-                     : fmt::format("{} is __exit code (section {}): a live patch cannot replace it", s.name, secname));
+                     : fmt::format("{} is __exit code (section {}): it runs only when the module is removed, and a live patch "
+                                   "cannot replace it. Leave it out of the live patch: the module's next load has the fix",
+                                   s.name, secname));
     return;
   }
   if (c.status != Status::Changed || pv_.facts(p).role != SymRole::Object || !c.diff)
     return;
   // A table object (a __dyndbg descriptor) is not state the patch would rewrite: the functions
   // that use it changed with it (classify) and carry their own copy.
-  if (const SpecialSection *t = find_special_section(secname); t && t->policy == SpecialPolicy::Objects)
+  if (const SpecialSection *t = pv_.find_special(secname); t && t->policy == SpecialPolicy::Objects)
     return;
   if (c.diff->kind == DifferenceKind::Size)
     ctx_.refuse(code::OBJECT_SIZE_CHANGED, ctx_.loc_patched(p),
@@ -70,7 +72,8 @@ void Checker::check_comdat(SymbolId p) {
       if (m == sec)
         ctx_.refuse(code::COMDAT_CHANGED, ctx_.loc_patched(p),
                     fmt::format("{} changed inside COMDAT group '{}': the linker keeps one copy of a COMDAT group "
-                                "from any object, so the running kernel may use another unit's copy",
+                                "from any object, so the running kernel may use another unit's copy. Change the callers "
+                                "instead, or move the code out of the group (a non-inline function)",
                                 pv_.sym(p).name, sig));
   }
 }

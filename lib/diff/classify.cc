@@ -54,7 +54,7 @@ void propagate_table_objects(DiffContext &ctx) {
     auto ch = ctx.changes.patched.get(p);
     if (!ch || ch->status != Status::Changed || pv.facts(p).role != SymRole::Object)
       continue;
-    const SpecialSection *t = find_special_section(pv.sec(*pv.sym(p).section).name);
+    const SpecialSection *t = pv.find_special(pv.sec(*pv.sym(p).section).name);
     if (t && t->policy == SpecialPolicy::Objects)
       changed.insert(to_index(p));
   }

@@ -35,7 +35,7 @@ CodeChunks::CodeChunks(const ObjectView &v, const std::map<std::string, EntrySiz
     const elf::Section &ss = v.sec(site);
     if (ss.relocs.empty() || candidate[to_index(site)] || (is_ignored_section(ss.name) && !ss.is_alloc()))
       continue;
-    const SpecialSection *spec = find_special_section(ss.name);
+    const SpecialSection *spec = v.find_special(ss.name);
     if (spec && bad_tables.count(spec->name))
       continue;
     u64 entsize = 0;

@@ -529,7 +529,7 @@ std::optional<Difference> Comparer::compare_object(SymbolId o, SymbolId p) {
   // An entry of a table of objects (a __dyndbg descriptor) whose line field is all that
   // differs: the pr_debug() moved, nothing else. Its users are unchanged; when they are
   // patched for another reason they carry the new descriptor anyway.
-  const SpecialSection *table = find_special_section(pv_.sec(*sp.section).name);
+  const SpecialSection *table = pv_.find_special(pv_.sec(*sp.section).name);
   if (table && table->policy == SpecialPolicy::Objects && table->line_field &&
       table->line_field->applies(sp.size) && sp.size == ctx_.entry_sizes[table->name].size) {
     const LineField &f = *table->line_field;
@@ -576,6 +576,11 @@ void Comparer::run() {
       if (!entry_lines_.empty() && (!d || d->kind == DifferenceKind::Immediate))
         c.line_only = entry_lines_;
       if (d) {
+        // Code differences are what classify explains with DWARF (and line_only judges
+        // immediates with it): start reading it now, on the other core (see DiffContext).
+        if (ctx_.patched_has_debug_info && (d->kind == DifferenceKind::Instruction ||
+                                            d->kind == DifferenceKind::Relocation || d->kind == DifferenceKind::Immediate))
+          ctx_.prefetch_debug_info(true);
         c.status = Status::Changed;
         c.diff = std::make_shared<const Difference>(std::move(*d));
       }
@@ -588,7 +593,7 @@ void Comparer::run() {
   // Tables whose entries cannot be told apart are compared whole (with their auxiliary
   // section): if they are the same, no function's entries changed in them.
   for (auto &[name, b] : ctx_.bad_special) {
-    const SpecialSection *spec = find_special_section(name);
+    const SpecialSection *spec = pv_.find_special(name);
     b.differs = !same_section(name) || (spec && !spec->aux_section.empty() && !same_section(spec->aux_section));
   }
 }

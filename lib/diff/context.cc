@@ -39,6 +39,18 @@ Expected<const elf::ObjectFile *> DiffContext::with_debug_info(bool patched_side
   return slot.get();
 }
 
+void DiffContext::release_debug_info() {
+  for (auto *f : {&orig_prefetch, &patched_prefetch})
+    if (f->valid())
+      f->wait(); // a prefetch nobody asked for (nothing changed): let it end before freeing
+  orig_prefetch = {};
+  patched_prefetch = {};
+  orig_full.reset();
+  patched_full.reset();
+  orig_dwarf.reset();
+  patched_dwarf.reset();
+}
+
 void DiffContext::refuse(const char *c, const Location &loc, std::string message) {
   diag.error(loc, message, c);
   refusals.push_back(Refusal{c, loc, std::move(message)});

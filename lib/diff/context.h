@@ -64,6 +64,9 @@ struct Options {
   std::string target_path;               // ELF whose symtab stands for the running kernel
   std::string symvers_path;              // Module.symvers
   std::map<std::string, u64> entry_sizes; // --entry-size SECTION=BYTES
+  // --kernel-line: the kernel line the objects were built for. Unset: the target's release
+  // says, else a section of the objects that only one line has (choose_kernel_line).
+  std::optional<KernelLine> kernel_line;
   // genksyms CRCs of the unit's exports in the original and the patched build (symbol ->
   // CRC, from the `#SYMVER name 0xCRC` lines kbuild appends to the unit's .cmd file with
   // CONFIG_MODVERSIONS; read_symver_crcs()). Both set: a changed exported function whose CRC
@@ -262,10 +265,10 @@ struct ExternalRef {
 
 struct RelocPlan {
   // Decisions for patched symbols referenced by included code but not copied into it.
-  IdMap<SymbolId, ExternalRef> external;
+  SparseIdMap<SymbolId, ExternalRef> external;
   // Changed functions referenced as data (function pointers), which must keep pointing at the
   // original (see plan_relocations): patched SymbolId of the function -> decision.
-  IdMap<SymbolId, ExternalRef> original_of;
+  SparseIdMap<SymbolId, ExternalRef> original_of;
   // sympos of each changed function in the target (for klp_func.old_sympos).
   IdMap<SymbolId, u64> func_sympos;
 };
@@ -313,6 +316,10 @@ struct DiffContext {
 
   elf::ObjectFile orig, patched;             // without .debug_* contents (see with_debug_info)
   std::unique_ptr<elf::ObjectFile> orig_full, patched_full; // only .debug_* contents (with_debug_info)
+  // The kernel line the objects were built for, and which special-section table reads them
+  // (load_inputs decides; both views use the table).
+  KernelLine line = KernelLine::V6_1;
+  std::string line_why;
   std::unique_ptr<ObjectView> ov, pv;
   std::unique_ptr<dwarf::ObjectDebugInfo> orig_dwarf, patched_dwarf; // line tables, loaded on demand
   std::map<std::string, EntrySize> entry_sizes;
@@ -346,12 +353,19 @@ struct DiffContext {
   // relocations of a kernel unit), and the few passes that ask DWARF something read them on
   // demand, in a second read that skips everything else. Section ids are the same in both.
   Expected<const elf::ObjectFile *> with_debug_info(bool patched_side);
-  // Starts that read on another thread, for with_debug_info to pick up. load_inputs does it for
-  // the patched side, whose DWARF explains nearly every changed function (classify): the read
-  // then overlaps correlate and compare, which run on one core (bench/diff, 10k functions:
-  // -15 ms of 110). When nothing changes the read is wasted work on the idle core.
+  // Starts that read on another thread, for with_debug_info to pick up. compare() does it for
+  // the patched side at the first code difference it finds: the patched DWARF explains
+  // nearly every changed function (classify): the read then overlaps the rest of compare,
+  // which runs on one core. Not earlier: a diff that finds nothing (a rebuilt unit the patch
+  // does not touch, the self-diff) never reads DWARF at all. Not later: waiting for the read
+  // in classify would add it to the run (10k-function unit: 48M instructions, a ninth).
   void prefetch_debug_info(bool patched_side);
+  bool patched_has_debug_info = false; // set by load_inputs: there is something to prefetch
   std::future<Expected<elf::ObjectFile>> orig_prefetch, patched_prefetch;
+  // Frees the debug sections and DWARF tables once no pass needs them (after classify): the
+  // run used to peak at its end, in plan_relocations and build_output, with them still held
+  // (10k-function unit, massif: 66 MB of heap there before, 40 MB now). Re-read on demand.
+  void release_debug_info();
   // load_models(): orig/patched were given in memory, debug sections included; there is no
   // file to read them from again.
   bool models_in_memory = false;

@@ -206,7 +206,7 @@ std::string pointed_text(const ObjectView &v, SectionId sec, u64 field) {
 }
 
 void Correlator::link_table_objects() {
-  for (const SpecialSection &spec : special_sections_6_1_x86_64()) {
+  for (const SpecialSection &spec : ov_.table()) {
     if (spec.policy != SpecialPolicy::Objects || spec.identity_fields.empty())
       continue;
     // Identity (the identity fields' texts, NUL-separated) -> objects in section order.

@@ -2,8 +2,10 @@
 //
 // Pass: check_exports. EXPORT_SYMBOL(foo) in 6.1 is one 12-byte struct kernel_symbol in a
 // section of its own, ___ksymtab+foo (___ksymtab_gpl+foo for EXPORT_SYMBOL_GPL), pointing at
-// foo, __kstrtab_foo and __kstrtabns_foo (the namespace, "" for none). The special-section
-// table drops these entries: the running kernel's export of a changed function stays valid --
+// foo, __kstrtab_foo and __kstrtabns_foo (the namespace, "" for none). In 6.12 it is an entry
+// of the unit's .export_symbol section, `__export_symbol_foo: .asciz "GPL"; .ascii "ns\0";
+// .balign 8; .quad foo`, from which modpost generates the ksymtab at link time. The
+// special-section table of either line drops these entries: the running kernel's export of a changed function stays valid --
 // modules that call foo through it reach the original, which ftrace redirects to the new foo
 // -- and a second export of foo would make the patch module fail to load ("exports duplicate
 // symbol"). That is right only while the function's ABI is unchanged, which is what this pass
@@ -40,9 +42,45 @@ std::string name_space(const ObjectView &v, const EntryRef &e) {
                                                           : std::string();
 }
 
+std::string kind_of(bool gpl, const std::string &ns) {
+  std::string kind = fmt::format("EXPORT_SYMBOL{}{}", ns.empty() ? "" : "_NS", gpl ? "_GPL" : "");
+  if (!ns.empty())
+    kind += fmt::format("(\"{}\")", ns);
+  return kind;
+}
+
+// 6.12's .export_symbol: the name from the label, the license and namespace from the two
+// strings that start the entry, the exported symbol from its relocation.
+void labelled_exports(const ObjectView &v, const SpecialIndex &idx, const SpecialSection &spec,
+                      std::map<std::string, Export> &out) {
+  for (SectionId sid : v.special_sections(spec))
+    for (const LabelledEntry &le : labelled_entries(v, spec, sid)) {
+      const auto &data = v.sec(sid).data;
+      auto str = [&](u64 at) {
+        std::string r;
+        while (at < le.end && at < data.size() && data[at])
+          r += static_cast<char>(data[at++]);
+        return r;
+      };
+      std::string license = str(le.start);
+      std::string ns = str(le.start + license.size() + 1);
+      Export x;
+      x.kind = kind_of(license == "GPL", ns);
+      x.sec = sid;
+      for (const EntryRef &e : idx.entries_in(spec.name))
+        if (e.sec == sid && e.offset == le.start && e.owner_target.kind == Target::Kind::Symbol)
+          x.sym = e.owner_target.sym;
+      out.emplace(v.sym(*le.label).name.substr(spec.entry_label.size()), std::move(x));
+    }
+}
+
 std::map<std::string, Export> exports_of(const ObjectView &v, const SpecialIndex &idx) {
   std::map<std::string, Export> out;
-  for (const SpecialSection &spec : special_sections_6_1_x86_64()) {
+  for (const SpecialSection &spec : v.table()) {
+    if (spec.name == ".export_symbol") {
+      labelled_exports(v, idx, spec, out);
+      continue;
+    }
     if (!spec.name.starts_with("___ksymtab"))
       continue;
     bool gpl = spec.name.starts_with("___ksymtab_gpl");
@@ -51,9 +89,7 @@ std::map<std::string, Export> exports_of(const ObjectView &v, const SpecialIndex
       std::string name = secname.substr(secname.find('+') + 1);
       std::string ns = name_space(v, e);
       Export x;
-      x.kind = fmt::format("EXPORT_SYMBOL{}{}", ns.empty() ? "" : "_NS", gpl ? "_GPL" : "");
-      if (!ns.empty())
-        x.kind += fmt::format("(\"{}\")", ns);
+      x.kind = kind_of(gpl, ns);
       x.sec = e.sec;
       if (e.owner_target.kind == Target::Kind::Symbol)
         x.sym = e.owner_target.sym;

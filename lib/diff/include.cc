@@ -87,7 +87,7 @@ void Includer::targets_of(SectionId sec, u64 start, u64 end, const std::string &
           add_chunk(t.sec, c->first, c->second, "out-of-line code " + why);
         break;
       }
-      if (ts.is_exec() || is_ignored_section(ts.name) || find_special_section(ts.name))
+      if (ts.is_exec() || is_ignored_section(ts.name) || pv_.find_special(ts.name))
         break; // code sections are reached through their functions; tables are selected later
       if (ts.flags & SHF_WRITE)
         ctx_.notes.push_back(fmt::format("{}: writable anonymous data {} copied: the patch gets its own copy",
@@ -102,7 +102,9 @@ void Includer::targets_of(SectionId sec, u64 start, u64 end, const std::string &
         if (status(t.sym) == Status::New) {
           if (is_init_section_name(pv_.sec(*ts.section).name))
             ctx_.refuse(code::INIT_REFERENCED, ctx_.loc_patched(t.sym),
-                        fmt::format("new __init function {} is {}: __init code is freed after boot", ts.name, why));
+                        fmt::format("new __init function {} is {}: __init code is freed after boot. Drop __init from "
+                                    "it, or do that work from a pre-patch callback",
+                                    ts.name, why));
           add_symbol(t.sym, IncludeKind::NewFunction, "new function " + why);
         } else if (f.role == SymRole::ColdPart && f.parent && ctx_.incl.has(*f.parent)) {
           add_symbol(t.sym, IncludeKind::ColdPart, "cold part of " + pv_.sym(*f.parent).name);
@@ -110,14 +112,16 @@ void Includer::targets_of(SectionId sec, u64 start, u64 end, const std::string &
       } else if (f.role == SymRole::Object) {
         // .BTF_ids words are never copied: plan_relocations points the reference at the
         // running kernel's list (btf_ids.h).
-        if (const SpecialSection *tab = find_special_section(pv_.sec(*ts.section).name);
+        if (const SpecialSection *tab = pv_.find_special(pv_.sec(*ts.section).name);
             tab && tab->policy == SpecialPolicy::RunningKernel)
           break;
         // A new __initdata object would be copied into the module's own .init.data, which the
         // module loader frees right after the (livepatch) module's init: same as new __init code.
         if (!f.fresh_static && status(t.sym) == Status::New && is_init_section_name(pv_.sec(*ts.section).name))
           ctx_.refuse(code::INIT_REFERENCED, ctx_.loc_patched(t.sym),
-                      fmt::format("new __init object {} is {}: __init data is freed after init", ts.name, why));
+                      fmt::format("new __init object {} is {}: __init data is freed after init. Drop __initdata "
+                                  "from it",
+                                  ts.name, why));
         if (f.read_only_local && !is_fresh_static(f.name.base))
           add_symbol(t.sym, IncludeKind::ReadOnlyLocal, "read-only static local " + why + ": holds no state, so the "
                                                                                       "patched code uses its own copy");

@@ -113,6 +113,30 @@ static Expected<void> adopt_inputs(DiffContext &ctx, elf::ObjectFile orig, elf::
     ctx.own_symvers = std::move(*sv);
     ctx.symvers = &*ctx.own_symvers;
   }
+  // The kernel line, from what the target and the objects say (special_sections.h).
+  std::vector<LineEvidence> evidence;
+  if (ctx.opt.kernel_line)
+    evidence.push_back({*ctx.opt.kernel_line, "--kernel-line"});
+  if (ctx.target && !ctx.target->release().empty()) {
+    auto l = kernel_line_of(ctx.target->release());
+    if (!l)
+      return make_error(Location(ctx.target->path()),
+                        fmt::format("release {}: not a kernel line kpatch-gen knows (6.1, 6.12)", ctx.target->release()));
+    evidence.push_back({*l, fmt::format("{}: release {}", ctx.target->path(), ctx.target->release())});
+  }
+  for (const elf::ObjectFile *f : {&ctx.orig, &ctx.patched})
+    for (SectionId id : f->sections.ids())
+      if (auto l = line_of_section(f->sections[id].name)) {
+        evidence.push_back({*l, fmt::format("{}: section {}", f->path, f->sections[id].name)});
+        break; // one per object is enough to show which line built it
+      }
+  auto choice = choose_kernel_line(evidence);
+  if (!choice)
+    return make_error(Location(ctx.opt.patched_path), choice.error().message);
+  ctx.line = choice->line;
+  ctx.line_why = choice->why;
+  const SpecialTable &table = special_sections(ctx.line);
+
   std::map<std::string, u64> dwarf_sizes;
   if (tk.struct_sizes) {
     dwarf_sizes = *tk.struct_sizes;
@@ -122,25 +146,27 @@ static Expected<void> adopt_inputs(DiffContext &ctx, elf::ObjectFile orig, elf::
       dwarf_sizes = std::move(*sizes);
     else
       ctx.notes.push_back("entry sizes: no usable DWARF in the target (" + sizes.error().message +
-                          "); using the built-in 6.1 table");
+                          "); using the kernel line's built-in table");
   }
   for (const auto &[sec, size] : ctx.opt.entry_sizes) {
     bool known = false;
-    for (const SpecialSection &s : special_sections_6_1_x86_64())
+    for (const SpecialSection &s : table)
       known |= s.name == sec || s.aux_section == sec;
     if (!known)
-      return make_error(Location("--entry-size"), fmt::format("'{}' is not a special section kpatch-gen knows", sec));
+      return make_error(Location("--entry-size"), fmt::format("'{}' is not a special section kpatch-gen knows for "
+                                                              "kernel {}",
+                                                              sec, kernel_line_name(ctx.line)));
     if (size == 0)
       return make_error(Location("--entry-size"), fmt::format("entry size of '{}' must be positive", sec));
   }
-  ctx.entry_sizes = resolve_entry_sizes(dwarf_sizes, ctx.opt.entry_sizes);
+  ctx.entry_sizes = resolve_entry_sizes(table, dwarf_sizes, ctx.opt.entry_sizes);
   // Building a view decodes nothing (code is decoded lazily, on one thread), so the two can be
   // built at once.
-  std::thread viewer([&] { ctx.pv = std::make_unique<ObjectView>(ctx.patched, ctx.dec); });
-  ctx.ov = std::make_unique<ObjectView>(ctx.orig, ctx.dec);
+  std::thread viewer([&] { ctx.pv = std::make_unique<ObjectView>(ctx.patched, ctx.dec, table); });
+  ctx.ov = std::make_unique<ObjectView>(ctx.orig, ctx.dec, table);
   viewer.join();
-  if (auto di = ctx.patched.find_section(".debug_info"); di && ctx.patched.sections[*di].size && !ctx.models_in_memory)
-    ctx.prefetch_debug_info(true);
+  auto di = ctx.patched.find_section(".debug_info");
+  ctx.patched_has_debug_info = di && ctx.patched.sections[*di].size && !ctx.models_in_memory;
   return {};
 }
 

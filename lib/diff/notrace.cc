@@ -109,7 +109,7 @@ std::optional<std::string> NotraceCallers::ways_in(const ObjectView &v, const Sp
       auto t = v.target_symbol(sid, r);
       if (!t || !is_own(*t))
         continue;
-      if (find_special_section(sec.name)) {
+      if (v.find_special(sec.name)) {
         // Entries describing the function's own code (its ORC, exception and bug entries)
         // come with its copy; any other entry pointing at it is a way in we cannot patch.
         for (const EntryRef &e : idx.entries_in(sec.name))

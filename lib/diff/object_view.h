@@ -44,6 +44,12 @@ enum class SymRole : u8 {
   File,       // STT_FILE
   Undefined,  // SHN_UNDEF
   Absolute,   // SHN_ABS and other special indices
+  // objtool's `__pfx_<fn>` (6.12, CONFIG_PREFIX_SYMBOLS): a 16-byte STT_FUNC over the NOP
+  // padding before fn, in fn's section. The padding belongs to fn -- it is not a function of
+  // its own, never changes, never gets a klp_func, and must stay in front of fn's copy, where
+  // call depth tracking writes its accounting thunk -- so it is in no symbols_in() list and
+  // does not keep fn from being alone in its section (bundled), which copies the section whole.
+  Prefix,
 };
 
 struct SymFacts {
@@ -87,18 +93,23 @@ struct Insns {
 
 class ObjectView {
 public:
-  ObjectView(const elf::ObjectFile &obj, const disasm::Decoder &dec);
+  // `table`: the special sections of the kernel line the object was built for (both views of
+  // one diff share it).
+  ObjectView(const elf::ObjectFile &obj, const disasm::Decoder &dec, const SpecialTable &table);
 
   const elf::ObjectFile &obj() const { return obj_; }
   const SymFacts &facts(SymbolId id) const { return facts_[to_index(id)]; }
   const elf::Symbol &sym(SymbolId id) const { return obj_.symbols[id]; }
   const elf::Section &sec(SectionId id) const { return obj_.sections[id]; }
   std::string name(SymbolId id) const { return obj_.symbol_name(id); }
-  // The first section called `name`. The special sections of the 6.1 table (and their
+  // The special-section table the view was built with, and the row a section belongs to.
+  const SpecialTable &table() const { return table_; }
+  const SpecialSection *find_special(std::string_view name) const { return find_special_section(table_, name); }
+  // The first section called `name`. The special sections of the table (and their
   // auxiliary sections) are indexed when the view is built: the passes ask for each of them
   // several times, and a linear search of a function-sections unit walks ~30k Sections.
   std::optional<SectionId> find_section(std::string_view name) const;
-  // The sections of one row of the 6.1 table (special_sections.h): the first section of that
+  // The sections of one row of the table (special_sections.h): the first section of that
   // name, or every section of a prefix row ("___ksymtab+*": one section per export), in
   // section order.
   const std::vector<SectionId> &special_sections(const SpecialSection &spec) const;
@@ -160,6 +171,7 @@ public:
 private:
   const elf::ObjectFile &obj_;
   const disasm::Decoder &dec_;
+  const SpecialTable &table_;
   std::vector<SymFacts> facts_;
   std::vector<std::vector<SymbolId>> by_section_;
   // Relocations of each section by offset: a view of the model's vector when it is already
@@ -168,9 +180,9 @@ private:
   std::vector<std::vector<elf::Reloc>> sorted_copies_;
   std::string file_name_;
   std::vector<std::string> block_names_{""}, block_keys_{""};
-  // Special-section name (a view of the 6.1 table's string) -> first section of that name.
+  // Special-section name (a view of the table's string) -> first section of that name.
   std::vector<std::pair<std::string_view, std::optional<SectionId>>> special_;
-  // By row of the 6.1 table: its sections (see special_sections()).
+  // By row of the table: its sections (see special_sections()).
   std::vector<std::vector<SectionId>> rows_;
   // Decoded ranges by exact (section, start, end). Entries are never replaced: callers keep
   // references (compare_function() holds both functions' instructions while resolve() decodes

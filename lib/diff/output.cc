@@ -137,7 +137,7 @@ std::optional<std::pair<SectionId, u64>> Builder::map_location(SectionId src, u6
 // the table's name: the module loader finds the descriptors as section "__dyndbg" and
 // registers them (dynamic_debug_setup()). Other symbols get a section of their own.
 bool Builder::gathered(SymbolId p) const {
-  const SpecialSection *t = find_special_section(pv_.sec(*pv_.sym(p).section).name);
+  const SpecialSection *t = pv_.find_special(pv_.sec(*pv_.sym(p).section).name);
   return t && t->policy == SpecialPolicy::Objects;
 }
 

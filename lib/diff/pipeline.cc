@@ -96,6 +96,7 @@ DiffResult run_diff(const Options &opt, const TargetKernel &target) {
   ignore_line_only_changes(ctx);
   timer.lap("line_only");
   classify(ctx);
+  ctx.release_debug_info(); // the last pass that reads DWARF
   timer.lap("classify");
   apply_author_markers(ctx);
   timer.lap("author_markers");

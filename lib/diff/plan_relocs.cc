@@ -145,7 +145,8 @@ void Planner::locate(ExternalRef &ref, SymbolId o) {
   if (!idx) {
     ctx_.refuse(code::TARGET_SYMBOL_NOT_FOUND, ctx_.loc_orig(o),
                 fmt::format("{} {} is not in the target symbol table {} (inlined or optimised away in the running "
-                            "kernel, or the target was built differently)",
+                            "kernel, or the target was built differently). Check that the target is the running kernel's "
+                            "build; if the running kernel inlined it, patch its callers",
                             s.is_local() ? "static" : "global", s.name, ctx_.target->path()));
     return;
   }

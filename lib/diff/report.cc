@@ -90,6 +90,7 @@ json make_report(const DiffContext &ctx, const DiffResult &res) {
   r["patched"] = ctx.opt.patched_path;
   r["output"] = res.outcome == DiffOutcome::Changed ? json(ctx.opt.out_path) : json(nullptr);
   r["objname"] = ctx.opt.objname;
+  r["kernel_line"] = {{"line", kernel_line_name(ctx.line)}, {"why", ctx.line_why}};
   r["target"] = ctx.target ? json(ctx.target->path()) : json(nullptr);
   r["symvers"] = ctx.symvers ? json(ctx.symvers->path()) : json(nullptr);
   r["result"] = diff_outcome_name(res.outcome);

@@ -23,6 +23,16 @@ struct EntryRef {
   i64 owner_off = 0;    // offset of the owner field's target inside `owner`
 };
 
+// The entries of a section whose entries differ in size (SpecialSection::entry_label: 6.12's
+// .export_symbol), as [start, end) offsets in label order: each starts at a local label named
+// with the prefix and ends at the next one (the last at the section's end). Labels at the same
+// offset count once.
+struct LabelledEntry {
+  u64 start = 0, end = 0;
+  std::optional<SymbolId> label;
+};
+std::vector<LabelledEntry> labelled_entries(const ObjectView &v, const SpecialSection &spec, SectionId sec);
+
 class SpecialIndex {
 public:
   // Tables named in `skip` (whose entry size does not fit: validate_special_sections) are
@@ -37,6 +47,8 @@ public:
 
 private:
   void add_section(const ObjectView &v, const SpecialSection &spec, SectionId sid, u64 entsize);
+  void add_labelled_section(const ObjectView &v, const SpecialSection &spec, SectionId sid);
+  void add_entry(const ObjectView &v, EntryRef e, std::optional<u64> owner_reloc_at);
   std::vector<std::vector<EntryRef>> by_owner_; // by symbol index (one __mcount_loc entry per function)
   std::map<std::string, std::vector<EntryRef>> by_section_;
 };

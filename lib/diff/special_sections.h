@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
-// The special sections of Linux 6.1 on x86-64, as data.
+// The special sections of the x86-64 kernel lines kpatch-gen supports (6.1, 6.12), as data:
+// one table per line, chosen from what the target or the objects say (choose_kernel_line).
 //
 // A "special section" is a table the kernel walks at boot or module load, whose entries point
 // into functions: BUG/WARN sites, exception fixups, alternatives, jump labels, ftrace call
@@ -10,9 +11,10 @@
 // relocation to the original). When an unchanged function's entries differ (WARN_ON became
 // WARN_ON_ONCE: same code, different bug_entry flags) the function *is* changed.
 //
-// 6.1 does not record entry sizes in sh_entsize, so they come from, in order of preference:
+// Neither line records entry sizes in sh_entsize, so they come from, in order of preference:
 // the command line (--entry-size), the target vmlinux's DWARF (the struct named here), or
-// the built-in 6.1 x86-64 default below. Every entry is validated against the relocation
+// the line's built-in x86-64 default below (struct alt_instr is 12 bytes in 6.1 and 14 in
+// 6.12, which added a u16 of flags next to the cpuid). Every entry is validated against the relocation
 // pattern (each entry must carry its owner relocation at owner_offset), so a wrong size is an
 // error that names the section, not a silent mis-grouping.
 #pragma once
@@ -23,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "support/error.h"
 #include "support/types.h"
 
 namespace kpg::diff {
@@ -72,7 +75,14 @@ struct SpecialSection {
   // The section name; a trailing '*' makes it a prefix: "___ksymtab+*" is every
   // "___ksymtab+<symbol>" section (one per exported symbol, EXPORT_SYMBOL in 6.1).
   std::string name;
-  u64 default_entry_size = 0;   // 6.1 x86-64
+  u64 default_entry_size = 0;   // x86-64, of the table's kernel line
+  // Entries of different sizes, each starting at a local label named with this prefix and
+  // ending where the next one starts (default_entry_size is 0). 6.12's EXPORT_SYMBOL(foo) is
+  // `__export_symbol_foo: .asciz "GPL"; .ascii "ns\0"; .balign 8; .quad foo` in one shared
+  // .export_symbol section: 16 bytes without a namespace, 32 for EXPORT_SYMBOL_NS_GPL(f, NS)
+  // with a 14-character NS. The owner relocation is the entry's only one (owner_offset is
+  // not used).
+  std::string entry_label;
   std::string dwarf_struct;     // struct whose byte_size is the entry size ("" = fixed)
   u64 owner_offset = 0;         // offset of the relocation that names the owning code
   bool has_owner = true;        // false: entries carry no relocations at all (.BTF_ids)
@@ -112,13 +122,49 @@ inline bool copies_entries(const SpecialSection &s) {
   return s.policy == SpecialPolicy::KeepCompare || s.policy == SpecialPolicy::KeepDerived;
 }
 
-// The table (6.1, x86-64). Order matters: sections whose kept entries decide what else is
-// kept (.altinstructions decides which .altinstr_replacement chunks live, whose ORC entries
-// are then kept) come first.
-const std::vector<SpecialSection> &special_sections_6_1_x86_64();
+// The kernel lines kpatch-gen knows. A line is a long-term kernel series whose objects have
+// one shape: the same special sections with the same entries, the same export format.
+enum class KernelLine : u8 { V6_1, V6_12 };
+const char *kernel_line_name(KernelLine l); // "6.1", "6.12"
+// "6.12" -> V6_12 (also a release: "6.12.118+deb12-cloud-amd64", "6.1.0-57-cloud-amd64");
+// nothing for another series.
+std::optional<KernelLine> kernel_line_of(std::string_view release);
+
+using SpecialTable = std::vector<SpecialSection>;
+
+// One thing that tells the line: the command line (--kernel-line), the target's release, or a
+// section of an input object that only one line has.
+struct LineEvidence {
+  KernelLine line;
+  std::string source; // "target vmlinux: release 6.12.118+deb12-cloud-amd64", "orig.o: section .export_symbol"
+};
+struct LineChoice {
+  KernelLine line = KernelLine::V6_1;
+  std::string why; // for the report
+};
+// The line all evidence agrees on; an error naming two sources that disagree (a 6.12 object
+// diffed for a 6.1 target would be read with the wrong table). Without evidence: 6.1, saying
+// so -- the objects then have no section whose reading differs between the lines' tables
+// but .altinstructions, whose entry size validate_special_sections checks against its
+// relocations (a 6.12 table read with 12-byte entries is BAD_SPECIAL_SECTION, not mis-read).
+Expected<LineChoice> choose_kernel_line(const std::vector<LineEvidence> &evidence);
+
+// The table of one line (x86-64). Order matters: sections whose kept entries decide what else
+// is kept (.altinstructions decides which .altinstr_replacement chunks live, whose ORC entries
+// are then kept) come first. 6.12's differs from 6.1's in: exports (.export_symbol instead of
+// ___ksymtab+NAME), struct alt_instr (14 bytes), no .parainstructions (paravirt calls became
+// alternatives in 6.8), and objtool's .call_sites (call depth tracking).
+const SpecialTable &special_sections(KernelLine line);
 
 // The table row a section belongs to (exact name, or a prefix row such as "___ksymtab+*").
-const SpecialSection *find_special_section(std::string_view name);
+const SpecialSection *find_special_section(const SpecialTable &table, std::string_view name);
+
+// The line an object section shows it was built for, if it does: the export formats
+// (___ksymtab+foo: 6.1; .export_symbol: 6.12), the one-shot data section of WARN_ONCE() and
+// printk_once() (.data.once: 6.1; .data..once: 6.12, renamed in 6.5 so that vmlinux.lds
+// matches it exactly), and -fpatchable-function-entry's __patchable_function_entries (6.12
+// with CONFIG_CALL_PADDING; 6.1 x86 never uses the option).
+std::optional<KernelLine> line_of_section(std::string_view name);
 
 // Sections that are neither code nor data nor a table of the list above, and are dropped
 // without being looked at (debug info, notes, build metadata, objtool annotations).
@@ -135,7 +181,8 @@ bool is_exit_section_name(std::string_view name);
 // defined there in a unit is never in the target's symbol table.
 bool is_dropped_by_final_link(std::string_view name);
 
-// The struct names whose DWARF byte_size gives entry sizes (alt_instr, bug_entry, ...).
+// The struct names whose DWARF byte_size gives entry sizes (alt_instr, bug_entry, ...), of
+// every line's table (a target's DWARF answers for the structs it has).
 std::vector<std::string> special_section_structs();
 
 // Where each special section's entry size came from.
@@ -146,9 +193,10 @@ struct EntrySize {
 };
 const char *size_source_name(SizeSource s);
 
-// Resolved entry sizes for one run: built-in defaults overridden by DWARF sizes (struct name ->
-// bytes) and by the command line (section name -> bytes).
-std::map<std::string, EntrySize> resolve_entry_sizes(const std::map<std::string, u64> &dwarf_struct_sizes,
+// Resolved entry sizes for one run: the table's built-in defaults overridden by DWARF sizes
+// (struct name -> bytes) and by the command line (section name -> bytes).
+std::map<std::string, EntrySize> resolve_entry_sizes(const SpecialTable &table,
+                                                     const std::map<std::string, u64> &dwarf_struct_sizes,
                                                      const std::map<std::string, u64> &cmdline);
 
 } // namespace kpg::diff

@@ -181,8 +181,10 @@ void check_unknown_sections(DiffContext &ctx) {
   const ObjectView &pv = *ctx.pv;
   for (SectionId sid : pv.obj().sections.ids()) {
     const elf::Section &s = pv.sec(sid);
-    if (!s.is_alloc() || s.is_exec() || find_special_section(s.name) || is_ignored_section(s.name) ||
-        s.name.starts_with(".kpatch_gen.") || ctx.ignored_sections.count(s.name))
+    // Relocations first: most data sections (string literals, counters) have none, and the
+    // name lookups below cost more than the whole check of such a section.
+    if (pv.relocs_of(sid).empty() || !s.is_alloc() || s.is_exec() || pv.find_special(s.name) ||
+        is_ignored_section(s.name) || s.name.starts_with(".kpatch_gen.") || ctx.ignored_sections.count(s.name))
       continue; // ignored_sections: KPATCH_IGNORE_SECTION("name") (author_markers.cc)
     for (const elf::Reloc &r : pv.relocs_of(sid)) {
       Target t = pv.resolve(sid, r);
@@ -213,7 +215,7 @@ void refuse_tables(DiffContext &ctx) {
   if (ctx.incl.order.empty())
     return;
   const ObjectView &pv = *ctx.pv;
-  for (const SpecialSection &spec : special_sections_6_1_x86_64()) {
+  for (const SpecialSection &spec : pv.table()) {
     if (spec.policy != SpecialPolicy::Refuse)
       continue;
     for (SectionId sid : pv.special_sections(spec))
@@ -234,12 +236,12 @@ void select_special_entries(DiffContext &ctx) {
     size_t before = ctx.incl.order.size() + ctx.incl.section_order.size();
     ctx.special.clear();
     std::vector<std::pair<u64, u64>> repl_kept;
-    for (const SpecialSection &spec : special_sections_6_1_x86_64())
+    for (const SpecialSection &spec : ctx.pv->table())
       select_one(ctx, spec, repl_kept);
     if (ctx.incl.order.size() + ctx.incl.section_order.size() == before)
       break;
   }
-  for (const SpecialSection &spec : special_sections_6_1_x86_64())
+  for (const SpecialSection &spec : ctx.pv->table())
     if (auto b = ctx.bad_special.find(spec.name); b != ctx.bad_special.end())
       judge_bad_table(ctx, spec, b->second);
   check_unknown_sections(ctx);

@@ -3,15 +3,48 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <span>
 #include <sstream>
+#include <string_view>
 #include <unordered_set>
 
 #include "diff/names.h"
 #include "diff/special_sections.h"
 #include "elf/reader.h"
+#include "elf/sections.h"
 #include "support/file.h"
 
 namespace kpg::diff {
+
+namespace {
+
+// "vermagic=6.12.118+deb12-cloud-amd64 SMP ..." in a .modinfo image -> "6.12.118+deb12-cloud-amd64".
+std::string vermagic_release(std::span<const u8> modinfo) {
+  std::string_view all(reinterpret_cast<const char *>(modinfo.data()), modinfo.size());
+  for (size_t pos = 0; pos < all.size();) {
+    size_t end = all.find('\0', pos);
+    std::string_view entry = all.substr(pos, end == std::string_view::npos ? end : end - pos);
+    if (entry.starts_with("vermagic="))
+      return std::string(entry.substr(9, entry.find(' ') == std::string_view::npos ? std::string_view::npos
+                                                                                    : entry.find(' ') - 9));
+    if (end == std::string_view::npos)
+      break;
+    pos = end + 1;
+  }
+  return "";
+}
+
+// "Linux version 6.1.0-57-cloud-amd64 (debian-kernel@lists.debian.org) ..." -> "6.1.0-57-cloud-amd64".
+std::string banner_release(std::span<const u8> banner) {
+  std::string_view b(reinterpret_cast<const char *>(banner.data()), banner.size());
+  constexpr std::string_view prefix = "Linux version ";
+  if (!b.starts_with(prefix))
+    return "";
+  b.remove_prefix(prefix.size());
+  return std::string(b.substr(0, b.find_first_of(" \n", 0)));
+}
+
+} // namespace
 
 Expected<TargetSymbols> TargetSymbols::load(const std::string &path) {
   elf::ReadOptions ro;
@@ -20,7 +53,19 @@ Expected<TargetSymbols> TargetSymbols::load(const std::string &path) {
   auto obj = elf::read_object(path, ro);
   if (!obj)
     return std::move(obj).take_error();
-  return from_object(*obj);
+  TargetSymbols t = from_object(*obj);
+  // Only the bytes that say the release: the .modinfo of a module (a few hundred bytes), the
+  // linux_banner string of a vmlinux (not its whole .rodata).
+  if (!t.linked_) {
+    if (obj->find_section(".modinfo"))
+      if (auto mi = elf::read_section_bytes(path, ".modinfo"))
+        t.release_ = vermagic_release(*mi);
+  } else if (auto b = t.by_name_.find("linux_banner"); b != t.by_name_.end()) {
+    const TargetSym &s = t.syms_[b->second.front()];
+    if (auto bytes = elf::read_bytes_at_address(path, s.value, std::min<u64>(s.size ? s.size : 256, 256)))
+      t.release_ = banner_release(*bytes);
+  }
+  return t;
 }
 
 TargetSymbols TargetSymbols::from_object(const elf::ObjectFile &o) {
@@ -63,6 +108,8 @@ TargetSymbols TargetSymbols::from_object(const elf::ObjectFile &o) {
   }
   if (cur != 0)
     t.blocks_[cur].last = static_cast<u32>(t.syms_.size());
+  if (auto mi = o.find_section(".modinfo"); mi && !t.linked_ && !o.sections[*mi].data.empty())
+    t.release_ = vermagic_release(o.sections[*mi].data);
   return t;
 }
 

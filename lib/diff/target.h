@@ -61,6 +61,12 @@ public:
   const std::vector<FileBlock> &blocks() const { return blocks_; }
   // false for a stripped module: no STT_FILE symbols, locals cannot be told apart by unit.
   bool has_file_symbols() const { return blocks_.size() > 1; }
+  // The kernel release the target was built as, as it says itself: a module's vermagic
+  // (`.modinfo` "vermagic=6.12.118+deb12-cloud-amd64 SMP mod_unload modversions "), a vmlinux's
+  // linux_banner ("Linux version 6.1.0-57-cloud-amd64 (debian-kernel@...) ..."): the first
+  // word. Empty when it says nothing (an object standing in for the kernel, a stripped
+  // vmlinux). Read by load(); from_object() reads it when the model has section contents.
+  const std::string &release() const { return release_; }
 
   // The FILE block that best matches a unit (file name + its local function/object names).
   // Returns nullopt and fills `why` when there is no match or a tie.
@@ -83,6 +89,7 @@ public:
 
 private:
   std::string path_;
+  std::string release_;
   bool linked_ = false;
   std::vector<TargetSym> syms_;
   std::vector<FileBlock> blocks_;

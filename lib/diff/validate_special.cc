@@ -24,7 +24,33 @@ static void bad(DiffContext &ctx, const SpecialSection &spec, Location loc, std:
   ctx.bad_special.try_emplace(spec.name, BadSpecialSection{std::move(loc), std::move(problem), false});
 }
 
+// A table of entries of different sizes (6.12's .export_symbol): each must start at a label,
+// the first at offset 0, and hold exactly one relocation, the pointer to what it describes
+// (kernel/fork.o: __export_symbol_free_task at +0, its R_X86_64_64 free_task at +8).
+static void validate_labelled(DiffContext &ctx, const ObjectView &v, const SpecialSection &spec, SectionId sid) {
+  const elf::Section &s = v.sec(sid);
+  auto entries = labelled_entries(v, spec, sid);
+  if (s.size == 0)
+    return;
+  if (entries.empty() || entries.front().start != 0) {
+    bad(ctx, spec, Location(v.obj().path).with_section(s.name),
+        fmt::format("its entries are found by their {}* labels, and {}", spec.entry_label,
+                    entries.empty() ? "there is none" : "the first is not at offset 0"));
+    return;
+  }
+  for (const LabelledEntry &e : entries) {
+    size_t n = v.relocs_in(sid, e.start, e.end).size();
+    if (n != 1) {
+      bad(ctx, spec, Location(v.obj().path).with_section(s.name, e.start),
+          fmt::format("entry {} has {} relocations, expected one (the exported symbol)", v.sym(*e.label).name, n));
+      return;
+    }
+  }
+}
+
 static void validate_one(DiffContext &ctx, const ObjectView &v, const SpecialSection &spec, SectionId sid) {
+  if (!spec.entry_label.empty())
+    return validate_labelled(ctx, v, spec, sid);
   const elf::Section &s = v.sec(sid);
   u64 entsize = ctx.entry_sizes[spec.name].size;
   const char *src = size_source_name(ctx.entry_sizes[spec.name].source);
@@ -90,7 +116,7 @@ static void validate_one(DiffContext &ctx, const ObjectView &v, const SpecialSec
 }
 
 void validate_special_sections(DiffContext &ctx) {
-  for (const SpecialSection &spec : special_sections_6_1_x86_64()) {
+  for (const SpecialSection &spec : ctx.ov->table()) {
     if (spec.policy == SpecialPolicy::Refuse)
       continue; // refused as a whole when it matters (select_special_entries)
     for (const ObjectView *v : {ctx.ov.get(), ctx.pv.get()})

@@ -4,6 +4,8 @@
 #   $KHEADERS                   kheaders/: the kernel's EXPORT_SYMBOL, pr_debug, BTF_ID macros
 #                               as 6.1 expands them (-I"$KHEADERS", then #include "dyndbg.h")
 #   kcc SRC OUT [extra flags]   compile C (or .s) with the kernel's x86-64 code flags
+#   $K612                       the flags 6.12 adds (IBT: endbr64, `call __fentry__` at +4;
+#                               CALL_PADDING: 16 NOPs before each function): kcc ... $K612
 #   kcc_pair ORIG.c PATCHED.c [flags]  compile both as "unit.c" (same __FILE__, same FILE
 #                               symbol, like two builds of one tree) -> $t/orig.o $t/patched.o
 #   kdiff ORIG PATCHED [args]   run `kpatch-gen diff` -> $t/out.o, $t/report.json; sets $rc
@@ -36,6 +38,10 @@ KFLAGS="-O2 -g -nostdinc -ffreestanding -fno-common -fno-strict-aliasing -fno-pi
 -mno-red-zone -mno-sse -mno-mmx -mno-sse2 -mno-3dnow -mno-avx -fno-asynchronous-unwind-tables \
 -fno-jump-tables -fno-delete-null-pointer-checks -fno-stack-protector -mfentry -pg -mrecord-mcount \
 -ffunction-sections -fdata-sections"
+
+# Linux 6.12 x86-64 with CONFIG_X86_KERNEL_IBT and CONFIG_CALL_PADDING (arch/x86/Makefile:
+# -fcf-protection=branch, PADDING_CFLAGS with CONFIG_FUNCTION_PADDING_BYTES=16).
+K612="-fcf-protection=branch -fpatchable-function-entry=16,16"
 
 kcc() {
 	local src=$1 out=$2
