@@ -33,7 +33,11 @@ static std::string build_help() {
          "(\"not built in this kernel (CONFIG_X is not set)\": the kernel is not affected)\n"
          "  4  the patched source does not compile (the compiler's first error is shown, with file and line)\n\n"
          "Cache: $KPATCH_GEN_CACHE (default ~/.cache/kpatch-gen); one prepared tree per source, config, compiler and "
-         "release. The user's source tree is never modified.\n\n"
+         "release (prep/); the compiled original units (originals/, at most 1 GiB, least recently used removed "
+         "first), each used only while its source, every header it includes, its Makefiles and the toolchain are "
+         "unchanged, so that a second patch to a file compiles only the patched side; a full build's dependency "
+         "lists (deps/, read again when a .cmd file changes). The user's source tree is never modified; any cache "
+         "directory can be deleted when no build runs.\n\n"
          "Example (the lab kernel of ci/lab):\n"
          "  L=$(ci/lab/lab.sh kernel --print-dir)\n"
          "  kpatch-gen build examples/cmdline-string/cmdline-string.patch --kernel-src $L/src \\\n"
@@ -60,8 +64,14 @@ CLI::App *add_build_command(CLI::App &app, BuildArgs &a) {
   c->add_option("--symvers", a.symvers, "target Module.symvers (default: next to --target-vmlinux)")->check(CLI::ExistingFile);
   c->add_option("--kernel-build", a.kernel_build,
                 "directory of a full build of the target kernel, for header dependencies (default: the directory of "
-                "--target-vmlinux when it has kbuild's .cmd files)")
+                "--target-vmlinux when it has kbuild's .cmd files). Without one (a distribution kernel), a changed "
+                "header's units are its includers in the source tree's #include graph that this configuration may "
+                "build, each compiled and kept when kbuild's dependency list of it names the header")
       ->check(CLI::ExistingDirectory);
+  c->add_option("--max-header-units", a.max_header_units,
+                "without --kernel-build, refuse a changed header that more than N units of this configuration may "
+                "include (default 200: include/linux/sched.h has thousands, hours of compiling)")
+      ->check(CLI::Range(1, 100000));
   a.debian_opt = c->add_option("--debian-kernel", a.debian_release,
                                 "build for Debian's own kernel RELEASE (e.g. 6.1.0-56-cloud-amd64; 'running' = `uname "
                                 "-r`): source, config, symvers, vmlinux and modules come from its packages, fetched "
@@ -81,6 +91,9 @@ CLI::App *add_build_command(CLI::App &app, BuildArgs &a) {
                 "exactly, at its line or, when its lines occur only once in the file, at an offset)")
       ->check(CLI::Range(0, 3));
   c->add_option("--cache", a.cache, "cache directory (default: $KPATCH_GEN_CACHE or ~/.cache/kpatch-gen)");
+  c->add_flag("--no-original-cache", a.no_original_cache,
+              "compile the original units afresh with kbuild (their objects in the prepared tree are removed "
+              "first), without reading or filling the cache of compiled originals: to compare, or to rule it out");
   c->add_flag("--skip-compiler-check", a.skip_compiler_check,
               "build even if the compiler or its flags differ from the target kernel's (at your own risk)");
   c->add_flag("--json", a.json, "print the result as JSON on stdout");
@@ -156,10 +169,12 @@ ExitCode run_build_command(const BuildArgs &a) {
   r.templates_dir = templates_dir();
   r.replace = !a.no_replace;
   r.skip_compiler_check = a.skip_compiler_check;
+  r.original_cache = !a.no_original_cache;
   r.quiet = a.quiet;
   r.jobs = a.jobs;
   r.signer = build_signer(a);
   r.fuzz = static_cast<u32>(a.fuzz);
+  r.max_header_units = static_cast<size_t>(a.max_header_units);
   build::Build b(std::move(r));
   build::run_build(b);
   if (a.json)

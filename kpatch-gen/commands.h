@@ -31,8 +31,10 @@ inline int exit_status(ExitCode c) { return static_cast<int>(c); }
 struct DiffArgs {
   std::string orig, patched, out, report, objname = "vmlinux", target, symvers;
   std::string orig_crcs, patched_crcs;  // files with kbuild's `#SYMVER name 0xCRC` lines
+  std::string kernel_line;              // "6.1", "6.12" or "" (from the target or the objects)
   std::vector<std::string> entry_sizes; // SECTION=BYTES
   bool quiet = false;
+  bool check_original = false; // ORIG against --target first (builder/verify.h), as `build` does
 };
 CLI::App *add_diff_command(CLI::App &app, DiffArgs &args);
 ExitCode run_diff_command(const DiffArgs &args);
@@ -43,9 +45,10 @@ struct BuildArgs {
   std::string debian_release, cve_file, debug_modules_dir;
   std::string sign_key, sign_cert; // sign the module as the last step (sign_cmd.cc, builder/sign.h)
   CLI::Option *debian_opt = nullptr;
-  bool no_replace = false, json = false, quiet = false, skip_compiler_check = false;
+  bool no_replace = false, json = false, quiet = false, skip_compiler_check = false, no_original_cache = false;
   int jobs = 0;
   int fuzz = 0;
+  int max_header_units = 200;
 };
 CLI::App *add_build_command(CLI::App &app, BuildArgs &args);
 ExitCode run_build_command(const BuildArgs &args);

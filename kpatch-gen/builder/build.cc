@@ -9,10 +9,16 @@
 #include <algorithm>
 #include <filesystem>
 #include <fmt/format.h>
+#include <map>
+#include <memory>
 #include <set>
 
 #include "builder/compiler.h"
+#include "builder/struct_defs.h"
 #include "builder/namespaces.h"
+#include "builder/original_cache.h"
+#include "builder/process.h"
+#include "builder/same_code.h"
 #include "builder/verify.h"
 #include "diff/klp_format.h"
 #include "diff/special_sections.h"
@@ -49,6 +55,22 @@ const char *unit_outcome_name(UnitOutcome o) {
   case UnitOutcome::Failed: return "error";
   }
   return "?";
+}
+
+std::string header_summary(const Build &b, const HeaderImpact &h) {
+  size_t in_kernel = 0;
+  std::vector<std::string> changed;
+  for (const UnitResult &u : b.units) {
+    bool through = std::binary_search(h.objects.begin(), h.objects.end(), u.unit.object);
+    if (!through || u.outcome == UnitOutcome::NotBuilt)
+      continue;
+    in_kernel++;
+    if (u.outcome == UnitOutcome::Changed)
+      changed.push_back(fs::path(u.unit.object).filename().string());
+  }
+  return fmt::format("{}: {} unit{} include{} it, {} {} in this kernel, {} changed{}{}", h.header, h.includers,
+                     h.includers == 1 ? "" : "s", h.includers == 1 ? "s" : "", in_kernel, in_kernel == 1 ? "is" : "are",
+                     changed.size(), changed.empty() ? "" : ": ", fmt::join(changed, ", "));
 }
 
 BuildOutcome build_outcome_of(const std::vector<UnitResult> &units) {
@@ -175,7 +197,7 @@ Step stage_inputs(Build &b) {
   if (deps_dir.empty() && fs::exists(vmdir + "/vmlinux.o"))
     deps_dir = vmdir;
   if (!deps_dir.empty())
-    if (auto d = BuildDeps::load(deps_dir); b.diag.check(d))
+    if (auto d = BuildDeps::load_cached(deps_dir, b.cache + "/deps"); b.diag.check(d))
       t.deps = std::move(*d);
   // A wrong key or passphrase is found now, not after the compile.
   if (r.signer)
@@ -192,12 +214,13 @@ Step stage_inputs(Build &b) {
   b.progress.note(fmt::format("target {} (build ID {}), module {}", t.release,
                               t.build_id.empty() ? "none" : t.build_id, b.name));
   if (t.deps)
-    b.progress.note(fmt::format("header dependencies from {} ({} objects)", t.deps->dir(), t.deps->object_count()));
+    b.progress.note(fmt::format("header dependencies from {} ({} objects{})", t.deps->dir(), t.deps->object_count(),
+                                t.deps->from_cache() ? ", cached" : ""));
   if (auto sizes = dwarf::struct_sizes(t.vmlinux, diff::special_section_structs()))
     t.struct_sizes = std::move(*sizes);
   else
     b.progress.note("note: no DWARF struct sizes in the target (" + sizes.error().message +
-                    "); the built-in 6.1 entry sizes are used");
+                    "); the kernel line's built-in entry sizes are used");
   return Step::next();
 }
 
@@ -227,6 +250,31 @@ Step stage_tree(Build &b) {
 }
 
 // 3. Apply the patches to the hard-link copy; find the affected units.
+// STRUCT_LAYOUT_CHANGED for every struct or union definition a changed header alters
+// (builder/struct_defs.h), into b.refusals and b.diag.
+void refuse_struct_layout_changes(Build &b) {
+  for (const std::string &f : b.files) {
+    if (!f.ends_with(".h"))
+      continue;
+    auto orig = read_text_file(b.target.kernel_src + "/" + f);
+    auto patched = read_text_file(b.tree->patched_src() + "/" + f);
+    if (!orig || !patched)
+      continue; // a new or deleted header: no existing objects have its types
+    for (const StructChange &c : changed_struct_definitions(*orig, *patched)) {
+      Location loc = Location(f + ":" + std::to_string(c.line)).with_symbol(c.name);
+      std::string msg = fmt::format(
+          "the definition of {} changes: objects the running kernel already allocated keep the old layout, and "
+          "patched code would access them with the new one (every unit including {} is compiled with it). "
+          "Keep the type as it is and put new state in a shadow variable (klp_shadow_*); a change that "
+          "keeps the layout (comments aside, the definitions are compared as text) must be written "
+          "without touching the definition",
+          c.name, f);
+      b.diag.error(loc, msg, "STRUCT_LAYOUT_CHANGED");
+      b.refusals.push_back(diff::Refusal{"STRUCT_LAYOUT_CHANGED", loc, msg});
+    }
+  }
+}
+
 Step stage_patch(Build &b) {
   std::vector<PatchedFile> all;
   for (const PatchInfo &p : b.patches)
@@ -239,15 +287,69 @@ Step stage_patch(Build &b) {
     b.progress.note(fmt::format("{}: {}: hunk #{} applied at line {}{}{}", fs::path(h.patch).filename().string(), h.file,
                                 h.hunk, h.line, h.offset ? fmt::format(" (offset {:+} lines)", h.offset) : "",
                                 h.fuzz ? fmt::format(" with fuzz {}", h.fuzz) : ""));
-  auto units = affected_units(all, b.target.deps ? &*b.target.deps : nullptr);
+  // A changed struct or union definition in a header is a layout change no unit's code shows
+  // (struct_defs.h): refused now, before compiling every unit that includes the header.
+  refuse_struct_layout_changes(b);
+  if (!b.refusals.empty())
+    return Step::next();
+  // A changed header without a full build's lists: the include graph of the source tree
+  // (scanned once per release, cached) and the configuration give the candidate units.
+  std::optional<CachedGraph> graph;
+  HeaderSource hs;
+  bool header = std::any_of(all.begin(), all.end(), [](const PatchedFile &f) { return f.path.ends_with(".h"); });
+  if (header && !b.target.deps) {
+    auto g = load_include_graph(b.cache, b.target.kernel_src, b.tree->orig_obj(), b.target.release, b.progress);
+    if (!b.diag.check(g))
+      return Step::next();
+    graph = std::move(*g);
+    b.progress.note(fmt::format("include graph of {} files {} in {:.1f} s ({})", graph->graph.file_count(),
+                                graph->cached ? "read from the cache" : "scanned", graph->seconds, graph->path));
+    hs.graph = &graph->graph;
+    hs.srctree = b.target.kernel_src;
+    hs.config = &b.target.kconfig;
+    hs.limit = b.req.max_header_units;
+  }
+  auto units = affected_units(all, b.target.deps ? &*b.target.deps : nullptr, hs.graph ? &hs : nullptr, &b.headers);
+  for (const HeaderImpact &h : b.headers)
+    if (!h.from_full_build)
+      b.progress.note(fmt::format("{}: {} units include it, {} of them not built by this configuration; compiling "
+                                  "the other {} to confirm",
+                                  h.header, h.includers, h.not_built, h.candidates));
   if (!b.diag.check(units))
     return Step::next();
   if (units->empty()) {
     b.diag.error(Location(), "the patches change no translation unit of this kernel");
     return Step::next();
   }
+  // Without a full build's dependency lists: a changed .c that kbuild never compiles alone
+  // but another unit of its directory #includes (arch/x86/mm/ident_map.c in init_64.c) is
+  // rebuilt through that unit. (With the lists, affected_units() already knows.)
+  if (!b.target.deps) {
+    std::vector<Unit> expanded;
+    for (Unit &u : *units) {
+      std::vector<Includer> inc;
+      if (u.changed_by_patch())
+        inc = including_units(b.target.kernel_src, u.source, b.target.kconfig);
+      if (inc.empty()) {
+        expanded.push_back(std::move(u));
+        continue;
+      }
+      for (const Includer &i : inc) {
+        if (std::any_of(expanded.begin(), expanded.end(), [&](const Unit &e) { return e.source == i.source; }))
+          continue;
+        Unit w = Unit::of(i.source, i.source.substr(0, i.source.size() - 2) + ".o",
+                          fmt::format("{} is compiled as part of {}", u.source, i.source));
+        w.part_of = u.source;
+        w.part_rule = i.rule;
+        expanded.push_back(std::move(w));
+      }
+    }
+    *units = std::move(expanded);
+  }
   size_t built = 0;
   for (Unit &u : *units) {
+    if (!u.part_of.empty())
+      b.progress.note(fmt::format("{} (from {})", u.why, u.part_rule));
     UnitResult r;
     r.unit = std::move(u);
     // Files this configuration does not compile (drivers/tty/n_gsm.c with CONFIG_N_GSM unset)
@@ -255,7 +357,7 @@ Step stage_patch(Build &b) {
     // that only includes a changed file is in a full build's lists: it is built. One that a
     // full build lacks for reasons the Makefiles do not show plainly keeps affected_units'
     // reason.
-    if (r.unit.why == "changed by the patch")
+    if (r.unit.changed_by_patch())
       if (auto nb = not_built_reason(b.target.kernel_src, r.unit.source, b.target.kconfig))
         r.unit.not_built = fmt::format("{} is not set; {}", nb->option, nb->where);
     if (!r.unit.not_built.empty()) {
@@ -282,11 +384,35 @@ Step stage_compile(Build &b) {
       b.progress.note(fmt::format("{}: {}", u.unit.object, u.unit.why));
     units.push_back(u.unit);
   }
-  auto c = compile_units(*b.tree, units, b.jobs, b.work, b.progress); // skips the units not built
+  // The cache of compiled originals (original_cache.h), keyed with the assembler's version
+  // too: gcc runs `as`, and the prepared tree's key has only the compiler's.
+  std::optional<OriginalCache> cache;
+  if (!b.req.original_cache) {
+    // --no-original-cache: kbuild compiles every original now, whatever orig-obj holds (an
+    // object the cache put there would otherwise look up to date to make).
+    for (const Unit &u : units) {
+      if (!u.not_built.empty())
+        continue;
+      fs::path o = fs::path(b.tree->orig_obj()) / u.object;
+      std::error_code ec;
+      fs::remove(o, ec);
+      fs::remove(o.parent_path() / ("." + o.filename().string() + ".cmd"), ec);
+    }
+  } else {
+    if (auto as = capture({"as", "--version"}))
+      cache.emplace(OriginalCache::for_tree(b.cache + "/originals", *b.tree, b.tree->compiler() + "\n" + *as));
+    else
+      b.progress.note("note: cannot run 'as --version' (" + as.error().message + "): originals are not cached");
+  }
+  auto c = compile_units(*b.tree, units, b.jobs, b.work, b.progress, cache ? &*cache : nullptr); // skips units not built
   if (!b.diag.check(c))
     return Step::next();
-  for (size_t i = 0; i < units.size(); i++)
+  for (size_t i = 0; i < units.size(); i++) {
     b.units[i].unit = std::move(units[i]);
+    // A candidate from the include graph that kbuild did not confirm (compile_units).
+    if (!b.units[i].unit.not_built.empty() && b.units[i].outcome == UnitOutcome::Pending)
+      b.units[i].outcome = UnitOutcome::NotBuilt;
+  }
   if (const std::optional<CompileError> &e = *c) {
     // The original units compiled: the patch is at fault. The compiler's first error, with
     // file and line in the source tree, is what its author needs (not make's last lines).
@@ -308,9 +434,30 @@ Step stage_diff(Build &b) {
     if (u.outcome == UnitOutcome::NotBuilt)
       continue;
     auto obj = b.target.object(u.unit.objname, u.unit.module_file);
+    if (!obj && !u.unit.confirm.empty() && u.unit.objname != "vmlinux") {
+      // A candidate compiled into a module this kernel does not have: the Makefiles did not
+      // say it is off (drivers/net/Makefile's obj-$(CONFIG_X) lists under ifeq blocks), the
+      // missing module does.
+      u.unit.not_built = fmt::format("this kernel has no module {}", u.unit.module_file);
+      u.outcome = UnitOutcome::NotBuilt;
+      b.progress.note(fmt::format("{}: {}", u.unit.object, u.unit.not_built));
+      continue;
+    }
     if (!b.diag.check(obj)) {
       u.outcome = UnitOutcome::Failed;
       continue;
+    }
+    if (!u.unit.confirm.empty() && (*obj)->symbols.has_file_symbols()) {
+      // The same for vmlinux: kbuild's single-object rule compiles a file the config leaves
+      // out as if built in, but the running vmlinux has no FILE symbol of it.
+      std::string file = fs::path(u.unit.source).filename().string();
+      const auto &blocks = (*obj)->symbols.blocks();
+      if (std::none_of(blocks.begin(), blocks.end(), [&](const diff::FileBlock &fb) { return fb.file == file; })) {
+        u.unit.not_built = fmt::format("{} has no FILE symbol {}: not in this kernel", u.unit.objname, file);
+        u.outcome = UnitOutcome::NotBuilt;
+        b.progress.note(fmt::format("{}: {}", u.unit.object, u.unit.not_built));
+        continue;
+      }
     }
     u.target = *obj;
     if (!u.target->note.empty())
@@ -350,6 +497,8 @@ Step stage_diff(Build &b) {
     case diff::DiffOutcome::Error: u.outcome = UnitOutcome::Failed; break;
     }
   }
+  for (const HeaderImpact &h : b.headers)
+    b.progress.note(header_summary(b, h));
   BuildOutcome so_far = build_outcome_of(b.units);
   if (so_far == BuildOutcome::Refused || so_far == BuildOutcome::Failed) {
     b.diag.error(Location(), "the patch cannot be live patched (reasons above; details in --json output)");
@@ -422,6 +571,15 @@ Step stage_check(Build &b) {
         return &cu;
     return nullptr;
   };
+  // A size difference is looked at instruction by instruction (builder/same_code.h): the
+  // target's code is read only then, once per object (a Debian vmlinux's code is ~60 MB).
+  SameCode same_code;
+  auto report = [&](OriginalCheck c) {
+    for (std::string &p : c.problems)
+      problems.push_back(std::move(p));
+    for (const std::string &t : c.tolerated)
+      b.progress.note("size differs, same code: " + t);
+  };
   for (const UnitResult &u : b.units) {
     if (!u.target)
       continue; // not built in this kernel: nothing to check
@@ -435,8 +593,7 @@ Step stage_check(Build &b) {
       std::vector<DwarfFunction> fns;
       for (const dwarf::FunctionInfo &f : cu->functions)
         fns.push_back({f.name, f.size});
-      for (std::string &p : verify_original_dwarf(*orig, fns, target, src))
-        problems.push_back(std::move(p));
+      report(verify_original_dwarf(*orig, fns, target, src, same_code.check_for(*orig, target)));
       dwarf::CuOptions mine_opts;
       mine_opts.only_names = {src};
       if (auto mine = dwarf::compile_units(orig_path, mine_opts); mine && !mine->empty()) {
@@ -446,8 +603,7 @@ Step stage_check(Build &b) {
       }
       continue;
     }
-    for (std::string &p : verify_original(*orig, target, src))
-      problems.push_back(std::move(p));
+    report(verify_original(*orig, target, src, same_code.check_for(*orig, target)));
   }
   for (const std::string &p : cc.problems) {
     if (b.req.skip_compiler_check)
@@ -569,6 +725,8 @@ BuildOutcome run_build(Build &b) {
     if (b.diag.checkpoint()) {
       BuildOutcome units = build_outcome_of(b.units);
       end = units == BuildOutcome::Refused || units == BuildOutcome::CompileError ? units : BuildOutcome::Failed;
+      if (!b.refusals.empty())
+        end = BuildOutcome::Refused;
       break;
     }
     if (step.done) {

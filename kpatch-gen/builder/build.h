@@ -71,9 +71,15 @@ struct BuildRequest {
   std::shared_ptr<ModuleSigner> signer; // null: the module is not signed
   bool replace = true;
   bool skip_compiler_check = false;
+  // Original units are taken from, and stored in, the cache of compiled originals
+  // (builder/original_cache.h); --no-original-cache compiles them all.
+  bool original_cache = true;
   bool quiet = false;
   int jobs = 0;  // 0: one per CPU
   u32 fuzz = 0;  // context lines patch(1) may ignore (0: every hunk applies exactly)
+  // Without a full build, a changed header brings in the units that include it (the include
+  // graph, builder/includes.h); more than this many candidates is refused (--max-header-units).
+  size_t max_header_units = 200;
 };
 
 // How a build ended (the result JSON's "result"; the exit status: kpatch-gen/build_cmd.cc).
@@ -161,6 +167,8 @@ struct Build {
   // 3.-5. patch, compile, diff
   std::vector<HunkPlacement> moved_hunks; // hunks applied at an offset or with fuzz
   std::vector<UnitResult> units;
+  std::vector<HeaderImpact> headers;         // one per changed header: what it brought in
+  std::vector<diff::Refusal> refusals;       // refusals of the patch itself, before any unit (struct_defs.h)
   std::optional<CompileError> compile_error; // the compiler's first error in a patched unit
   // 6. check
   CompilerCheck compiler;
@@ -173,6 +181,10 @@ struct Build {
 // Runs the stages; sets and returns b.outcome. The prepared tree is restored to pristine
 // whatever happens.
 BuildOutcome run_build(Build &b);
+
+// "include/linux/virtio_net.h: 14 units include it, 9 are in this kernel, 3 changed: tun.o,
+// tap.o, virtio_net.o" (after the diff; before it, the changed list is empty).
+std::string header_summary(const Build &b, const HeaderImpact &h);
 
 // JSON at the edges (result_json.cc).
 // The manifest embedded in the module (`kpatch-gen inspect` reads it): what it patches, for

@@ -120,6 +120,13 @@ Expected<DebianKernel> provision_debian_kernel(const std::string &release, const
   std::error_code ec;
   fs::create_directories(base + "/debs", ec);
   fs::create_directories(root, ec);
+  // Two builds for one release at once (a CI job with two patches, bench/fixes next to a
+  // test) would both download and unpack into the same root: one at a time.
+  auto release_lock = FileLock::acquire(base + ".lock", [&] {
+    progress.note("waiting for another kpatch-gen fetching the packages of " + release);
+  });
+  if (!release_lock)
+    return std::move(release_lock).take_error();
 
   // Each package: in place if installed at the version, else downloaded and unpacked.
   std::vector<std::string> mismatches;
@@ -206,6 +213,13 @@ Expected<DebianKernel> provision_debian_kernel(const std::string &release, const
   std::string tarball = in(source_root, "/usr/src/linux-source-6.1.tar.xz");
   std::string srcdir = cache_root + "/debian/src-" + k.version;
   k.source_tree = srcdir + "/linux-source-6.1";
+  // One source version serves several releases (6.1.0-57 and bench/fixes' newer side): the
+  // extraction is locked on its own.
+  auto src_lock = FileLock::acquire(srcdir + ".lock", [&] {
+    progress.note("waiting for another kpatch-gen extracting " + srcdir);
+  });
+  if (!src_lock)
+    return std::move(src_lock).take_error();
   if (!fs::exists(srcdir + "/complete")) {
     fs::remove_all(srcdir, ec);
     fs::create_directories(srcdir, ec);

@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "builder/kbuild.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <set>
 #include <fmt/format.h>
 #include <regex>
 #include <sstream>
 
+#include "builder/original_cache.h"
 #include "builder/process.h"
 #include "diff/target.h"
 #include "support/file.h"
@@ -39,22 +45,32 @@ static void parse_cmd(const std::string &text, const std::string &srctree, std::
     while (toks >> tok) {
       if (tok == "\\" || tok.rfind("$(", 0) == 0 || tok.find(')') != std::string::npos)
         continue;
+      // Normalised: fixdep keeps the path gcc opened, and drivers/cpufreq/intel_pstate.c's
+      // #include "../drivers/thermal/intel/thermal_interrupt.h" is found through -I include
+      // as $(srctree)/include/../drivers/thermal/intel/thermal_interrupt.h.
       if (tok.rfind(srctree + "/", 0) == 0)
-        deps.push_back(tok.substr(srctree.size() + 1));
+        deps.push_back(fs::path(tok.substr(srctree.size() + 1)).lexically_normal().string());
       else if (tok[0] != '/')
-        deps.push_back(tok); // objtree-relative (generated) or in-tree relative build
+        deps.push_back(fs::path(tok).lexically_normal().string()); // objtree-relative (generated) or in-tree build
     }
   }
 }
 
-Expected<BuildDeps> BuildDeps::load(const std::string &build_dir) {
-  BuildDeps d;
-  d.dir_ = build_dir;
-  std::error_code ec;
-  fs::path src = fs::read_symlink(fs::path(build_dir) / "source", ec);
-  d.srctree_ = ec ? fs::canonical(build_dir, ec).string() : src.string();
+// The .<obj>.o.cmd files of a full build, sorted by path, with what stat() says of each:
+// BuildDeps::load reads them, the cache's fingerprint is made of the stat data.
+namespace {
+struct CmdFile {
+  std::string rel; // "fs/proc/.meminfo.o.cmd"
+  u64 ino = 0, size = 0;
+  i64 mtime_ns = 0, ctime_ns = 0;
+};
+} // namespace
+
+static Expected<std::vector<CmdFile>> list_cmd_files(const std::string &build_dir) {
   if (!fs::exists(fs::path(build_dir) / "Module.symvers") && !fs::exists(fs::path(build_dir) / "vmlinux.o"))
     return make_error(Location(build_dir), "not the directory of a full kernel build (no vmlinux.o or Module.symvers)");
+  std::vector<CmdFile> out;
+  std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(build_dir, fs::directory_options::skip_permission_denied, ec);
        it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (ec)
@@ -67,20 +83,209 @@ Expected<BuildDeps> BuildDeps::load(const std::string &build_dir) {
     }
     if (name.size() < 7 || name[0] != '.' || !name.ends_with(".o.cmd"))
       continue;
-    auto text = read_text_file(p.string());
+    struct stat st;
+    if (::stat(p.c_str(), &st) != 0)
+      continue;
+    CmdFile f;
+    f.rel = p.lexically_relative(build_dir).string();
+    f.ino = static_cast<u64>(st.st_ino);
+    f.size = static_cast<u64>(st.st_size);
+    f.mtime_ns = static_cast<i64>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    f.ctime_ns = static_cast<i64>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+    out.push_back(std::move(f));
+  }
+  std::sort(out.begin(), out.end(), [](const CmdFile &a, const CmdFile &b) { return a.rel < b.rel; });
+  return out;
+}
+
+// The source tree a build directory was made from: its `source` link (an O= build), else the
+// directory itself (an in-tree build).
+static std::string srctree_of(const std::string &build_dir) {
+  std::error_code ec;
+  fs::path src = fs::read_symlink(fs::path(build_dir) / "source", ec);
+  return ec ? fs::canonical(build_dir, ec).string() : src.string();
+}
+
+// Identifies the state of every .o.cmd file: a file rewritten, added, removed or replaced
+// changes it. stat() data, not contents: reading the files is the cost the cache saves
+// (74 MB in the lab's 1131 files). ctime and the inode number are in it because a copy
+// that keeps mtimes (cp -p, rsync -t) cannot keep them.
+static std::string fingerprint_of(const std::string &srctree, const std::vector<CmdFile> &files) {
+  std::string text = fmt::format("srctree {}\n", srctree);
+  for (const CmdFile &f : files)
+    text += fmt::format("{} {} {} {} {}\n", f.rel, f.ino, f.size, f.mtime_ns, f.ctime_ns);
+  return sha256_hex(std::span<const u8>(reinterpret_cast<const u8 *>(text.data()), text.size()));
+}
+
+Expected<std::string> BuildDeps::fingerprint(const std::string &build_dir) {
+  auto files = list_cmd_files(build_dir);
+  if (!files)
+    return std::move(files).take_error();
+  return fingerprint_of(srctree_of(build_dir), *files);
+}
+
+static Expected<void> scan(const std::string &build_dir, const std::vector<CmdFile> &files,
+                                const std::string &srctree, std::set<std::string> &objects,
+                                std::map<std::string, std::vector<std::string>> &users) {
+  for (const CmdFile &f : files) {
+    auto text = read_text_file(build_dir + "/" + f.rel);
     if (!text)
       continue;
     std::string object;
     std::vector<std::string> deps;
-    parse_cmd(*text, d.srctree_, object, deps);
+    parse_cmd(*text, srctree, object, deps);
+    // Objects of the images that are not vmlinux nor a module: bzImage's decompressor and the
+    // real-mode trampoline (arch/x86/boot/compressed/ident_map_64.o includes
+    // ../../mm/ident_map.c, which vmlinux has through arch/x86/mm/init_64.o). A live patch
+    // never reaches their code.
+    if (object.rfind("arch/x86/boot/", 0) == 0 || object.rfind("arch/x86/realmode/", 0) == 0)
+      continue;
     if (object.empty() || object.ends_with(".mod.o") || object == "vmlinux.o")
       continue;
-    d.objects_.insert(object);
+    objects.insert(object);
     for (const std::string &dep : deps)
-      d.users_[dep].push_back(object);
+      users[dep].push_back(object);
+  }
+  if (objects.empty())
+    return make_error(Location(build_dir), "no kbuild dependency files (.*.o.cmd) found");
+  return {};
+}
+
+Expected<BuildDeps> BuildDeps::load(const std::string &build_dir) {
+  auto files = list_cmd_files(build_dir);
+  if (!files)
+    return std::move(files).take_error();
+  BuildDeps d;
+  d.dir_ = build_dir;
+  d.srctree_ = srctree_of(build_dir);
+  if (auto s = scan(build_dir, *files, d.srctree_, d.objects_, d.users_); !s)
+    return std::move(s).take_error();
+  return d;
+}
+
+static constexpr const char *kDepsCacheMagic = "kpatch-gen build deps v1";
+// Cache files kept (one per full build directory); the least recently used go first.
+static constexpr size_t kDepsCacheEntries = 16;
+
+std::string BuildDeps::serialize(const std::string &fingerprint) const {
+  // Objects once, dependencies as lists of object indices: 2 MB for the lab's 1131
+  // objects instead of the 74 MB of .cmd text.
+  std::map<std::string, size_t> index;
+  std::string out = fmt::format("{}\nfingerprint {}\nsrctree {}\nobjects {}\n", kDepsCacheMagic, fingerprint,
+                                srctree_, objects_.size());
+  for (const std::string &o : objects_) {
+    index.emplace(o, index.size());
+    out += o + "\n";
+  }
+  for (const auto &[dep, objs] : users_) {
+    out += dep;
+    out += '\t';
+    for (size_t i = 0; i < objs.size(); i++)
+      out += fmt::format("{}{}", i ? " " : "", index.at(objs[i]));
+    out += '\n';
+  }
+  return out;
+}
+
+std::optional<BuildDeps> BuildDeps::parse(const std::string &text, const std::string &fingerprint) {
+  std::istringstream in(text);
+  std::string line;
+  auto field = [&](const char *name) -> std::optional<std::string> {
+    if (!std::getline(in, line) || !line.starts_with(std::string(name) + " "))
+      return std::nullopt;
+    return line.substr(std::strlen(name) + 1);
+  };
+  if (!std::getline(in, line) || line != kDepsCacheMagic)
+    return std::nullopt;
+  auto fp = field("fingerprint");
+  if (!fp || *fp != fingerprint)
+    return std::nullopt;
+  auto src = field("srctree");
+  auto count = field("objects");
+  if (!src || !count)
+    return std::nullopt;
+  BuildDeps d;
+  d.srctree_ = *src;
+  size_t n = 0;
+  try {
+    n = std::stoul(*count);
+  } catch (...) {
+    return std::nullopt;
+  }
+  std::vector<std::string> objects;
+  objects.reserve(n);
+  for (size_t i = 0; i < n; i++) {
+    if (!std::getline(in, line) || line.empty())
+      return std::nullopt;
+    objects.push_back(line);
+    d.objects_.insert(line);
+  }
+  while (std::getline(in, line)) {
+    size_t tab = line.find('\t');
+    if (tab == std::string::npos)
+      return std::nullopt;
+    std::vector<std::string> &users = d.users_[line.substr(0, tab)];
+    const char *p = line.c_str() + tab + 1, *end = line.c_str() + line.size();
+    while (p < end) {
+      char *next = nullptr;
+      unsigned long i = std::strtoul(p, &next, 10);
+      if (next == p || i >= objects.size())
+        return std::nullopt;
+      users.push_back(objects[i]);
+      p = next;
+      while (p < end && *p == ' ')
+        p++;
+    }
   }
   if (d.objects_.empty())
-    return make_error(Location(build_dir), "no kbuild dependency files (.*.o.cmd) found");
+    return std::nullopt;
+  return d;
+}
+
+Expected<BuildDeps> BuildDeps::load_cached(const std::string &build_dir, const std::string &cache_dir) {
+  auto files = list_cmd_files(build_dir);
+  if (!files)
+    return std::move(files).take_error();
+  std::string srctree = srctree_of(build_dir);
+  std::string fp = fingerprint_of(srctree, *files);
+  std::error_code ec;
+  std::string canon = fs::canonical(build_dir, ec).string();
+  std::string name = sha256_hex(std::span<const u8>(reinterpret_cast<const u8 *>(canon.data()), canon.size())).substr(0, 16);
+  fs::create_directories(cache_dir, ec);
+  if (ec)
+    return make_error(Location(cache_dir), "cannot create cache directory: " + ec.message());
+  std::string path = cache_dir + "/" + name + ".deps";
+  // One scan at a time per build directory: a second build waits and reads the first's file.
+  auto lock = FileLock::acquire(path + ".lock", [] {});
+  if (!lock)
+    return std::move(lock).take_error();
+  if (auto text = read_text_file(path)) {
+    if (auto d = parse(*text, fp)) {
+      d->dir_ = build_dir;
+      d->from_cache_ = true;
+      ::utimensat(AT_FDCWD, path.c_str(), nullptr, 0); // recently used
+      return std::move(*d);
+    }
+  }
+  BuildDeps d;
+  d.dir_ = build_dir;
+  d.srctree_ = srctree;
+  if (auto s = scan(build_dir, *files, d.srctree_, d.objects_, d.users_); !s)
+    return std::move(s).take_error();
+  if (auto w = write_text_file_atomic(path, d.serialize(fp)); !w)
+    return std::move(w).take_error();
+  // Bounded: the least recently used files beyond kDepsCacheEntries go (a test's temporary
+  // build directory leaves one behind).
+  std::vector<std::pair<fs::file_time_type, fs::path>> entries;
+  for (const auto &e : fs::directory_iterator(cache_dir, ec))
+    if (e.path().extension() == ".deps")
+      entries.emplace_back(e.last_write_time(ec), e.path());
+  if (entries.size() > kDepsCacheEntries) {
+    std::sort(entries.begin(), entries.end());
+    for (size_t i = 0; i + kDepsCacheEntries < entries.size(); i++)
+      if (entries[i].second != fs::path(path))
+        fs::remove(entries[i].second, ec);
+  }
   return d;
 }
 
@@ -89,7 +294,8 @@ std::vector<std::string> BuildDeps::dependents(const std::string &path) const {
   return it == users_.end() ? std::vector<std::string>{} : it->second;
 }
 
-Expected<std::vector<Unit>> affected_units(const std::vector<PatchedFile> &files, const BuildDeps *deps) {
+Expected<std::vector<Unit>> affected_units(const std::vector<PatchedFile> &files, const BuildDeps *deps,
+                                           const HeaderSource *headers, std::vector<HeaderImpact> *impacts) {
   std::map<std::string, Unit> units;
   std::vector<std::string> problems;
   for (const PatchedFile &f : files) {
@@ -103,30 +309,62 @@ Expected<std::vector<Unit>> affected_units(const std::vector<PatchedFile> &files
         auto users = deps->dependents(f.path);
         if (users.empty()) {
           // The config leaves it out (the builder names the option from the Makefiles).
-          units.emplace(obj, Unit{f.path, obj, "changed by the patch", "", "",
-                                  fmt::format("the full build {} has no {}", deps->dir(), obj)});
+          Unit unit = Unit::of(f.path, obj, kChangedByPatch);
+          unit.not_built = fmt::format("the full build {} has no {}", deps->dir(), obj);
+          units.emplace(obj, std::move(unit));
           continue;
         }
-        for (const std::string &u : users)
-          units.emplace(u, Unit{u.substr(0, u.size() - 2) + ".c", u, "includes " + f.path + " (changed)", "", "", ""});
+        for (const std::string &u : users) {
+          std::string src = u.substr(0, u.size() - 2) + ".c";
+          Unit unit = Unit::of(src, u, fmt::format("{} is compiled as part of {}", f.path, src));
+          unit.part_of = f.path;
+          size_t slash = u.rfind('/');
+          unit.part_rule = fmt::format("the full build's dependency list of {} ({}/{}.{}.cmd)", u, deps->dir(),
+                                       slash == std::string::npos ? "" : u.substr(0, slash + 1),
+                                       u.substr(slash == std::string::npos ? 0 : slash + 1));
+          units.emplace(u, std::move(unit));
+        }
         continue;
       }
-      units.emplace(obj, Unit{f.path, obj, "changed by the patch", "", "", ""});
+      units.insert_or_assign(obj, Unit::of(f.path, obj, kChangedByPatch));
       if (deps)
         for (const std::string &u : deps->dependents(f.path))
           if (u != obj)
-            units.emplace(u, Unit{u.substr(0, u.size() - 2) + ".c", u, "includes " + f.path + " (changed)", "", "", ""});
+            units.emplace(u, Unit::of(u.substr(0, u.size() - 2) + ".c", u, "includes " + f.path + " (changed)"));
     } else if (is_c && f.created) {
       problems.push_back(f.path + ": a new source file needs a Makefile change, which a live patch cannot carry; put "
                                   "the new code into an existing file");
     } else if (is_h) {
-      if (!deps) {
+      if (deps) {
+        HeaderImpact impact;
+        impact.header = f.path;
+        impact.from_full_build = true;
+        for (const std::string &u : deps->dependents(f.path)) {
+          units.emplace(u, Unit::of(u.substr(0, u.size() - 2) + ".c", u, "includes " + f.path + " (changed)"));
+          impact.includers++;
+          impact.candidates++;
+          impact.objects.push_back(u);
+        }
+        std::sort(impact.objects.begin(), impact.objects.end());
+        if (impacts)
+          impacts->push_back(impact);
+        continue;
+      }
+      if (!headers || !headers->graph) {
         problems.push_back(f.path + ": a changed header affects every unit that includes it; give the directory of a "
                                     "full build of this kernel with --kernel-build so its dependency lists can be used");
         continue;
       }
-      for (const std::string &u : deps->dependents(f.path))
-        units.emplace(u, Unit{u.substr(0, u.size() - 2) + ".c", u, "includes " + f.path + " (changed)", "", "", ""});
+      HeaderImpact impact;
+      auto hu = header_units(f.path, *headers, impact);
+      if (!hu) {
+        problems.push_back(hu.error().message);
+        continue;
+      }
+      for (Unit &u : *hu)
+        units.emplace(u.object, std::move(u));
+      if (impacts)
+        impacts->push_back(impact);
     } else {
       problems.push_back(f.path + ": only .c and .h files can be live patched");
     }
@@ -140,6 +378,44 @@ Expected<std::vector<Unit>> affected_units(const std::vector<PatchedFile> &files
   std::vector<Unit> out;
   for (auto &[k, u] : units)
     out.push_back(std::move(u));
+  return out;
+}
+
+Expected<std::vector<Unit>> header_units(const std::string &header, const HeaderSource &src, HeaderImpact &impact) {
+  impact.header = header;
+  if (!src.graph->contains(header))
+    return make_error(Location(header), "not found in the source tree's include graph");
+  std::vector<Unit> out;
+  for (const std::string &file : src.graph->includers(header)) {
+    if (!file.ends_with(".c"))
+      continue;
+    BuildState state = src.config ? build_state(src.srctree, file, *src.config) : BuildState::Unknown;
+    // A .c #included by another file is a unit only when a Makefile names it too
+    // (kernel/sched/rt.c is compiled only inside build_policy.c, which is found anyway).
+    bool included = false;
+    for (const std::string &user : src.graph->includers(file))
+      included |= user != file;
+    if (included && state != BuildState::Built)
+      continue;
+    impact.includers++;
+    if (state == BuildState::NotBuilt) {
+      impact.not_built++;
+      continue;
+    }
+    std::string obj = file.substr(0, file.size() - 2) + ".o";
+    out.push_back(Unit::of(file, obj, "includes " + header + " (changed)"));
+    out.back().confirm = header;
+    impact.objects.push_back(obj);
+  }
+  std::sort(impact.objects.begin(), impact.objects.end());
+  impact.candidates = out.size();
+  if (out.size() > src.limit)
+    return make_error(Location(header),
+                      fmt::format("{}: {} units include it, {} of them may be built in this kernel: more than the {} "
+                                  "the builder recompiles for one header (--max-header-units); a change to so "
+                                  "widely used a header is rarely safe to live patch. Give a full build of this "
+                                  "kernel with --kernel-build, or raise the limit",
+                                  header, impact.includers, out.size(), src.limit));
   return out;
 }
 
@@ -174,32 +450,51 @@ static Expected<void> read_membership(const std::string &objtree, Unit &u) {
 
 // One make per tree, both at once (on 2 cores this halves the wall time of the usual
 // one-unit patch). Returns the two exit statuses.
+// With `keep_going` targets (and none in `targets`), make runs with -k over them: each
+// target's success is then read from the object tree, not from the exit status.
+// `orig_targets`, when given, are the original tree's targets instead of `targets` (the units
+// whose originals did not come from the cache); none: the original tree's make is not run
+// (status 0).
 static Expected<std::pair<int, int>> make_both(const PreparedTree &tree, const std::vector<std::string> &targets,
                                                int jobs, const std::string &logdir, const std::string &suffix,
-                                               Progress &progress, Command &orig, Command &patched) {
-  auto make = [&](const std::string &src, const std::string &obj, const std::string &log) {
+                                               Progress &progress, Command &orig, Command &patched,
+                                               const std::vector<std::string> &keep_going = {},
+                                               const std::vector<std::string> *orig_targets = nullptr) {
+  auto make = [&](const std::string &src, const std::string &obj, const std::string &log,
+                  const std::vector<std::string> &goals) {
     Command c;
     c.argv = {"make", "-C", src, "O=" + obj, fmt::format("-j{}", jobs)};
+    if (!keep_going.empty())
+      c.argv.push_back("-k");
+    c.argv.insert(c.argv.end(), keep_going.begin(), keep_going.end());
     for (const std::string &v : tree.make_vars())
       c.argv.push_back(v);
-    c.argv.insert(c.argv.end(), targets.begin(), targets.end());
+    c.argv.insert(c.argv.end(), goals.begin(), goals.end());
     c.log = log;
     std::error_code ec;
     fs::remove(log, ec);
     return c;
   };
-  orig = make(tree.kernel_src(), tree.orig_obj(), logdir + "/compile-orig" + suffix + ".log");
-  patched = make(tree.patched_src(), tree.patched_obj(), logdir + "/compile-patched" + suffix + ".log");
+  orig = make(tree.kernel_src(), tree.orig_obj(), logdir + "/compile-orig" + suffix + ".log",
+              orig_targets ? *orig_targets : targets);
+  patched = make(tree.patched_src(), tree.patched_obj(), logdir + "/compile-patched" + suffix + ".log", targets);
   progress.note(command_line(patched));
-  auto ro = start(orig);
-  if (!ro)
-    return std::move(ro).take_error();
+  std::optional<Running> ro;
+  if (!orig_targets || !orig_targets->empty()) {
+    auto r = start(orig);
+    if (!r)
+      return std::move(r).take_error();
+    ro = std::move(*r);
+  } else {
+    (void)write_text_file_atomic(orig.log, "every original unit came from the cache: nothing to compile\n");
+  }
   auto rp = start(patched);
   if (!rp) {
-    wait(*ro);
+    if (ro)
+      wait(*ro);
     return std::move(rp).take_error();
   }
-  int so = wait(*ro);
+  int so = ro ? wait(*ro) : 0;
   int sp = wait(*rp);
   return std::make_pair(so, sp);
 }
@@ -261,8 +556,111 @@ std::optional<CompileError> first_compile_error(const std::string &log_text, con
   return e;
 }
 
+// Units found through the include graph (Unit::confirm) are candidates: one make per tree
+// with -k compiles them all, and each is judged by what kbuild produced:
+//   - no original object: kbuild cannot compile it alone in this configuration (an object
+//     only its directory's Makefile knows how to build, or a file the Makefiles did not
+//     plainly rule out but this config does not compile): dropped, with that reason;
+//   - an original whose dependency list (.<obj>.cmd) does not name the header: the include
+//     is under an #if this configuration skips (drivers/net/tun.c is a candidate for
+//     include/linux/virtio_net.h either way): dropped;
+//   - an original and no patched object: the patch does not compile; the compiler's first
+//     error is the result, as for a changed .c file.
+// A unit changed by the patch itself that kbuild cannot build alone makes the whole build
+// fail here (no directory fallback for a patch mixing .c and header changes).
+static Expected<std::optional<CompileError>> compile_confirming(const PreparedTree &tree, std::vector<Unit> &units,
+                                                                const std::vector<std::string> &objects, int jobs,
+                                                                const std::string &logdir, Progress &progress) {
+  Command orig, patched;
+  auto r = make_both(tree, {}, jobs, logdir, "", progress, orig, patched, objects);
+  if (!r)
+    return std::move(r).take_error();
+  auto exists = [](const std::string &objtree, const std::string &object) {
+    return fs::exists(fs::path(objtree) / object) && fs::exists(cmd_file(objtree, object));
+  };
+  std::vector<std::string> failed_orig;
+  bool patched_failed = false;
+  for (Unit &u : units) {
+    if (!u.not_built.empty())
+      continue;
+    if (!exists(tree.orig_obj(), u.object)) {
+      if (u.confirm.empty()) {
+        failed_orig.push_back(u.object);
+      } else {
+        u.not_built = "kbuild does not compile it on its own in this configuration";
+        progress.note(fmt::format("{}: includes {} but is not compiled: {}", u.object, u.confirm, u.not_built));
+      }
+      continue;
+    }
+    if (!u.confirm.empty()) {
+      auto text = read_text_file(cmd_file(tree.orig_obj(), u.object));
+      std::string object;
+      std::vector<std::string> deps;
+      if (text)
+        parse_cmd(*text, tree.kernel_src(), object, deps);
+      if (std::find(deps.begin(), deps.end(), u.confirm) == deps.end()) {
+        u.not_built = "does not include " + u.confirm + " in this configuration";
+        progress.note(fmt::format("{}: {}", u.object, u.not_built));
+        continue;
+      }
+    }
+    if (!exists(tree.patched_obj(), u.object))
+      patched_failed = true;
+  }
+  if (!failed_orig.empty())
+    return make_error(Location(orig.log), fmt::format("compiling the original units failed: {}:\n{}",
+                                                      fmt::join(failed_orig, " "), log_tail(orig.log)));
+  if (patched_failed) {
+    auto text = read_text_file(patched.log);
+    std::optional<CompileError> e = text ? first_compile_error(*text, tree.patched_src()) : std::nullopt;
+    if (!e)
+      return make_error(Location(patched.log), fmt::format("the patched source does not compile (exit {}):\n{}",
+                                                           r->second, log_tail(patched.log)));
+    e->log = patched.log;
+    return e;
+  }
+  for (Unit &u : units)
+    if (u.not_built.empty())
+      if (auto m = read_membership(tree.orig_obj(), u); !m)
+        return std::move(m).take_error();
+  return std::optional<CompileError>();
+}
+
+// Looks every unit's original up in `cache`: a hit is in orig-obj now (Unit::original_cached).
+// Returns the keys of the misses, by object, for store_originals().
+static Expected<std::map<std::string, std::string>> restore_originals(const OriginalCache &cache,
+                                                                       std::vector<Unit> &units, Progress &progress) {
+  std::map<std::string, std::string> misses;
+  for (Unit &u : units) {
+    if (!u.not_built.empty())
+      continue;
+    std::string key = cache.key(u.object);
+    auto found = cache.restore(key, u.object);
+    if (!found)
+      return std::move(found).take_error();
+    u.original_cached = found->hit;
+    if (found->hit)
+      progress.note(u.object + ": original from the cache");
+    else
+      misses.emplace(u.object, key);
+    if (!found->hit && found->why_not != "not in the cache")
+      progress.note(fmt::format("{}: original compiled again: {}", u.object, found->why_not));
+  }
+  return misses;
+}
+
+// Stores the originals kbuild just compiled. A failure to store costs only the next build's
+// time: it is a note, not an error.
+static void store_originals(const OriginalCache &cache, const std::map<std::string, std::string> &misses,
+                            Progress &progress) {
+  for (const auto &[object, key] : misses)
+    if (auto s = cache.store(key, object); !s)
+      progress.note(fmt::format("note: {}: original not cached: {}", object, s.error().str()));
+}
+
 Expected<std::optional<CompileError>> compile_units(const PreparedTree &tree, std::vector<Unit> &units, int jobs,
-                                                    const std::string &logdir, Progress &progress) {
+                                                    const std::string &logdir, Progress &progress,
+                                                    const OriginalCache *cache) {
   std::vector<std::string> objects;
   for (const Unit &u : units)
     if (u.not_built.empty())
@@ -280,10 +678,39 @@ Expected<std::optional<CompileError>> compile_units(const PreparedTree &tree, st
   for (const std::string &o : objects)
     lib_units |= o.rfind("lib/", 0) == 0 || o.find("/lib/") != std::string::npos;
   int per_tree = std::max(1, jobs / 2);
+  // A unit that only includes a changed file has an up-to-date patched object from an
+  // earlier build when that build changed the same header: the header is pristine again
+  // (an older mtime), so make would keep the object. It must be compiled again.
+  for (const Unit &u : units)
+    if (u.not_built.empty() && !u.changed_by_patch()) {
+      std::error_code ec;
+      fs::remove(fs::path(tree.patched_obj()) / u.object, ec);
+      fs::remove(cmd_file(tree.patched_obj(), u.object), ec);
+    }
   Command orig, patched;
-  auto r = make_both(tree, objects, lib_units ? 1 : per_tree, logdir, "", progress, orig, patched);
+  bool confirming = std::any_of(units.begin(), units.end(), [](const Unit &u) { return !u.confirm.empty(); });
+  if (confirming)
+    return compile_confirming(tree, units, objects, lib_units ? 1 : per_tree, logdir, progress);
+  // Units found through the include graph are not looked up: compile_confirming judges each
+  // by what kbuild makes of it in this very build.
+  std::map<std::string, std::string> misses;
+  std::vector<std::string> orig_objects;
+  if (cache) {
+    auto m = restore_originals(*cache, units, progress);
+    if (!m)
+      return std::move(m).take_error();
+    misses = std::move(*m);
+    for (const auto &[object, key] : misses)
+      orig_objects.push_back(object);
+  }
+  // With every original cached the patched tree's make runs alone: it gets every job.
+  int patched_jobs = cache && orig_objects.empty() ? std::max(1, jobs) : per_tree;
+  auto r = make_both(tree, objects, lib_units ? 1 : patched_jobs, logdir, "", progress, orig, patched, {},
+                     cache ? &orig_objects : nullptr);
   if (!r)
     return std::move(r).take_error();
+  if (cache && r->first == 0)
+    store_originals(*cache, misses, progress);
   // The original units compiled alone, the patched ones did not: the patch does not compile
   // (a missing header, a typo). Report the compiler's error now, with no retry: a directory
   // build would fail the same way, minutes later.
@@ -321,6 +748,8 @@ Expected<std::optional<CompileError>> compile_units(const PreparedTree &tree, st
                   patched);
     if (!r)
       return std::move(r).take_error();
+    if (cache && r->first == 0)
+      store_originals(*cache, misses, progress);
     if (r->first == 0 && r->second != 0)
       return patch_error(r->second);
   }

@@ -3,6 +3,8 @@
 
 #include <filesystem>
 #include <fmt/format.h>
+#include <algorithm>
+#include <regex>
 #include <sstream>
 #include <vector>
 
@@ -154,22 +156,86 @@ private:
 
 } // namespace
 
-std::optional<NotBuilt> not_built_reason(const std::string &srctree, const std::string &source,
-                                         const KernelConfig &config) {
+BuildState build_state(const std::string &srctree, const std::string &source, const KernelConfig &config,
+                       NotBuilt *why) {
   if (!source.ends_with(".c"))
-    return std::nullopt;
+    return BuildState::Unknown;
   size_t slash = source.rfind('/');
   std::string dir = slash == std::string::npos ? "" : source.substr(0, slash);
   std::string obj = source.substr(slash == std::string::npos ? 0 : slash + 1);
   obj = obj.substr(0, obj.size() - 2) + ".o";
   Reader r(srctree, config);
   Verdict v = r.in_dir(dir, obj);
-  if (v.state == State::NotBuilt)
-    return v.why;
-  v = r.descended(dir);
-  if (v.state == State::NotBuilt)
-    return v.why;
+  if (v.state == State::NotBuilt) {
+    if (why)
+      *why = v.why;
+    return BuildState::NotBuilt;
+  }
+  Verdict d = r.descended(dir);
+  if (d.state == State::NotBuilt) {
+    if (why)
+      *why = d.why;
+    return BuildState::NotBuilt;
+  }
+  return v.state == State::Built && d.state == State::Built ? BuildState::Built : BuildState::Unknown;
+}
+
+std::optional<NotBuilt> not_built_reason(const std::string &srctree, const std::string &source,
+                                         const KernelConfig &config) {
+  NotBuilt why;
+  if (build_state(srctree, source, config, &why) == BuildState::NotBuilt)
+    return why;
   return std::nullopt;
+}
+
+static bool kbuild_names(const std::string &srctree, const std::string &dir, const std::string &word) {
+  for (const std::string &line : kbuild_lines(srctree, dir)) {
+    std::istringstream words(line);
+    std::string w;
+    while (words >> w)
+      if (w == word)
+        return true;
+  }
+  return false;
+}
+
+std::vector<Includer> including_units(const std::string &srctree, const std::string &source, const KernelConfig &config) {
+  std::vector<Includer> out;
+  if (!source.ends_with(".c"))
+    return out;
+  size_t slash = source.rfind('/');
+  std::string dir = slash == std::string::npos ? "" : source.substr(0, slash);
+  std::string file = source.substr(slash == std::string::npos ? 0 : slash + 1);
+  std::string base = file.substr(0, file.size() - 2);
+  if (kbuild_names(srctree, dir, base + ".o"))
+    return out; // an object of its own (built or not: not_built_reason() says which)
+  std::error_code ec;
+  std::vector<std::string> sources;
+  for (const fs::directory_entry &e : fs::directory_iterator(srctree + "/" + dir, ec))
+    if (e.is_regular_file() && e.path().extension() == ".c" && e.path().filename() != file)
+      sources.push_back(e.path().filename().string());
+  std::sort(sources.begin(), sources.end());
+  // `#include "ident_map.c"` (quotes: the directory's own file, not <...> from the include path).
+  std::regex inc("^[ \t]*#[ \t]*include[ \t]*\"" + std::regex_replace(file, std::regex("\\."), "\\.") + "\"");
+  for (const std::string &s : sources) {
+    std::string other = (dir.empty() ? "" : dir + "/") + s;
+    // Built unless the Makefiles say it is not: init_64.o is `init_$(BITS).o` in
+    // arch/x86/mm/Makefile, which the reader does not expand (the same one-sided rule as
+    // not_built_reason()).
+    if (not_built_reason(srctree, other, config))
+      continue;
+    auto text = read_text_file(srctree + "/" + other);
+    if (!text)
+      continue;
+    std::istringstream in(*text);
+    std::string line;
+    for (unsigned n = 1; std::getline(in, line); n++)
+      if (std::regex_search(line, inc)) {
+        out.push_back({other, fmt::format("{}:{}: {}", other, n, line)});
+        break;
+      }
+  }
+  return out;
 }
 
 } // namespace kpg::build

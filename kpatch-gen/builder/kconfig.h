@@ -19,6 +19,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "support/error.h"
 
@@ -44,5 +45,26 @@ struct NotBuilt {
 // not compile it, or nullopt when it does or the Makefiles do not say for sure.
 std::optional<NotBuilt> not_built_reason(const std::string &srctree, const std::string &source,
                                          const KernelConfig &config);
+
+// A .c file that its directory's kbuild file never names as an object, and that a built unit
+// of the same directory #includes: arch/x86/mm/ident_map.c, which arch/x86/mm/init_64.c
+// includes at its line 61 (kbuild has no ident_map.o: compiled alone it fails with "unknown
+// type name 'pmd_t'"). Without a full build's dependency lists this textual check is the
+// cheap and exact answer: the includer is the unit to rebuild. Returns the includers (built
+// in this configuration, sorted by name), each with the line that includes the file; empty
+// when the file is an object of its own or nothing in its directory includes it.
+struct Includer {
+  std::string source; // "arch/x86/mm/init_64.c"
+  std::string rule;   // "arch/x86/mm/init_64.c:61: #include \"ident_map.c\""
+};
+std::vector<Includer> including_units(const std::string &srctree, const std::string &source, const KernelConfig &config);
+
+// The same reading with its third answer kept apart: Built when a kbuild list that is on
+// names the file (and every parent directory is descended into), NotBuilt as above, Unknown
+// when the Makefiles do not say plainly (no mention, $(addprefix ...), ifeq blocks). The
+// header path (builder/includes.h) compiles Built and Unknown units and lets kbuild confirm.
+enum class BuildState { Built, NotBuilt, Unknown };
+BuildState build_state(const std::string &srctree, const std::string &source, const KernelConfig &config,
+                       NotBuilt *why = nullptr);
 
 } // namespace kpg::build

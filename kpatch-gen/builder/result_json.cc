@@ -3,6 +3,7 @@
 // The builder's JSON, made from the typed Build at the edges only: the manifest inside the
 // module, NAME.json next to it, and the --json result. Scripts read these keys (the e2e tests,
 // bench/, ci/lab): keep them.
+#include <algorithm>
 #include <filesystem>
 
 #include "builder/build.h"
@@ -22,6 +23,8 @@ static json unit_json(const UnitResult &u) {
   // A module whose symbols were read from its unstripped copy: the .ko the kernel loads.
   if (u.target && !u.target->shipped.empty() && u.target->shipped != u.target->path)
     j["shipped"] = u.target->shipped;
+  if (!u.unit.part_of.empty())
+    j["part_of"] = {{"file", u.unit.part_of}, {"rule", u.unit.part_rule}};
   if (u.outcome == UnitOutcome::NotBuilt) {
     j["code"] = "NOT_BUILT";
     j["reason"] = u.unit.not_built; // "CONFIG_N_GSM is not set; drivers/tty/Makefile: ..."
@@ -142,16 +145,53 @@ json build_result_json(const Build &b) {
                           {"cached", b.tree->was_cached()},
                           {"kernel_src", b.tree->kernel_src()},
                           {"make_vars", b.tree->make_vars()}};
+  if (b.target.deps)
+    r["build_deps"] = {{"dir", b.target.deps->dir()},
+                       {"objects", b.target.deps->object_count()},
+                       {"cached", b.target.deps->from_cache()}};
+  json refusals = json::array();
+  for (const diff::Refusal &f : b.refusals)
+    refusals.push_back({{"unit", f.loc.file}, {"code", f.code}, {"message", f.message}});
+  if (!refusals.empty())
+    r["refusals"] = refusals;
   if (!b.units.empty()) {
-    json units = json::array(), refusals = json::array();
+    json units = json::array();
     for (const UnitResult &u : b.units) {
       units.push_back(unit_json(u));
+      // Only here, not in NAME.json: the module's report is the same whichever way the
+      // original was obtained.
+      if (u.outcome != UnitOutcome::NotBuilt)
+        units.back()["original"] = u.unit.original_cached ? "cache" : "kbuild";
       for (const diff::Refusal &f : u.diff.refusals)
         refusals.push_back({{"unit", u.unit.source}, {"code", f.code}, {"message", f.message}});
     }
     r["units"] = std::move(units);
     if (!refusals.empty())
       r["refusals"] = std::move(refusals);
+  }
+  if (!b.headers.empty()) {
+    // What each changed header brought in (the JSON form of header_summary).
+    json hs = json::array();
+    for (const HeaderImpact &h : b.headers) {
+      json in_kernel = json::array(), changed = json::array();
+      for (const UnitResult &u : b.units) {
+        bool through = std::binary_search(h.objects.begin(), h.objects.end(), u.unit.object);
+        if (!through || u.outcome == UnitOutcome::NotBuilt)
+          continue;
+        in_kernel.push_back(u.unit.object);
+        if (u.outcome == UnitOutcome::Changed)
+          changed.push_back(u.unit.object);
+      }
+      hs.push_back({{"header", h.header},
+                    {"source", h.from_full_build ? "full-build" : "include-graph"},
+                    {"includers", h.includers},
+                    {"not_built_by_config", h.not_built},
+                    {"candidates", h.candidates},
+                    {"in_kernel", std::move(in_kernel)},
+                    {"changed", std::move(changed)},
+                    {"summary", header_summary(b, h)}});
+    }
+    r["headers"] = std::move(hs);
   }
   if (const std::optional<CompileError> &e = b.compile_error)
     r["compile_error"] = {{"object", e->object}, {"file", e->file},       {"line", e->line},

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "builder/tree.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -55,17 +53,6 @@ static Expected<void> copy_author_headers(const std::string &templates_dir, cons
   return {};
 }
 
-PreparedTree::PreparedTree(PreparedTree &&o) noexcept
-    : dir_(std::move(o.dir_)), src_(std::move(o.src_)), key_(std::move(o.key_)), compiler_(std::move(o.compiler_)),
-      release_(std::move(o.release_)), cc_(std::move(o.cc_)), lock_fd_(o.lock_fd_), cached_(o.cached_) {
-  o.lock_fd_ = -1;
-}
-
-PreparedTree::~PreparedTree() {
-  if (lock_fd_ >= 0)
-    ::close(lock_fd_); // releases the flock
-}
-
 std::string PreparedTree::kcflags() const { return "-ffunction-sections -fdata-sections -I" + include_dir(); }
 
 std::vector<std::string> PreparedTree::make_vars() const {
@@ -106,15 +93,11 @@ Expected<PreparedTree> PreparedTree::open(const TreeInputs &in, Progress &progre
   if (ec)
     return make_error(Location(root), "cannot create cache directory: " + ec.message());
   t.dir_ = root + "/" + t.key_;
-  std::string lock = t.dir_ + ".lock";
-  t.lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (t.lock_fd_ < 0)
-    return make_error(Location(lock), "cannot open lock file");
-  if (::flock(t.lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    progress.note("waiting for another kpatch-gen build using " + t.dir_);
-    if (::flock(t.lock_fd_, LOCK_EX) != 0)
-      return make_error(Location(lock), "cannot lock");
-  }
+  auto lock = FileLock::acquire(t.dir_ + ".lock",
+                                [&] { progress.note("waiting for another kpatch-gen build using " + t.dir_); });
+  if (!lock)
+    return std::move(lock).take_error();
+  t.lock_ = std::move(*lock);
   if (fs::exists(t.dir_ + "/complete")) {
     t.cached_ = true;
   } else {

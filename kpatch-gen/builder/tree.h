@@ -21,12 +21,14 @@
 // The key hashes the source path and version, the .config contents, the compiler's version
 // line and this layout's version, so any of them changing gives a new, independent entry.
 #pragma once
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "builder/patchfile.h"
 #include "builder/progress.h"
 #include "support/error.h"
+#include "support/file.h"
 
 namespace kpg::build {
 
@@ -51,9 +53,9 @@ class PreparedTree {
 public:
   // Opens (preparing if needed) the cache entry for these inputs and locks it.
   static Expected<PreparedTree> open(const TreeInputs &in, Progress &progress);
-  PreparedTree(PreparedTree &&o) noexcept;
+  PreparedTree(PreparedTree &&o) noexcept = default;
   PreparedTree &operator=(PreparedTree &&) = delete;
-  ~PreparedTree();
+  ~PreparedTree() = default;
 
   const std::string &dir() const { return dir_; }
   std::string orig_obj() const { return dir_ + "/orig-obj"; }
@@ -89,7 +91,7 @@ private:
   Expected<void> restore_from_dirty_list();
 
   std::string dir_, src_, key_, compiler_, release_, cc_;
-  int lock_fd_ = -1;
+  std::optional<FileLock> lock_; // held for the whole build
   bool cached_ = false;
 };
 

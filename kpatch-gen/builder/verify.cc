@@ -114,46 +114,87 @@ static bool runtime_function(const elf::ObjectFile &orig, const elf::Symbol &s) 
   return !diff::is_init_section_name(secname) && !diff::is_exit_section_name(secname);
 }
 
-std::vector<std::string> verify_original(const elf::ObjectFile &orig, const diff::TargetSymbols &target,
-                                         const std::string &unit) {
-  std::vector<std::string> problems;
-  std::string file;
-  std::vector<std::string> locals;
-  for (const elf::Symbol &s : orig.symbols) {
-    if (s.is_file() && file.empty())
-      file = s.name;
-    if (s.is_local() && (s.is_func() || s.is_object()) && s.section &&
-        !diff::is_init_section_name(orig.sections[*s.section].name) && !s.name.starts_with("__UNIQUE_ID"))
-      locals.push_back(s.name);
+namespace {
+
+// Where the original object's functions are in the target's symbol table: locals in the
+// FILE block of this unit (or, in a stripped module, by name alone), globals by name.
+class TargetLookup {
+public:
+  TargetLookup(const elf::ObjectFile &orig, const diff::TargetSymbols &target) : target_(target) {
+    std::vector<std::string> locals;
+    for (const elf::Symbol &s : orig.symbols) {
+      if (s.is_file() && file_.empty())
+        file_ = s.name;
+      if (s.is_local() && (s.is_func() || s.is_object()) && s.section &&
+          !diff::is_init_section_name(orig.sections[*s.section].name) && !s.name.starts_with("__UNIQUE_ID"))
+        locals.push_back(s.name);
+    }
+    stripped_ = !target.has_file_symbols();
+    if (!stripped_)
+      block_ = target.find_block(file_, locals, &why_);
   }
-  std::string why;
-  bool stripped = !target.has_file_symbols();
-  auto block = stripped ? std::nullopt : target.find_block(file, locals, &why);
-  std::vector<std::string> missing, sizes;
-  for (const elf::Symbol &s : orig.symbols) {
-    if (!runtime_function(orig, s))
-      continue;
-    std::optional<u32> idx;
-    if (s.is_local() && stripped) {
+  // Empty when a local cannot be looked up at all (no matching FILE block): why().
+  bool usable() const { return stripped_ || block_; }
+  const std::string &why() const { return why_; }
+
+  std::optional<u32> find(const elf::Symbol &s) const {
+    if (s.is_local() && stripped_) {
       // No FILE blocks (a stripped module): the name alone. Several same-named locals
       // (two units with a static `init_once`) pass when one of them has our size; the diff
       // refuses to guess should the patch need to reach one of them.
       std::vector<u32> cands;
-      idx = target.find_unique_local(s.name, diff::decode_name(s.name).key, &cands);
+      std::optional<u32> idx = target_.find_unique_local(s.name, diff::decode_name(s.name).key, &cands);
       for (u32 c : cands)
-        if (target.syms()[c].size == s.size)
+        if (target_.syms()[c].size == s.size)
           idx = c;
       if (!idx && !cands.empty())
         idx = cands.front();
-    } else if (s.is_local()) {
-      if (!block) {
-        problems.push_back(fmt::format("{}: {}", unit, why));
-        return problems;
-      }
-      idx = target.find_local(*block, s.name, diff::decode_name(s.name).key);
-    } else {
-      idx = target.find_global(s.name);
+      return idx;
     }
+    if (s.is_local())
+      return block_ ? target_.find_local(*block_, s.name, diff::decode_name(s.name).key) : std::nullopt;
+    return target_.find_global(s.name);
+  }
+
+private:
+  const diff::TargetSymbols &target_;
+  std::string file_, why_;
+  bool stripped_ = false;
+  std::optional<u32> block_;
+};
+
+// A size difference: tolerated (appended to `tolerated`) when the code is the same, else
+// appended to `sizes`.
+void size_differs(const elf::Symbol &s, const std::string &target_size, std::optional<u32> idx, const SameCodeCheck &same_code,
+                  std::vector<std::string> &sizes, std::vector<std::string> &tolerated) {
+  std::string what = fmt::format("{} ({} bytes here, {} in the target", s.name, s.size, target_size);
+  if (same_code && idx) {
+    std::string why = same_code(s, *idx);
+    if (why.empty()) {
+      tolerated.push_back(what + ": the same instructions, a branch encoded in its short form in the target)");
+      return;
+    }
+    sizes.push_back(what + ": " + why + ")");
+    return;
+  }
+  sizes.push_back(what + ")");
+}
+
+} // namespace
+
+OriginalCheck verify_original(const elf::ObjectFile &orig, const diff::TargetSymbols &target, const std::string &unit,
+                              const SameCodeCheck &same_code) {
+  OriginalCheck out;
+  TargetLookup lookup(orig, target);
+  std::vector<std::string> missing, sizes;
+  for (const elf::Symbol &s : orig.symbols) {
+    if (!runtime_function(orig, s))
+      continue;
+    if (s.is_local() && !lookup.usable()) {
+      out.problems.push_back(fmt::format("{}: {}", unit, lookup.why()));
+      return out;
+    }
+    std::optional<u32> idx = lookup.find(s);
     if (!idx) {
       missing.push_back(s.name);
       continue;
@@ -165,24 +206,27 @@ std::vector<std::string> verify_original(const elf::ObjectFile &orig, const diff
     if (s.bind == STB_WEAK && t.size != s.size)
       continue;
     if (t.size != s.size)
-      sizes.push_back(fmt::format("{} ({} bytes here, {} in the target)", s.name, s.size, t.size));
+      size_differs(s, std::to_string(t.size), idx, same_code, sizes, out.tolerated);
   }
   if (!sizes.empty())
-    problems.push_back(fmt::format("{}: functions differ in size from the target kernel: {}. The original objects do "
-                                   "not reproduce the running kernel (different compiler, flags, config or source)",
-                                   unit, fmt::join(sizes, ", ")));
+    out.problems.push_back(fmt::format("{}: functions differ in size from the target kernel: {}. The original objects do "
+                                       "not reproduce the running kernel (different compiler, flags, config or source)",
+                                       unit, fmt::join(sizes, ", ")));
   if (!missing.empty())
-    problems.push_back(fmt::format("{}: functions not in the target kernel: {} (not built into the target, or the "
-                                   "target was built from another source)",
-                                   unit, fmt::join(missing, ", ")));
-  return problems;
+    out.problems.push_back(fmt::format("{}: functions not in the target kernel: {} (not built into the target, or the "
+                                       "target was built from another source)",
+                                       unit, fmt::join(missing, ", ")));
+  return out;
 }
 
-std::vector<std::string> verify_original_dwarf(const elf::ObjectFile &orig, const std::vector<DwarfFunction> &cu_functions,
-                                               const diff::TargetSymbols &target, const std::string &unit) {
+OriginalCheck verify_original_dwarf(const elf::ObjectFile &orig, const std::vector<DwarfFunction> &cu_functions,
+                                    const diff::TargetSymbols &target, const std::string &unit,
+                                    const SameCodeCheck &same_code) {
   std::multimap<std::string, u64> have;
   for (const DwarfFunction &f : cu_functions)
     have.emplace(f.name, f.size);
+  std::optional<TargetLookup> lookup; // only when a size differs
+  OriginalCheck out;
   std::vector<std::string> missing, sizes;
   for (const elf::Symbol &s : orig.symbols) {
     if (!runtime_function(orig, s))
@@ -202,18 +246,20 @@ std::vector<std::string> verify_original_dwarf(const elf::ObjectFile &orig, cons
       same |= it->second == s.size;
       seen.push_back(it->second);
     }
-    if (!same && s.bind != STB_WEAK)
-      sizes.push_back(fmt::format("{} ({} bytes here, {} in the target)", s.name, s.size, fmt::join(seen, "/")));
+    if (same || s.bind == STB_WEAK)
+      continue;
+    if (!lookup)
+      lookup.emplace(orig, target);
+    size_differs(s, fmt::format("{}", fmt::join(seen, "/")), lookup->find(s), same_code, sizes, out.tolerated);
   }
-  std::vector<std::string> problems;
   if (!sizes.empty())
-    problems.push_back(fmt::format("{}: functions differ in size from the target's DWARF: {}. The original objects do "
-                                   "not reproduce the running kernel (different compiler, flags, config or source)",
-                                   unit, fmt::join(sizes, ", ")));
+    out.problems.push_back(fmt::format("{}: functions differ in size from the target's DWARF: {}. The original objects do "
+                                       "not reproduce the running kernel (different compiler, flags, config or source)",
+                                       unit, fmt::join(sizes, ", ")));
   if (!missing.empty())
-    problems.push_back(fmt::format("{}: functions neither the target's DWARF nor its symbol table has: {}", unit,
-                                   fmt::join(missing, ", ")));
-  return problems;
+    out.problems.push_back(fmt::format("{}: functions neither the target's DWARF nor its symbol table has: {}", unit,
+                                       fmt::join(missing, ", ")));
+  return out;
 }
 
 } // namespace kpg::build

@@ -174,6 +174,16 @@ TEST(Compiler, ProducerDifferencesIgnoreOurSectionFlags) {
   EXPECT_EQ(d[1], "--O2");
 }
 
+// Debian's 6.12 configs name the compiler by its triplet ("x86_64-linux-gnu-gcc-12 (Debian
+// 12.2.0-14+deb12u1) 12.2.0"), its 6.1 ones by "gcc-12 (...)": the same build of gcc, which
+// kbuild then runs by that name (Debian 12 installs both).
+TEST(Compiler, Debian612TripletNameIsTheSameCompiler) {
+  EXPECT_EQ(compiler_identity("x86_64-linux-gnu-gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0"),
+            compiler_identity("gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0"));
+  auto cfg = write_temp("config612", "CONFIG_CC_VERSION_TEXT=\"x86_64-linux-gnu-gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0\"\n");
+  EXPECT_EQ(compiler_from_config(cfg), "x86_64-linux-gnu-gcc-12");
+}
+
 TEST(Compiler, ComesFromTheConfigsVersionText) {
   auto cfg = write_temp("config", "CONFIG_X=y\nCONFIG_CC_VERSION_TEXT=\"gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0\"\n");
   EXPECT_EQ(compiler_from_config(cfg), "gcc-12");

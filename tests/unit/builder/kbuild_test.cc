@@ -2,6 +2,7 @@
 // Affected units from kbuild dependency lists (a fake full build made of .cmd files).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -62,6 +63,18 @@ TEST_F(FakeBuild, ChangedHeaderAffectsEveryUnitThatIncludesIt) {
   EXPECT_EQ((*u)[0].object, "fs/proc/cmdline.o");
   EXPECT_EQ((*u)[1].object, "fs/proc/meminfo.o");
   EXPECT_NE((*u)[0].why.find("include/linux/seq_file.h"), std::string::npos);
+}
+
+TEST_F(FakeBuild, DependencyReachedThroughDotDotIsNormalised) {
+  // drivers/cpufreq/intel_pstate.c: #include "../drivers/thermal/intel/thermal_interrupt.h",
+  // found through -I include; fixdep writes the path gcc opened.
+  fs::create_directories(root / "build/drivers/cpufreq");
+  cmd("drivers/cpufreq/intel_pstate.o",
+      {"drivers/cpufreq/intel_pstate.c", "include/../drivers/thermal/intel/thermal_interrupt.h"});
+  auto deps = BuildDeps::load((root / "build").string());
+  ASSERT_TRUE(deps);
+  EXPECT_EQ(deps->dependents("drivers/thermal/intel/thermal_interrupt.h"),
+            std::vector<std::string>{"drivers/cpufreq/intel_pstate.o"});
 }
 
 TEST_F(FakeBuild, CFileIncludedByAnotherUnitRebuildsTheIncluder) {
@@ -154,3 +167,67 @@ TEST_F(FakeBuild, SymverCrcsFromBothTreesCmdFiles) {
 }
 
 } // namespace
+
+// The cache of the dependency lists (BuildDeps::load_cached): the same answers as a scan,
+// and a new scan whenever a .cmd file is rewritten, added or removed.
+namespace {
+std::vector<std::string> sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+} // namespace
+
+TEST_F(FakeBuild, CachedDependencyListsAnswerAsTheScan) {
+  std::string cache = (root / "cache").string();
+  auto first = BuildDeps::load_cached((root / "build").string(), cache);
+  ASSERT_TRUE(first) << first.error().str();
+  EXPECT_FALSE(first->from_cache());
+  auto second = BuildDeps::load_cached((root / "build").string(), cache);
+  ASSERT_TRUE(second) << second.error().str();
+  EXPECT_TRUE(second->from_cache());
+  auto scanned = BuildDeps::load((root / "build").string());
+  ASSERT_TRUE(scanned);
+  EXPECT_EQ(second->object_count(), scanned->object_count());
+  EXPECT_EQ(second->dir(), scanned->dir());
+  for (const char *dep : {"include/linux/seq_file.h", "include/linux/proc_fs.h", "kernel/sched/rt.c",
+                          "fs/proc/cmdline.c", "include/generated/autoconf.h", "include/linux/none.h"})
+    EXPECT_EQ(sorted(second->dependents(dep)), sorted(scanned->dependents(dep))) << dep;
+  EXPECT_TRUE(second->built("kernel/sched/build_policy.o"));
+  EXPECT_FALSE(second->built("fs/proc/kcore.o"));
+}
+
+TEST_F(FakeBuild, RewrittenCmdFileInvalidatesTheCachedLists) {
+  std::string cache = (root / "cache").string();
+  ASSERT_TRUE(BuildDeps::load_cached((root / "build").string(), cache));
+  // meminfo.o now includes proc_fs.h too (kbuild rewrote its .cmd after a rebuild).
+  cmd("fs/proc/meminfo.o", {"fs/proc/meminfo.c", "include/linux/seq_file.h", "include/linux/proc_fs.h"});
+  auto d = BuildDeps::load_cached((root / "build").string(), cache);
+  ASSERT_TRUE(d);
+  EXPECT_FALSE(d->from_cache());
+  EXPECT_EQ(sorted(d->dependents("include/linux/proc_fs.h")),
+            (std::vector<std::string>{"fs/proc/cmdline.o", "fs/proc/meminfo.o"}));
+}
+
+TEST_F(FakeBuild, AddedOrRemovedCmdFileInvalidatesTheCachedLists) {
+  std::string cache = (root / "cache").string(), build = (root / "build").string();
+  ASSERT_TRUE(BuildDeps::load_cached(build, cache));
+  cmd("fs/proc/kcore.o", {"fs/proc/kcore.c"});
+  auto added = BuildDeps::load_cached(build, cache);
+  ASSERT_TRUE(added);
+  EXPECT_FALSE(added->from_cache());
+  EXPECT_TRUE(added->built("fs/proc/kcore.o"));
+  fs::remove(root / "build/fs/proc/.kcore.o.cmd");
+  auto removed = BuildDeps::load_cached(build, cache);
+  ASSERT_TRUE(removed);
+  EXPECT_FALSE(removed->from_cache());
+  EXPECT_FALSE(removed->built("fs/proc/kcore.o"));
+}
+
+TEST_F(FakeBuild, CacheFileOfAnotherFingerprintIsNotUsed) {
+  auto d = BuildDeps::load((root / "build").string());
+  ASSERT_TRUE(d);
+  std::string text = d->serialize("aaaa");
+  EXPECT_TRUE(BuildDeps::parse(text, "aaaa"));
+  EXPECT_FALSE(BuildDeps::parse(text, "bbbb"));
+  EXPECT_FALSE(BuildDeps::parse(text.substr(0, text.size() / 2) + "\nbroken", "aaaa"));
+}

@@ -82,6 +82,16 @@ TEST_F(FakeTree, DirectoryNotDescendedInto) {
   EXPECT_EQ(w->where, "drivers/usb/Makefile: obj-$(CONFIG_USB)\t\t+= core/");
 }
 
+TEST_F(FakeTree, BuildStateKeepsWhatTheReaderCannotJudgeApart) {
+  auto state = [&](const std::string &f) { return build_state(root.string(), f, config); };
+  EXPECT_EQ(state("drivers/tty/n_tty.c"), BuildState::Built);
+  EXPECT_EQ(state("fs/nfsd/nfscache.c"), BuildState::Built); // part of a module that is on
+  EXPECT_EQ(state("drivers/tty/n_gsm.c"), BuildState::NotBuilt);
+  EXPECT_EQ(state("drivers/usb/core/usb.c"), BuildState::NotBuilt);
+  EXPECT_EQ(state("kernel/bar.c"), BuildState::Unknown);   // $(subst ...)
+  EXPECT_EQ(state("kernel/other.c"), BuildState::Unknown); // never named
+}
+
 TEST_F(FakeTree, WhatTheReaderCannotJudgeCountsAsBuilt) {
   EXPECT_FALSE(why("kernel/foo.c"));   // inside ifeq: read as obj-y
   EXPECT_FALSE(why("kernel/bar.c"));   // $(subst ...)
@@ -90,3 +100,35 @@ TEST_F(FakeTree, WhatTheReaderCannotJudgeCountsAsBuilt) {
 }
 
 } // namespace
+
+// arch/x86/mm/ident_map.c has no object: arch/x86/mm/init_64.c #includes it (6.1, line 61).
+class IncludedSource : public FakeTree {
+protected:
+  void SetUp() override {
+    FakeTree::SetUp();
+    file("arch/x86/mm/Makefile", "obj-y\t:= init.o init_$(BITS).o fault.o \\\n\t   pgtable.o\n"
+                                 "obj-$(CONFIG_N_GSM) += gsm_only.o\n");
+    file("arch/x86/mm/init_64.c", "#include <linux/mm.h>\n\n#include \"ident_map.c\"\n");
+    file("arch/x86/mm/gsm_only.c", "#include \"ident_map.c\"\n"); // includes it, but is not built
+    file("arch/x86/mm/pgtable.c", "/* #include \"ident_map.c\" would be a comment */\n#include <ident_map.c>\n");
+    file("arch/x86/mm/ident_map.c", "static int ident_pud_init(void) { return 0; }\n");
+    file("arch/x86/mm/fault.c", "int f;\n");
+  }
+};
+
+TEST_F(IncludedSource, TheBuiltUnitThatIncludesItIsNamedWithItsLine) {
+  auto inc = including_units(root.string(), "arch/x86/mm/ident_map.c", config);
+  ASSERT_EQ(inc.size(), 1u);
+  EXPECT_EQ(inc[0].source, "arch/x86/mm/init_64.c");
+  EXPECT_EQ(inc[0].rule, "arch/x86/mm/init_64.c:3: #include \"ident_map.c\"");
+}
+
+TEST_F(IncludedSource, AnObjectOfItsOwnIsNotAnIncludedFile) {
+  file("arch/x86/mm/pgtable.c", "#include \"fault.c\"\n");
+  EXPECT_TRUE(including_units(root.string(), "arch/x86/mm/fault.c", config).empty());
+}
+
+TEST_F(IncludedSource, AFileNothingIncludesHasNoIncluder) {
+  file("arch/x86/mm/orphan.c", "int x;\n");
+  EXPECT_TRUE(including_units(root.string(), "arch/x86/mm/orphan.c", config).empty());
+}
