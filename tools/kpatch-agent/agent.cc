@@ -72,19 +72,33 @@ private:
 };
 
 // One agent at a time per machine (the timer and an administrator's `apply` may meet).
+// `status` takes the lock shared: it waits for a running poll to finish instead of showing
+// half of one (the timer's run had the new level live in the kernel but not yet recorded as
+// its level, and status called it "not installed by kpatch-agent"). A status without a state
+// directory has nothing to wait for and creates nothing.
 // A kernel without file locking (CONFIG_FILE_LOCKING=n, e.g. the lab's tinyconfig kernel)
 // answers flock() with ENOSYS: there is no lock to take, and nothing to wait for.
 class StateLock {
 public:
-  StateLock(load::Fs &fs, const std::string &state_dir) {
-    if (!fs.make_dirs(state_dir))
-      return;
-    fd_ = ::open(fs.host_path(state_dir + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd_ < 0)
-      return;
+  enum Kind { Exclusive, Shared };
+  StateLock(load::Fs &fs, const std::string &state_dir, Kind kind = Exclusive) {
+    const std::string path = fs.host_path(state_dir + "/lock");
+    if (kind == Shared) {
+      fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd_ < 0) {
+        missing_ = errno == ENOENT;
+        return;
+      }
+    } else {
+      if (!fs.make_dirs(state_dir))
+        return;
+      fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+      if (fd_ < 0)
+        return;
+    }
     int rc;
     do {
-      rc = ::flock(fd_, LOCK_EX);
+      rc = ::flock(fd_, kind == Shared ? LOCK_SH : LOCK_EX);
     } while (rc != 0 && errno == EINTR);
     if (rc != 0 && errno != ENOSYS && errno != ENOLCK && errno != EOPNOTSUPP) {
       ::close(fd_);
@@ -95,10 +109,12 @@ public:
     if (fd_ >= 0)
       ::close(fd_);
   }
-  bool held() const { return fd_ >= 0; }
+  // Held, or (shared) there is no lock file: no agent has run, so none is running.
+  bool held() const { return fd_ >= 0 || missing_; }
 
 private:
   int fd_ = -1;
+  bool missing_ = false;
 };
 
 enum class Mode { Check, Apply, Run };
@@ -621,6 +637,7 @@ static ordered_json level_json(const Level &l) {
 
 ordered_json status_json(Context &ctx) {
   Session s{ctx, {}, {}, {}, {}, {}, {}};
+  StateLock lock(ctx.host.fs, ctx.cfg.state_dir, StateLock::Shared);
   ordered_json j;
   j["config"] = {{"repository", ctx.cfg.repository},
                  {"channel", ctx.cfg.channel},

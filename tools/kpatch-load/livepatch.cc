@@ -69,6 +69,8 @@ PatchState read_patch_state(Fs &fs, const std::string &name) {
   };
   read_bool("enabled", st.enabled);
   read_bool("transition", st.transition);
+  if (auto text = fs.read(dir + "/replace")) // optional: 6.11+
+    st.replace = parse_bool_attr(*text);
   // The directory may have been removed while we read it (a disable completed): report that
   // as "gone", not as unreadable attributes.
   if (!st.problem.empty() && !fs.is_dir(dir)) {

@@ -37,6 +37,9 @@ struct PatchState {
   bool present = false;            // the patch directory exists
   std::optional<bool> enabled;     // nullopt: missing or garbage (see problem)
   std::optional<bool> transition;
+  // <patch>/replace (Linux 6.11+, e.g. the 6.12 lab): whether the patch is an atomic replace
+  // one. nullopt on older kernels (6.1 has no such file) or when unreadable.
+  std::optional<bool> replace;
   std::string problem;             // what could not be read, with the path and the content
 };
 

@@ -82,6 +82,7 @@ json snapshot_json(const Snapshot &s) {
     pj["state"] = p.state;
     pj["enabled"] = opt_json(p.info.state.enabled);
     pj["transition"] = opt_json(p.info.state.transition);
+    pj["replace"] = opt_json(p.info.state.replace);
     pj["problem"] = nonempty(p.info.state.problem);
     pj["refcnt"] = opt_json(p.refcnt);
     if (p.record) {
@@ -160,7 +161,8 @@ std::string format_list(const Snapshot &s) {
 std::string format_status(const Snapshot &s) {
   std::string out = fmt::format("kernel {} (build ID {})\n", s.release, s.build_id.value_or("unknown"));
   for (const PatchStatus &p : s.patches) {
-    out += fmt::format("\n{}: {}\n", p.info.state.name, p.state);
+    out += fmt::format("\n{}: {}{}\n", p.info.state.name, p.state,
+                       !p.info.state.replace ? "" : *p.info.state.replace ? " (atomic replace)" : " (not replacing)");
     if (!p.info.state.problem.empty())
       out += fmt::format("  problem: {}\n", p.info.state.problem);
     out += fmt::format("  target kernel: {}\n", target_text(p));

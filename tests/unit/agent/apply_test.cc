@@ -3,6 +3,12 @@
 // the loader, replace each other atomically, and the policy is honoured.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <fcntl.h>
+#include <future>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include "agent_fixture.h"
 #include "install.h"
 #include "loader.h"
@@ -214,6 +220,33 @@ TEST_F(Agent, StatusShowsTheInstalledLevelAndWhatTheLastPollSaw) {
   EXPECT_TRUE(j["backoff"].is_null());
   std::string text = format_status(j);
   EXPECT_NE(text.find("installed:    level 1 (lp_l1), live"), std::string::npos) << text;
+}
+
+// The timer's poll holds the state lock from before the load until its state is written:
+// a status in between saw the new level live but not recorded ("not installed by
+// kpatch-agent"). Status waits for the poll instead.
+TEST_F(Agent, StatusWaitsForARunningPollToFinish) {
+  publish("lp_l1");
+  ASSERT_EQ(apply().code, Exit::Ok);
+  const std::string lock = k.host_path(cfg.state_dir + "/lock");
+  int fd = ::open(lock.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0) << lock;
+  ASSERT_EQ(::flock(fd, LOCK_EX), 0); // a poll is running
+  auto status = std::async(std::launch::async, [&] {
+    Context c = ctx();
+    return status_json(c);
+  });
+  EXPECT_EQ(status.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);
+  ::close(fd); // the poll ends
+  ASSERT_EQ(status.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_EQ(status.get()["installed"]["level"], 1);
+}
+
+TEST_F(Agent, StatusBeforeAnyPollCreatesNothing) {
+  Context c = ctx();
+  auto j = status_json(c);
+  EXPECT_TRUE(j["installed"].is_null());
+  EXPECT_FALSE(k.exists(cfg.state_dir + "/lock"));
 }
 
 TEST_F(Agent, LevelsOfOtherKernelBuildsAreIgnored) {

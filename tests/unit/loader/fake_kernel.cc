@@ -148,6 +148,8 @@ void FakeKernel::write_patch_files(const Patch &p) {
   write_tree_file(base + "/enabled", p.enabled ? "1\n" : "0\n");
   write_tree_file(base + "/transition", in_tr ? "1\n" : "0\n");
   write_tree_file(base + "/force", "");
+  if (replace_attr)
+    write_tree_file(base + "/replace", p.def.replace ? "1\n" : "0\n");
   for (const Obj &o : p.def.objs) {
     write_tree_file(base + "/" + o.name + "/patched", "1\n");
     for (const Func &f : o.funcs)

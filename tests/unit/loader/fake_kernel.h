@@ -54,6 +54,8 @@ public:
     int state = -1;
   };
 
+  // A 6.11+ kernel: every patch directory has a `replace` attribute.
+  bool replace_attr = false;
   // Creates the tree below `root` for a kernel with `release`.
   FakeKernel(std::string root, std::string release = "6.1.0-kpg");
   Host host() { return Host{*this, *this, *this}; }

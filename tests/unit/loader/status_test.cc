@@ -11,6 +11,26 @@ namespace {
 
 struct Status : LoaderTest {};
 
+// 6.11 added <patch>/replace; 6.1 has none, and status says null rather than guessing.
+TEST_F(Status, ReplaceAttributeShownWhereTheKernelHasIt) {
+  k.replace_attr = true;
+  FakeKernel::PatchDef def;
+  def.replace = false;
+  k.define_patch("kpg_a", def);
+  ASSERT_EQ(load_module(host, rep, &store, mod("kpg_a"), opts).code, ExitCode::Ok);
+  Snapshot s = take_snapshot(host, &store);
+  EXPECT_EQ(snapshot_json(s)["patches"][0]["replace"], false);
+  EXPECT_NE(format_status(s).find("kpg_a: enabled (not replacing)"), std::string::npos) << format_status(s);
+}
+
+TEST_F(Status, ReplaceIsNullOnKernelsWithoutTheAttribute) {
+  k.define_patch("kpg_a", {});
+  ASSERT_EQ(load_module(host, rep, &store, mod("kpg_a"), opts).code, ExitCode::Ok);
+  Snapshot s = take_snapshot(host, &store);
+  EXPECT_TRUE(snapshot_json(s)["patches"][0]["replace"].is_null());
+  EXPECT_NE(format_status(s).find("kpg_a: enabled\n"), std::string::npos) << format_status(s);
+}
+
 TEST_F(Status, JsonShape) {
   FakeKernel::PatchDef def;
   def.objs = {{"vmlinux", {{"cmdline_proc_show", 1}}}, {"kpg_stall_target", {{"kpg_stall_sleep", 2}}}};
