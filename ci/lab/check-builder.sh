@@ -23,9 +23,12 @@ Usage: ci/lab/check-builder.sh --kpatch-gen BIN [--no-boot] [--keep DIR] [NAME..
 For each example under examples/ (or only the NAMEs), run
   BIN build examples/NAME/NAME.patch --kernel-src <lab>/src --target-vmlinux <lab>/build/vmlinux
 and compare with examples/NAME/expect:
-  success        exit 0 and one NAME's .ko written
+  success        exit 0 and one NAME's .ko written (and, if the example has a `report`
+                 file, each of its jq conditions true of the module's JSON report)
   no-change      exit 3
   refuse CODE    exit 1 and "[CODE]" in the output
+  not-built      exit 3 and "not built in this kernel" in the output
+  compile-error  exit 4 and the compiler's "FILE:LINE:COL: error:" in the output
 Examples that use a KPG_* macro the author header does not define yet are skipped with
 that reason. Then (unless --no-boot) boot the lab kernel once with every module built and
 run each example's guest flow (ci/lab/guest/example.sh). --keep DIR keeps the modules,
@@ -56,7 +59,7 @@ done
 kdir=$("$LAB_DIR/lab.sh" kernel --print-dir) ||
 	die "$EXIT_MISSING" "the lab kernel is not built; run ci/lab/lab.sh kernel"
 if [ ${#names[@]} = 0 ]; then
-	for d in "$EXAMPLES"/*/; do names+=("$(basename "$d")"); done
+	mapfile -t names < <(kpg_lab_examples "$EXAMPLES")
 fi
 
 if [ -n "$keep" ]; then
@@ -103,6 +106,8 @@ for name in "${names[@]}"; do
 			verdict="expected a module, kpatch-gen exited $rc"
 		elif [ ${#kos[@]} != 1 ] || [ ! -f "${kos[0]}" ]; then
 			verdict="kpatch-gen exited 0 but did not write exactly one .ko in $out"
+		elif ! why=$(kpg_example_report_check "$dir" "${kos[0]%.ko}.json"); then
+			verdict=$why
 		fi
 		;;
 	no-change) [ "$rc" = 3 ] || verdict="expected 'no functional change' (exit 3), kpatch-gen exited $rc" ;;
@@ -112,6 +117,20 @@ for name in "${names[@]}"; do
 			verdict="expected a refusal with $code (exit 1), kpatch-gen exited $rc"
 		elif ! grep -q "\[$code\]" "$work/$name.log"; then
 			verdict="refused, but not with reason [$code]; reasons given: $(grep -o '\[[A-Z_]*\]' "$work/$name.log" | sort -u | tr '\n' ' ')"
+		fi
+		;;
+	not-built)
+		if [ "$rc" != 3 ]; then
+			verdict="expected 'not built in this kernel' (exit 3), kpatch-gen exited $rc"
+		elif ! grep -q 'not built in this kernel' "$work/$name.log"; then
+			verdict="exit 3, but no 'not built in this kernel' in the output"
+		fi
+		;;
+	compile-error)
+		if [ "$rc" != 4 ]; then
+			verdict="expected a compile error (exit 4), kpatch-gen exited $rc"
+		elif ! grep -Eq '[^ ]+\.[ch]:[0-9]+:[0-9]+: error: ' "$work/$name.log"; then
+			verdict="exit 4, but no compiler error with file and line in the output"
 		fi
 		;;
 	*) verdict="bad expect '$expect'" ;;

@@ -21,12 +21,16 @@ usage() {
 Usage: ci/lab/check-examples.sh [--boot] [NAME...]
 
 For each example under examples/ (or only the NAMEs):
-  1. layout: NAME.patch, expect ("success", "no-change" or "refuse CODE"), a one-line
-     probe for success examples, a "### NAME" section in examples/README.md;
+  1. layout: NAME.patch, expect ("success", "no-change", "refuse CODE", "not-built" or
+     "compile-error"), a one-line probe for success examples, a "### NAME" section in
+     examples/README.md;
   2. `patch -p1 --dry-run --fuzz=0` against the pristine source of the lab kernel;
   3. apply it in a scratch tree and `make O=<scratch build> <obj>` for every touched .c
      file (plus the objects listed in the example's `compile` file, for header changes),
      with templates/include on the include path; any compiler or objtool warning fails.
+     A "compile-error" example must fail to compile with a compiler error instead; a
+     "not-built" example's objects must be absent from the lab build (its config leaves
+     them out), and nothing is compiled.
      The scratch tree is <cache>/lab/scratch-<kernel>/compile: a hard-linked copy of the
      pristine src/ (files are unlinked before they are patched) and a `make prepare`d
      build dir. The cached boot build dir is never written.
@@ -64,7 +68,7 @@ readonly SCRATCH_ROOT
 KCFLAGS_LAB="-I$(realpath "$REPO")/templates/include"
 readonly KCFLAGS_LAB
 if [ ${#names[@]} = 0 ]; then
-	for d in "$EXAMPLES"/*/; do names+=("$(basename "$d")"); done
+	mapfile -t names < <(kpg_lab_examples "$EXAMPLES")
 fi
 [ ${#names[@]} -gt 0 ] || die $EXIT_MISSING "no examples under $EXAMPLES"
 
@@ -92,9 +96,9 @@ check_layout() { # check_layout NAME -> 0 if usable
 			return 1
 		fi
 		;;
-	no-change) ;;
+	no-change | not-built | compile-error) ;;
 	"refuse "[A-Z]*) case "${expect#refuse }" in *[!A-Z_]*) fail "$name" "bad reason code in expect: '$expect'"; return 1 ;; esac ;;
-	*) fail "$name" "expect must be 'success', 'no-change' or 'refuse CODE', got '$expect'"; return 1 ;;
+	*) fail "$name" "expect must be 'success', 'no-change', 'refuse CODE', 'not-built' or 'compile-error', got '$expect'"; return 1 ;;
 	esac
 	grep -q "^### $name\$" "$EXAMPLES/README.md" 2>/dev/null ||
 		{ fail "$name" "no '### $name' section in $EXAMPLES/README.md"; return 1; }
@@ -209,6 +213,21 @@ check_compile() { # check_compile NAME
 		skipped+=("$name")
 		return 0
 	fi
+	local expect
+	expect=$(cat "$dir/expect")
+	if [ "$expect" = not-built ]; then
+		# The lab's build dir has an object for every unit its config compiles: a file
+		# the config leaves out (drivers/tty/n_gsm.c without CONFIG_N_GSM) has none.
+		mapfile -t objs < <(example_objects "$name")
+		for o in "${objs[@]}"; do
+			if [ -e "$kdir/build/$o" ]; then
+				fail "$name" "expect is not-built, but the lab builds $o"
+				return 1
+			fi
+		done
+		log "ok   $name: applies; not built in the lab config (${objs[*]})"
+		return 0
+	fi
 	mapfile -t files < <(patch_files "$p")
 	printf '%s\n' "${files[@]}" >"$SC/dirty"
 	for f in "${files[@]}"; do
@@ -229,6 +248,16 @@ check_compile() { # check_compile NAME
 	logf="$SC/$name.log"
 	make -C "$SC/src" O="$SC/build" KCFLAGS="$KCFLAGS_LAB" -j"$(nproc)" "${objs[@]}" >"$logf" 2>&1 || rc=$?
 	restore_dirty "$SC"
+	if [ "$expect" = compile-error ]; then
+		# The example is a patch that needs a change elsewhere (a helper the same series
+		# adds to a header): the compiler itself must reject it.
+		if [ "$rc" = 0 ] || ! grep -q ': error: ' "$logf"; then
+			fail "$name" "expect is compile-error, but ${objs[*]} compiled (exit $rc); log: $logf"
+			return 1
+		fi
+		log "ok   $name: applies, does not compile: $(grep -m1 ': error: ' "$logf" | sed "s|^$SC/src/||")"
+		return 0
+	fi
 	if [ "$rc" != 0 ]; then
 		grep -E 'error|Error' "$logf" | head -n 10 >&2 || true
 		fail "$name" "compiling ${objs[*]} failed (exit $rc); log: $logf"

@@ -93,3 +93,37 @@ kpg_header_gaps() { # kpg_header_gaps HEADER PATCH
 	done < <(grep '^+' "$patch" | grep -o 'KPG_[A-Z0-9_]*' | sort -u)
 	[ -z "$missing" ] || echo "templates/include/kpatch-gen.h does not define:$missing"
 }
+
+# An example's `report` file: one jq condition a line (blank lines and '#' comments
+# skipped), each of which must be `true` of the JSON report `kpatch-gen build` writes next
+# to the module (<module>.json). It pins how the builder got its module, where the outcome
+# alone does not (examples/notrace-free-one-page: the notrace function's callers patched
+# instead, not a klp_func for it). Prints the first condition that does not hold, with
+# what jq said, and returns 1; returns 0 (printing nothing) when all hold or there is no
+# `report` file.
+kpg_example_report_check() { # kpg_example_report_check EXAMPLE_DIR REPORT.json
+	local dir=$1 report=$2 cond got
+	[ -f "$dir/report" ] || return 0
+	if [ ! -f "$report" ]; then
+		echo "no build report $report to check $dir/report against"
+		return 1
+	fi
+	while IFS= read -r cond; do
+		case "$cond" in '' | '#'*) continue ;; esac
+		got=$(jq -r "$cond" "$report" 2>&1) || true
+		if [ "$got" != true ]; then
+			echo "the build report $report does not satisfy $(basename "$dir")/report: $cond (jq: $(printf '%s' "$got" | head -c 200))"
+			return 1
+		fi
+	done <"$dir/report"
+}
+
+# The examples under DIR that are for the lab kernel, one name a line. An example with a
+# `kernel` file is for another kernel (btf-ids-netlink: Debian's, built and probed by
+# debian.special-sections) and has no lab build, probe or builder.example.<name> test.
+kpg_lab_examples() { # kpg_lab_examples DIR
+	local d
+	for d in "$1"/*/; do
+		[ -f "$d/kernel" ] || basename "$d"
+	done
+}

@@ -18,8 +18,11 @@ KPG_PROG=lab
 . "$LAB_DIR/common.sh"
 readonly FRAGMENT="$LAB_DIR/kernel.config"
 readonly VARIANTS_DIR="$LAB_DIR/variants"
+readonly LINES_DIR="$LAB_DIR/lines"
 readonly GUEST_DIR="$LAB_DIR/guest"
-readonly SOURCE_TARBALL="${KPG_LAB_SOURCE:-/usr/src/linux-source-6.1.tar.xz}"
+# The kernel line (--line, KPG_LAB_LINE): 6.1 by default, or one with a ci/lab/lines/LINE.config.
+LINE=${KPG_LAB_LINE:-6.1}
+SOURCE_TARBALL=""
 readonly CACHE_ROOT="${KPATCH_GEN_CACHE:-$HOME/.cache/kpatch-gen}/lab"
 # Bump when the build recipe below changes in a way that makes old cache dirs wrong
 # (e.g. a new make target whose output later steps rely on).
@@ -47,6 +50,10 @@ Commands:
       kernel is built (exit 0), else exit 1 without building.
 
   Kernel selection (kernel, initramfs, run):
+    --line LINE      the kernel line: 6.1 (default) or 6.12. A line other than 6.1 is
+                     Debian's linux-source-LINE with ci/lab/lines/LINE.config merged after
+                     kernel.config (the options renamed since 6.1), cached in its own dir
+                     (linux-<version>-<hash12>/). Also KPG_LAB_LINE.
     --variant NAME   a lab kernel with ci/lab/variants/NAME.config merged on top of
                      kernel.config, cached in its own dir (linux-<version>-NAME-<hash12>/).
                      Variants: sigforce (CONFIG_MODULE_SIG_FORCE, SHA-256, with a test
@@ -84,7 +91,8 @@ guest as `sh /kpg/scenario`; it sources the helpers and reports checks through t
 
 Environment:
   KPATCH_GEN_CACHE   cache root (default ~/.cache/kpatch-gen)
-  KPG_LAB_SOURCE     kernel source tarball (default /usr/src/linux-source-6.1.tar.xz)
+  KPG_LAB_SOURCE     the 6.1 line's source tarball (default /usr/src/linux-source-6.1.tar.xz);
+                     other lines: /usr/src/linux-source-LINE.tar.xz
   KPG_LAB_JOBS       make -j value (default: nproc)
   KPG_LAB_KVM=1      try KVM (probed first; falls back to TCG)
   KPG_LAB_UNVERIFIED_KERNEL=1  let `boot` start a bzImage outside its O= build dir,
@@ -134,6 +142,26 @@ set_variant() {
 	VARIANT=$v
 }
 
+set_line() {
+	local l=$1 known
+	known=$(find "$LINES_DIR" -maxdepth 1 -name '*.config' -printf '%f\n' 2>/dev/null | sed 's/\.config$//' | sort -V | paste -sd' ')
+	case "$l" in
+	6.1) ;;
+	'' | *[!0-9.]*) die $EXIT_USAGE "--line '$l': expected a kernel line (known: 6.1 ${known})" ;;
+	*) [ -r "$LINES_DIR/$l.config" ] || die $EXIT_USAGE "--line '$l': no ci/lab/lines/$l.config (known: 6.1 ${known})" ;;
+	esac
+	LINE=$l
+}
+
+# The source tarball of the selected line (after the options are parsed).
+source_tarball() {
+	if [ "$LINE" = 6.1 ]; then
+		echo "${KPG_LAB_SOURCE:-/usr/src/linux-source-6.1.tar.xz}"
+	else
+		echo "/usr/src/linux-source-$LINE.tar.xz"
+	fi
+}
+
 # take_kernel_option CMD ARGS...: if ARGS starts with a kernel selection option, apply it
 # and set TAKEN to the number of words it used; TAKEN=0 when it is not one.
 TAKEN=0
@@ -145,6 +173,11 @@ take_kernel_option() {
 	--variant)
 		[ $# -ge 2 ] || die $EXIT_USAGE "$cmd: --variant needs a NAME"
 		set_variant "$2"
+		TAKEN=2
+		;;
+	--line)
+		[ $# -ge 2 ] || die $EXIT_USAGE "$cmd: --line needs a kernel line (6.1, 6.12)"
+		set_line "$2"
 		TAKEN=2
 		;;
 	esac
@@ -162,6 +195,10 @@ cache_key() {
 		gcc --version | head -n 1
 		ld --version | head -n 1
 		echo "recipe $RECIPE_VERSION"
+		if [ "$LINE" != 6.1 ]; then
+			echo "line $LINE"
+			cat "$LINES_DIR/$LINE.config"
+		fi
 		if [ -n "$VARIANT" ]; then
 			echo "variant $VARIANT"
 			cat "$VARIANTS_DIR/$VARIANT.config"
@@ -172,8 +209,10 @@ cache_key() {
 
 KERNEL_DIR=""
 resolve_kernel_dir() {
+	set_line "$LINE" # KPG_LAB_LINE is checked like --line
+	SOURCE_TARBALL=$(source_tarball)
 	[ -r "$SOURCE_TARBALL" ] ||
-		die $EXIT_MISSING "kernel source tarball '$SOURCE_TARBALL' not found (apt-get install linux-source-6.1, or set KPG_LAB_SOURCE)"
+		die $EXIT_MISSING "kernel source tarball '$SOURCE_TARBALL' not found (apt-get install linux-source-$LINE$([ "$LINE" != 6.1 ] || echo ', or set KPG_LAB_SOURCE'))"
 	[ -r "$FRAGMENT" ] || die $EXIT_MISSING "config fragment '$FRAGMENT' not found"
 	need_tool gcc ld tar xz sha256sum
 	local ver
@@ -244,6 +283,7 @@ build_kernel() {
 	stage_end
 
 	local fragments=("$FRAGMENT")
+	[ "$LINE" = 6.1 ] || fragments+=("$LINES_DIR/$LINE.config")
 	if [ -n "$VARIANT" ]; then
 		# The variant's fragment plus what its hook adds for this dir (e.g. a key path).
 		cp "$VARIANTS_DIR/$VARIANT.config" "$dir/variant.config"
@@ -256,7 +296,7 @@ build_kernel() {
 		fi
 		fragments+=("$dir/variant.config")
 	fi
-	stage_begin "configure (tinyconfig + kernel.config${VARIANT:+ + variant $VARIANT} + olddefconfig)"
+	stage_begin "configure (tinyconfig + kernel.config$([ "$LINE" = 6.1 ] || echo " + lines/$LINE.config")${VARIANT:+ + variant $VARIANT} + olddefconfig)"
 	mkdir -p "$build"
 	make_logged "$logf" tinyconfig -C "$src" O="$build" tinyconfig
 	# merge_config.sh -m: merge only (no make); it warns about overridden values, which
@@ -293,6 +333,7 @@ build_kernel() {
 	{
 		echo "release=$release"
 		echo "variant=$VARIANT"
+		echo "line=$LINE"
 		echo "source=$SOURCE_TARBALL"
 		echo "gcc=$(gcc --version | head -n 1)"
 		echo "built=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -351,7 +392,7 @@ cmd_kernel() {
 ensure_kernel() {
 	resolve_kernel_dir
 	if [ ! -f "$KERNEL_DIR/complete" ]; then
-		"$0" kernel ${VARIANT:+--variant "$VARIANT"} >/dev/null
+		"$0" kernel --line "$LINE" ${VARIANT:+--variant "$VARIANT"} >/dev/null
 	fi
 	[ -f "$KERNEL_DIR/complete" ] || die $EXIT_BUILD "lab kernel not available in $KERNEL_DIR"
 }
@@ -432,7 +473,7 @@ make_initramfs() {
 	cp -a "$mods/." "$root/lib/modules/$release/"
 	local ko
 	while IFS= read -r -d '' ko; do
-		[ "$(tail -c 28 "$ko")" = "~Module signature appended~" ] && continue
+		tail -c 28 "$ko" | grep -qa '^~Module signature appended~$' && continue
 		strip --strip-debug "$ko" || die $EXIT_INITRAMFS "strip of guest module '$ko' failed"
 	done < <(find "$root/lib/modules/$release" -name '*.ko' -print0)
 	rm -f "$root/lib/modules/$release/build" "$root/lib/modules/$release/source"
@@ -547,9 +588,13 @@ boot_kernel() { # boot_kernel KERNEL INITRD TIMEOUT LOG APPEND
 	log "booting $(basename "$kernel") with $accel, timeout ${tmo}s, console: $logf"
 	# -nographic puts the serial console (and the QEMU monitor, unused) on stdio; stdin
 	# is /dev/null so a stray byte from the terminal can't reach the monitor.
+	# kpg.deadline= is the host's epoch second at which the timeout below kills QEMU: a
+	# scenario that runs "as many cycles as time allows" (loader.stress) stops before it,
+	# reading the host's time from the CMOS RTC (-rtc clock=host), since on a starved host
+	# the guest's own clock falls behind.
 	timeout -k 5 "$tmo" qemu-system-x86_64 -accel "$accel" -smp 2 -m 512 -nographic -no-reboot \
-		-kernel "$kernel" -initrd "$initrd" \
-		-append "console=ttyS0 panic=-1${append:+ $append}" \
+		-rtc base=utc,clock=host -kernel "$kernel" -initrd "$initrd" \
+		-append "console=ttyS0 panic=-1 kpg.deadline=$(($(date +%s) + tmo))${append:+ $append}" \
 		</dev/null >"$logf" 2>&1 || rc=$?
 	log "[stage] boot ($accel): $(elapsed "$t0" "$(now_ms)") s"
 	case "$rc" in

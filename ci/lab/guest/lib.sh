@@ -190,6 +190,25 @@ kpg_modprobe() {
 # the lab kernel's buffer is 128 KiB (CONFIG_LOG_BUF_SHIFT=17).
 kpg_dmesg() { dmesg -s 262144; }
 
+# kpg_host_now: the host's time in epoch seconds, from the CMOS RTC (QEMU drives it from the
+# host's clock); the guest's uptime when there is no RTC. On a starved host the guest's own
+# clock falls behind: a CI run did 34 stress cycles without reaching a 420 s uptime budget.
+kpg_host_now() {
+	if [ -r /sys/class/rtc/rtc0/since_epoch ]; then
+		cat /sys/class/rtc/rtc0/since_epoch
+	else
+		cut -d. -f1 /proc/uptime
+	fi
+}
+# kpg_seconds_left: seconds until the host's timeout kills QEMU (kpg.deadline= on the kernel
+# command line, set by lab.sh boot); prints nothing when either clock is unknown.
+kpg_seconds_left() {
+	local d
+	[ -r /sys/class/rtc/rtc0/since_epoch ] || return 0
+	d=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^kpg\.deadline=\([0-9]*\)$/\1/p' | head -n 1)
+	[ -n "$d" ] && echo $((d - $(kpg_host_now)))
+}
+
 # Kernel log bookkeeping by marker lines, not line counts (a count goes wrong once the
 # ring buffer wraps): kpg_dmesg_mark NAME writes "kpg-mark NAME" into the kernel log;
 # kpg_dmesg_since NAME prints the lines after the last such marker, timestamps stripped.

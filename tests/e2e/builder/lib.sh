@@ -79,14 +79,45 @@ modinfo_value() { # modinfo_value MODULE.ko KEY
 # GNU build ID of an ELF file (vmlinux), lower-case hex.
 build_id_of() { readelf -n "$1" | sed -n 's/^ *Build ID: *\([0-9a-f]*\).*/\1/p' | head -n 1; }
 
-# The success examples, in directory order (the order of `ls examples/`).
+# The lab's success examples, in directory order (the order of `ls examples/`). An example
+# with a `kernel` file is for another kernel (btf-ids-netlink: Debian's, the lab has no
+# networking), as in CMakeLists.txt and check-examples.sh.
 success_examples() {
-	local d
-	for d in "$EXAMPLES"/*/; do
-		[ "$(cat "$d/expect" 2>/dev/null)" = success ] && basename "$d"
+	local n
+	for n in $(kpg_lab_examples "$EXAMPLES"); do
+		[ "$(cat "$EXAMPLES/$n/expect" 2>/dev/null)" = success ] && echo "$n"
 	done
 	return 0
 }
 
 # The module name kpatch-gen gives an example by default: livepatch_<name>, '-' -> '_'.
 default_module_name() { echo "livepatch_$1" | tr -- '-' '_'; }
+
+# stage_example EXAMPLE_DIR MODULE STAGE: what the group boot (examples-boot.sh) needs of a
+# success example: its guest files (probe, setup, scenario), the module, and a stamp naming
+# the kpatch-gen binary and patch it came from, so that a module left by an older build is
+# never booted as this one's. Written to STAGE.tmp and renamed: no half-staged example.
+stage_example() {
+	local dir=$1 ko=$2 stage=$3 f
+	rm -rf "$stage.tmp" "$stage"
+	mkdir -p "$stage.tmp"
+	for f in probe setup scenario; do
+		if [ -f "$dir/$f" ]; then cp "$dir/$f" "$stage.tmp/"; fi
+	done
+	cp "$ko" "$stage.tmp/"
+	example_stamp "$dir" >"$stage.tmp/stamp"
+	mv "$stage.tmp" "$stage"
+}
+
+# example_stamp EXAMPLE_DIR: identifies the inputs of an example's module (the kpatch-gen
+# binary and the example's files).
+example_stamp() {
+	local dir=$1 name f
+	name=$(basename "$dir")
+	{
+		stat -c '%s %Y' "$KPG_KPATCH_GEN"
+		for f in "$name.patch" probe setup scenario; do
+			if [ -f "$dir/$f" ]; then echo "$f" && cat "$dir/$f"; fi
+		done
+	} | sha256sum | cut -d' ' -f1
+}

@@ -10,8 +10,10 @@
 #    kernel's set labels (bpf_lsm_hooks is the second of that name in kallsyms: sympos 2)
 #    and carries no .BTF_ids of its own;
 #  - exports: examples/export-changed (param_get_bool, EXPORT_SYMBOL) builds with the
-#    genksyms CRCs checked.
-# Both modules are then loaded into Debian's kernel under QEMU: load, transition, the
+#    genksyms CRCs checked;
+#  - the examples for Debian's kernel (examples/*/kernel: debian), e.g. btf-ids-netlink:
+#    built, no .BTF_ids in the module, probe passing while loaded.
+# The modules are then loaded into Debian's kernel under QEMU: load, transition, the
 # export-changed probe, unload, and a clean kernel log.
 # Skips (exit 77) only when the packages cannot be installed or fetched.
 #   KPG_DEBIAN_RELEASE   release to test (default: ci/debian-release.sh)
@@ -42,19 +44,40 @@ jq -r '.. | objects | select(has("notes")) | .notes[]' "${export_ko%.ko}.json" |
 ! readelf -SW "$export_ko" | has 'ksymtab' || fail "$export_ko carries an export table"
 vmlinuz=$(jq -r '.debian.vmlinuz' "$tmp/export.json")
 
+# The examples for Debian's kernel (examples/*/kernel says debian; the lab lacks their
+# config): each must build, carry no .BTF_ids, and pass its probe below. btf-ids-netlink
+# shifts the lines of net/netlink/af_netlink.c above BTF_ID_LIST(btf_netlink_sock_id), which
+# renames its word (__BTF_ID__struct__netlink_sock__<counter><line>).
+ex_names=() ex_kos=()
+for d in "$repo"/examples/*/; do
+	[ "$(cat "$d/kernel" 2>/dev/null)" = debian ] || continue
+	n=$(basename "$d")
+	[ "$(cat "$d/expect")" = success ] || fail "examples/$n: an example for Debian's kernel must expect success"
+	build "ex-$n" "$d/$n.patch" 0
+	ko=$(jq -r '.output.module' "$tmp/ex-$n.json")
+	! readelf -SW "$ko" | has '\.BTF_ids' || fail "$ko carries a .BTF_ids section"
+	ex_names+=("$n") ex_kos+=("$ko")
+done
+[ ${#ex_names[@]} -gt 0 ] || fail "no example under examples/ is for Debian's kernel (a kernel file saying debian)"
+
 lsm_name=$(basename "$lsm_ko" .ko)
 export_name=$(basename "$export_ko" .ko)
+ex_adds=()
+for ko in "${ex_kos[@]}"; do ex_adds+=(--add "$ko:/kpg/add/$(basename "$ko")"); done
 scenario="$tmp/scenario"
 {
 	echo '. /kpg/lib.sh'
 	printf 'kpg_check "%s: load and complete transition" kpg_load_livepatch /kpg/add/%s.ko\n' "$lsm_name" "$lsm_name"
 	printf 'kpg_check "%s: disable and rmmod" kpg_unload_livepatch %s\n' "$lsm_name" "$lsm_name"
 	printf 'kpg_loaded_probe /kpg/add/%s.ko %q\n' "$export_name" "$(cat "$repo/examples/export-changed/probe")"
+	for i in "${!ex_names[@]}"; do
+		printf 'kpg_loaded_probe /kpg/add/%s %q\n' "$(basename "${ex_kos[$i]}")" "$(cat "$repo/examples/${ex_names[$i]}/probe")"
+	done
 	echo 'kpg_check "running kernel is Debian'"'"'s" sh -c "uname -r | grep -qx '"$release"'"'
 	echo 'kpg_summary'
 } >"$scenario"
 "$lab" initramfs -o "$tmp/initrd.cpio" --scenario "$scenario" \
-	--add "$lsm_ko:/kpg/add/$lsm_name.ko" --add "$export_ko:/kpg/add/$export_name.ko"
+	--add "$lsm_ko:/kpg/add/$lsm_name.ko" --add "$export_ko:/kpg/add/$export_name.ko" "${ex_adds[@]}"
 log="${KPG_TEST_LOG_DIR:-$tmp}/debian-special-sections-$release.console.log"
 rc=0
 KPG_LAB_UNVERIFIED_KERNEL=1 "$lab" boot --kernel "$vmlinuz" --initrd "$tmp/initrd.cpio" --timeout 300 --log "$log" || rc=$?
@@ -62,4 +85,4 @@ if [ "$rc" != 0 ] || ! "$lab" judge "$log"; then
 	cp "$log" "/tmp/debian-special-sections-$release.console.log" 2>/dev/null || true
 	fail "the boot of $vmlinuz failed or its log is not clean (exit $rc); console kept in /tmp/debian-special-sections-$release.console.log"
 fi
-echo "debian-special-sections: PASS: x86.c and hashtab.c line shifts are no change; the BTF-set and export modules load into Debian's $release"
+echo "debian-special-sections: PASS: x86.c and hashtab.c line shifts are no change; the BTF-set and export modules and the examples ${ex_names[*]} load into Debian's $release"

@@ -1,8 +1,5 @@
 #!/bin/bash
-# e2e (proposed; NOT registered in CTest yet: it passes only once issue 10's classes 1
-# (stripped modules), 6 (files not built) and 8 (kpatch-macros.h) are implemented too; 2, 3
-# and 4 are on main. Register it in tests/e2e/debian/CMakeLists.txt like debian.kernel, with
-# KPATCH_LOAD=$<TARGET_FILE:kpatch-load> in its ENVIRONMENT): a subset of the real-fix
+# e2e debian.fixes-subset (tests/e2e/debian/CMakeLists.txt): a subset of the real-fix
 # corpus of bench/fixes, each case built on its own for Debian's 6.1.0-53-cloud-amd64 with
 # `kpatch-gen build --debian-kernel`, every module loaded into that kernel under QEMU with
 # kpatch-load, and every outcome checked against bench/corpus/cases. One case per behaviour:
@@ -60,10 +57,12 @@ esac
 
 fail=0
 check() { # check WHAT CMD...
+	local what=$1
+	shift
 	if "$@"; then
-		echo "fixes-subset: ok: $1" >&2
+		echo "fixes-subset: ok: $what" >&2
 	else
-		echo "fixes-subset: FAIL: $1" >&2
+		echo "fixes-subset: FAIL: $what" >&2
 		fail=1
 	fi
 }
