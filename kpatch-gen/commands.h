@@ -32,6 +32,7 @@ struct DiffArgs {
   std::string orig, patched, out, report, objname = "vmlinux", target, symvers;
   std::string orig_crcs, patched_crcs;  // files with kbuild's `#SYMVER name 0xCRC` lines
   std::string kernel_line;              // "6.1", "6.12" or "" (from the target or the objects)
+  bool objtool_at_link = false;         // --objtool-at-link (diff::Options::objtool_at_link)
   std::vector<std::string> entry_sizes; // SECTION=BYTES
   bool quiet = false;
   bool check_original = false; // ORIG against --target first (builder/verify.h), as `build` does

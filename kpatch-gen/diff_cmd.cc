@@ -89,6 +89,11 @@ CLI::App *add_diff_command(CLI::App &app, DiffArgs &a) {
   c->add_option("--kernel-line", a.kernel_line,
                 "kernel line the objects were built for (6.1 or 6.12); default: what the target or the objects say")
       ->check(CLI::IsMember({"6.1", "6.12"}));
+  c->add_flag("--objtool-at-link", a.objtool_at_link,
+              "the module will be linked with objtool (targets with CONFIG_X86_KERNEL_IBT or CONFIG_LTO_CLANG, "
+              "e.g. 6.12 cloud kernels): livepatch relocation sites also get relocations objtool can follow, and "
+              "objtool's tables (.orc_unwind, .return_sites, .call_sites, ...) are not carried from the inputs; "
+              "`kpatch-gen build` decides this from the target's config");
   c->add_option("--orig-crcs", a.orig_crcs,
                 "genksyms CRCs of the original build: a file with `#SYMVER NAME 0xCRC` lines (the unit's kbuild .cmd "
                 "file); with --patched-crcs, refuses changed exported functions whose CRC changed")
@@ -143,6 +148,7 @@ ExitCode run_diff_command(const DiffArgs &a) {
   opt.symvers_path = a.symvers;
   if (!a.kernel_line.empty())
     opt.kernel_line = diff::kernel_line_of(a.kernel_line);
+  opt.objtool_at_link = a.objtool_at_link;
   Diag diag;
   diag.set_program("kpatch-gen diff");
   for (const std::string &e : a.entry_sizes) {

@@ -72,6 +72,13 @@ struct Options {
   // CONFIG_MODVERSIONS; read_symver_crcs()). Both set: a changed exported function whose CRC
   // differs is refused (check_exports); unset: not checked, with a note.
   std::optional<std::map<std::string, u32>> orig_crcs, patched_crcs;
+  // --objtool-at-link: kbuild runs objtool on the patch module's linked object, as it does for
+  // every multi-object module when the target has CONFIG_X86_KERNEL_IBT or CONFIG_LTO_CLANG
+  // (delay-objtool in scripts/Makefile.lib; Debian's 6.12 cloud kernel and the 6.12 lab, not
+  // Debian's 6.1). Then the livepatch relocation records get shadow relocations (klp_format.h)
+  // and objtool's own tables are not carried from the inputs (special_sections.h,
+  // SpecialSection::objtool_output): objtool writes them for the whole module.
+  bool objtool_at_link = false;
 };
 
 // --- correlate ---------------------------------------------------------------------------
@@ -319,6 +326,7 @@ struct DiffContext {
   // The kernel line the objects were built for, and which special-section table reads them
   // (load_inputs decides; both views use the table).
   KernelLine line = KernelLine::V6_1;
+  SpecialTable table; // the line's special sections, as this run reads them (the views refer to it)
   std::string line_why;
   std::unique_ptr<ObjectView> ov, pv;
   std::unique_ptr<dwarf::ObjectDebugInfo> orig_dwarf, patched_dwarf; // line tables, loaded on demand

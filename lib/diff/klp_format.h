@@ -21,6 +21,22 @@
 // The site's field is zero in the diff object (6.1's x86 apply_relocate_add() refuses to
 // write a non-zero location).
 //
+// Shadow relocations (Options::objtool_at_link): each record's site also carries an ordinary
+// relocation of the record's type against the same weak .klp.sym symbol and addend. With
+// CONFIG_X86_KERNEL_IBT (the 6.12 lab, Debian's 6.12 cloud kernel), kbuild runs objtool on a
+// module's linked object (delay-objtool in scripts/Makefile.lib), and objtool follows every
+// call and jump: a tail call `jmp helper`
+// whose relocation exists only in the table reads as a jump to the next instruction
+// ("user+0x24: can't find jump dest instruction at .text.user+0x39"), and objtool then
+// writes nothing for the whole module: no ORC (so no reliable stack traces through it), no
+// .return_sites, no .call_sites. With the shadow it sees a call to an external symbol, as for
+// any module. The post-link step deletes each shadow (the loader would resolve the weak
+// symbol to 0 and write a non-zero field that the livepatch relocation then refuses), and
+// drops objtool's .call_sites entries for those calls: call depth tracking's module patching
+// runs before livepatch relocations are applied, would decode `call +0` and warn "Invalid
+// padding area". Without IBT (Debian's 6.1) objtool runs per unit and never on a module's
+// link: no shadows there.
+//
 // Global aliases (so that the generated module C code can name local functions):
 //   "__kpg_new.<obj>.<old_name>.<sympos>"  the replacement for <old_name> in <obj>
 //   "__kpg_cb.<obj>.<kind>"                a callback (pre_patch, post_patch, pre_unpatch, post_unpatch)

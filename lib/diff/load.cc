@@ -135,7 +135,8 @@ static Expected<void> adopt_inputs(DiffContext &ctx, elf::ObjectFile orig, elf::
     return make_error(Location(ctx.opt.patched_path), choice.error().message);
   ctx.line = choice->line;
   ctx.line_why = choice->why;
-  const SpecialTable &table = special_sections(ctx.line);
+  ctx.table = ctx.opt.objtool_at_link ? objtool_at_link_table(special_sections(ctx.line)) : special_sections(ctx.line);
+  const SpecialTable &table = ctx.table;
 
   std::map<std::string, u64> dwarf_sizes;
   if (tk.struct_sizes) {

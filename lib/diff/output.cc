@@ -453,6 +453,8 @@ void Builder::emit_klp_table() {
     SymbolId place = section_symbol(k.sec);
     out_.sections[tab].relocs.push_back(elf::Reloc{base, R_X86_64_64, place, static_cast<i64>(k.off)});
     out_.sections[tab].relocs.push_back(elf::Reloc{base + 8, R_X86_64_64, ks, k.addend});
+    if (ctx_.opt.objtool_at_link)
+      out_.sections[k.sec].relocs.push_back(elf::Reloc{k.off, k.type, ks, k.addend});
   }
 }
 

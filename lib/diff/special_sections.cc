@@ -57,6 +57,7 @@ static SpecialTable make_table(KernelLine line) {
     SpecialSection s = make(".static_call_sites", 8, "static_call_site", SpecialPolicy::KeepCompare,
                             "static_call() sites patched at module load");
     s.key_offset = 4;
+    s.objtool_output = true;
     t.push_back(s);
   }
   // struct paravirt_patch_site { u8 *instr; u8 type; u8 len; } (8 + 1 + 1, padded to 16).
@@ -68,15 +69,19 @@ static SpecialTable make_table(KernelLine line) {
   t.push_back(make(".smp_locks", 4, "", SpecialPolicy::KeepDerived, "LOCK prefixes removable on UP (derived from the code)"));
   t.push_back(make(".retpoline_sites", 4, "", SpecialPolicy::KeepDerived,
                    "indirect-call sites rewritten for retpolines (derived)"));
+  t.back().objtool_output = true;
   t.push_back(make(".return_sites", 4, "", SpecialPolicy::KeepDerived, "return-thunk sites (CONFIG_RETHUNK, derived)"));
+  t.back().objtool_output = true;
   // 6.12 (CONFIG_MITIGATION_CALL_DEPTH_TRACKING): objtool's s32 pointers to direct calls,
   // which callthunks_patch_module_calls() redirects to the callee's accounting thunk in its
   // 16 bytes of padding. No DWARF type (objtool writes them). With CONFIG_X86_KERNEL_IBT
   // objtool runs at link time only (scripts/Makefile.lib: delay-objtool), so a unit object
   // has none; an object objtool already processed (a single-object module's .o) has them.
-  if (!v6_1)
+  if (!v6_1) {
     t.push_back(make(".call_sites", 4, "", SpecialPolicy::KeepDerived,
                      "call-depth-tracking call sites (objtool, derived)"));
+    t.back().objtool_output = true;
+  }
   t.push_back(make("__mcount_loc", 8, "", SpecialPolicy::KeepDerived,
                    "ftrace call sites (-mrecord-mcount); lets ftrace nop out the copies' __fentry__ calls"));
   {
@@ -88,6 +93,7 @@ static SpecialTable make_table(KernelLine line) {
     s.aux_section = ".orc_unwind";
     s.aux_entry_size = 6;
     s.aux_dwarf_struct = "orc_entry";
+    s.objtool_output = true;
     t.push_back(s);
   }
   t.push_back(make(".printk_index", 8, "", SpecialPolicy::Drop, "printk format index (debugfs metadata only; dropped)"));
@@ -150,6 +156,15 @@ static SpecialTable make_table(KernelLine line) {
     t.push_back(s);
   }
   return t;
+}
+
+SpecialTable objtool_at_link_table(SpecialTable table) {
+  for (SpecialSection &s : table)
+    if (s.objtool_output) {
+      s.policy = SpecialPolicy::Drop;
+      s.why += "; not carried: objtool writes it at the patch module's link";
+    }
+  return table;
 }
 
 const SpecialTable &special_sections(KernelLine line) {

@@ -83,6 +83,15 @@ struct SpecialSection {
   // with a 14-character NS. The owner relocation is the entry's only one (owner_offset is
   // not used).
   std::string entry_label;
+  // A table objtool writes (.orc_unwind_ip, .return_sites, .call_sites, ...). When objtool
+  // runs again at the patch module's link (Options::objtool_at_link), such a table is not
+  // carried from an input that already has one (a single-object module's .o, which objtool
+  // processed when it was compiled): objtool skips every table its input already has ("file
+  // already has .return_sites section, skipping"), so a carried one would leave the rest of
+  // the module without. Seen on the 6.12 lab with examples/dyndbg-module: the template's
+  // returns stayed on the generic thunk, "Unpatched return thunk in use. This should not
+  // happen!" at the first post_unpatch callback.
+  bool objtool_output = false;
   std::string dwarf_struct;     // struct whose byte_size is the entry size ("" = fixed)
   u64 owner_offset = 0;         // offset of the relocation that names the owning code
   bool has_owner = true;        // false: entries carry no relocations at all (.BTF_ids)
@@ -155,6 +164,10 @@ Expected<LineChoice> choose_kernel_line(const std::vector<LineEvidence> &evidenc
 // ___ksymtab+NAME), struct alt_instr (14 bytes), no .parainstructions (paravirt calls became
 // alternatives in 6.8), and objtool's .call_sites (call depth tracking).
 const SpecialTable &special_sections(KernelLine line);
+
+// The same table for a run whose module objtool processes at its link (Options::objtool_at_link):
+// the rows objtool writes are dropped.
+SpecialTable objtool_at_link_table(SpecialTable table);
 
 // The table row a section belongs to (exact name, or a prefix row such as "___ksymtab+*").
 const SpecialSection *find_special_section(const SpecialTable &table, std::string_view name);
