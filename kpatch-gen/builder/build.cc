@@ -467,6 +467,7 @@ Step stage_diff(Build &b) {
     o.patched_path = b.tree->patched_obj() + "/" + u.unit.object;
     o.out_path = fmt::format("{}/diff/kpg_d{}.o", b.work, n);
     o.objname = u.unit.objname;
+    o.objtool_at_link = b.target.objtool_at_link();
     // A changed exported function is refused when its genksyms CRC changed (kbuild's
     // #SYMVER lines in the unit's .cmd files; none without exports or MODVERSIONS).
     auto crcs = unit_symver_crcs(b.tree->orig_obj(), b.tree->patched_obj(), u.unit.object);
@@ -649,6 +650,10 @@ Step stage_module(Build &b) {
   b.module.klp_relocs = pl->klp_relocs;
   b.progress.note(fmt::format("{} livepatch relocation(s) in {} section(s), {} .klp.sym symbol(s)", pl->klp_relocs,
                               pl->klp_sections, pl->klp_symbols));
+  if (pl->shadows_removed || pl->call_sites_removed)
+    b.progress.note(fmt::format("{} shadow relocation(s) for objtool removed, {} .call_sites entr{} of calls through "
+                                "livepatch relocations dropped",
+                                pl->shadows_removed, pl->call_sites_removed, pl->call_sites_removed == 1 ? "y" : "ies"));
   // 6.1 does not clear module-specific livepatch relocations when the target module unloads
   // (upstream 6.3, "livepatch,x86: Clear relocation targets on a module removal"), and x86's
   // apply_relocate_add() refuses a non-zero target. The generated module clears them itself

@@ -57,6 +57,10 @@ struct Target {
   Expected<const TargetObject *> object(const std::string &objname, const std::string &module_file);
   // What one diff against `o` needs, pointing into this Target (which must outlive it).
   diff::TargetKernel diff_view(const TargetObject &o) const;
+  // Whether kbuild runs objtool on the patch module's linked object: scripts/Makefile.lib's
+  // delay-objtool, `$(or $(CONFIG_LTO_CLANG),$(CONFIG_X86_KERNEL_IBT))`, the same in 6.1 and
+  // 6.12 (on for the 6.12 lab and Debian's 6.12 cloud kernel, off for Debian's 6.1).
+  bool objtool_at_link() const { return kconfig.enabled("CONFIG_X86_KERNEL_IBT") || kconfig.enabled("CONFIG_LTO_CLANG"); }
 
 private:
   std::map<std::string, std::unique_ptr<TargetObject>> objects_;

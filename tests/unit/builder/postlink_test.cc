@@ -139,3 +139,47 @@ TEST(PostLink, ModuleWithoutRecordsOnlyGetsItsManifest) {
 }
 
 } // namespace
+
+// --objtool-at-link: the record's site also carries its shadow for objtool (klp_format.h).
+TEST(PostLink, ShadowOfARecordIsRemoved) {
+  Ko k = make_ko();
+  k.obj.sections[k.text].relocs.push_back(Reloc{3, R_X86_64_PC32, k.klp_sym, -4});
+  auto st = build::post_link(k.obj, "{}");
+  ASSERT_TRUE(st) << st.error().str();
+  EXPECT_EQ(st->shadows_removed, 1u);
+  EXPECT_TRUE(k.obj.sections[k.text].relocs.empty());
+  ASSERT_EQ(k.obj.extra_relocs.size(), 1u);
+  EXPECT_EQ(k.obj.extra_relocs[0].relocs.size(), 1u);
+}
+
+TEST(PostLink, OtherRelocationAtARecordsSiteIsRefused) {
+  Ko k = make_ko();
+  k.obj.sections[k.text].relocs.push_back(Reloc{3, R_X86_64_PC32, k.klp_sym, 0}); // another addend
+  auto st = build::post_link(k.obj, "{}");
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message.find("normal relocation already applies"), std::string::npos);
+}
+
+// objtool's .call_sites: the entry of the call whose field the record patches (e8 at +2, field
+// at +3) goes; the entry of another call (+9) stays, moved to the front.
+TEST(PostLink, CallSiteOfACallThroughALivepatchRelocationIsDropped) {
+  Ko k = make_ko();
+  k.obj.sections[k.text].data[2] = 0xe8;
+  Section cs;
+  cs.name = ".call_sites";
+  cs.flags = SHF_ALLOC;
+  cs.data.assign(8, 0);
+  cs.size = 8;
+  cs.relocs = {Reloc{0, R_X86_64_PC32, k.text_sym, 2}, Reloc{4, R_X86_64_PC32, k.text_sym, 9}};
+  k.obj.add_section(cs);
+  auto st = build::post_link(k.obj, "{}");
+  ASSERT_TRUE(st) << st.error().str();
+  EXPECT_EQ(st->call_sites_removed, 1u);
+  auto c = k.obj.find_section(".call_sites"); // ids move when post_link removes sections
+  ASSERT_TRUE(c);
+  const Section &after = k.obj.sections[*c];
+  EXPECT_EQ(after.size, 4u);
+  ASSERT_EQ(after.relocs.size(), 1u);
+  EXPECT_EQ(after.relocs[0].offset, 0u);
+  EXPECT_EQ(after.relocs[0].addend, 9);
+}
