@@ -20,7 +20,8 @@ usage() {
 	cat <<'EOF'
 Usage: ci/lab/check-builder.sh --kpatch-gen BIN [--no-boot] [--keep DIR] [NAME...]
 
-For each example under examples/ (or only the NAMEs), run
+For each example under examples/ (or only the NAMEs), on the lab kernel of KPG_LAB_LINE
+(6.1 by default; NAME.LINE.patch and report.LINE replace NAME.patch and report there), run
   BIN build examples/NAME/NAME.patch --kernel-src <lab>/src --target-vmlinux <lab>/build/vmlinux
 and compare with examples/NAME/expect:
   success        exit 0 and one NAME's .ko written (and, if the example has a `report`
@@ -56,6 +57,9 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$kg" ] || die "$EXIT_USAGE" "--kpatch-gen BIN is required (e.g. build/kpatch-gen/kpatch-gen)"
 [ -x "$kg" ] || die "$EXIT_MISSING" "kpatch-gen binary '$kg' not found or not executable (build the kpatch-gen target)"
+# The lab kernel line (KPG_LAB_LINE, as lab.sh): an example's NAME.LINE.patch and report.LINE
+# replace NAME.patch and report on that line (kpg_example_file).
+line=${KPG_LAB_LINE:-6.1}
 kdir=$("$LAB_DIR/lab.sh" kernel --print-dir) ||
 	die "$EXIT_MISSING" "the lab kernel is not built; run ci/lab/lab.sh kernel"
 if [ ${#names[@]} = 0 ]; then
@@ -78,13 +82,14 @@ t_all=$(now_ms)
 stage_begin "kpatch-gen build for ${#names[@]} examples"
 for name in "${names[@]}"; do
 	dir="$EXAMPLES/$name"
-	if [ ! -f "$dir/$name.patch" ] || [ ! -f "$dir/expect" ]; then
-		log "FAIL $name: no $dir/$name.patch or expect"
+	patch=$(kpg_example_file "$dir" "$name.patch" "$line")
+	if [ ! -f "$patch" ] || [ ! -f "$dir/expect" ]; then
+		log "FAIL $name: no $patch or expect"
 		failed+=("$name")
 		continue
 	fi
 	expect=$(cat "$dir/expect")
-	gaps=$(kpg_header_gaps "$HEADER" "$dir/$name.patch")
+	gaps=$(kpg_header_gaps "$HEADER" "$patch")
 	if [ -n "$gaps" ]; then
 		log "SKIP $name: $gaps"
 		skipped+=("$name")
@@ -95,7 +100,7 @@ for name in "${names[@]}"; do
 	mkdir -p "$out"
 	t0=$(now_ms)
 	rc=0
-	"$kg" build "$dir/$name.patch" --kernel-src "$kdir/src" --target-vmlinux "$kdir/build/vmlinux" \
+	"$kg" build "$patch" --kernel-src "$kdir/src" --target-vmlinux "$kdir/build/vmlinux" \
 		-o "$out" >"$work/$name.log" 2>&1 || rc=$?
 	secs=$(elapsed "$t0" "$(now_ms)")
 	kos=("$out"/*.ko)
@@ -106,7 +111,7 @@ for name in "${names[@]}"; do
 			verdict="expected a module, kpatch-gen exited $rc"
 		elif [ ${#kos[@]} != 1 ] || [ ! -f "${kos[0]}" ]; then
 			verdict="kpatch-gen exited 0 but did not write exactly one .ko in $out"
-		elif ! why=$(kpg_example_report_check "$dir" "${kos[0]%.ko}.json"); then
+		elif ! why=$(kpg_example_report_check "$dir" "${kos[0]%.ko}.json" "$line"); then
 			verdict=$why
 		fi
 		;;

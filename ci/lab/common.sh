@@ -101,9 +101,18 @@ kpg_header_gaps() { # kpg_header_gaps HEADER PATCH
 # instead, not a klp_func for it). Prints the first condition that does not hold, with
 # what jq said, and returns 1; returns 0 (printing nothing) when all hold or there is no
 # `report` file.
-kpg_example_report_check() { # kpg_example_report_check EXAMPLE_DIR REPORT.json
-	local dir=$1 report=$2 cond got
-	[ -f "$dir/report" ] || return 0
+# An example's file FILE for kernel line LINE: FILE.LINE when the example has one (the code
+# differs between the lines: meminfo-string.6.12.patch, report.6.12), else FILE.
+kpg_example_file() { # kpg_example_file EXAMPLE_DIR FILE LINE
+	local base=${2%.patch} ext=
+	[ "$base" = "$2" ] || ext=.patch
+	if [ -f "$1/$base.$3$ext" ]; then echo "$1/$base.$3$ext"; else echo "$1/$2"; fi
+}
+
+kpg_example_report_check() { # kpg_example_report_check EXAMPLE_DIR REPORT.json [LINE]
+	local dir=$1 report=$2 cond got file
+	file=$(kpg_example_file "$dir" report "${3:-6.1}")
+	[ -f "$file" ] || return 0
 	if [ ! -f "$report" ]; then
 		echo "no build report $report to check $dir/report against"
 		return 1
@@ -112,10 +121,10 @@ kpg_example_report_check() { # kpg_example_report_check EXAMPLE_DIR REPORT.json
 		case "$cond" in '' | '#'*) continue ;; esac
 		got=$(jq -r "$cond" "$report" 2>&1) || true
 		if [ "$got" != true ]; then
-			echo "the build report $report does not satisfy $(basename "$dir")/report: $cond (jq: $(printf '%s' "$got" | head -c 200))"
+			echo "the build report $report does not satisfy $(basename "$dir")/$(basename "$file"): $cond (jq: $(printf '%s' "$got" | head -c 200))"
 			return 1
 		fi
-	done <"$dir/report"
+	done <"$file"
 }
 
 # The examples under DIR that are for the lab kernel, one name a line. An example with a
