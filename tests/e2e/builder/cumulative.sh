@@ -25,7 +25,10 @@ KPG_PROG=builder.cumulative
 
 need_kpatch_gen
 find_lab_kernel
-make_work_dir builder-cumulative
+# The lab kernel's line (KPG_LAB_LINE, as lab.sh): an example's NAME.LINE.patch replaces
+# NAME.patch there (kpg_example_file); builder.cumulative-6.12 runs this on the 6.12 lab.
+readonly LINE=${KPG_LAB_LINE:-6.1}
+make_work_dir "builder-cumulative-$LINE"
 
 readonly DROPPED="cmdline-string module-binfmt-misc"
 readonly CHANGED=version-string
@@ -40,7 +43,7 @@ done
 # v2's version-string: the same patch with another string; its probe likewise.
 mkdir -p "$WORK/v2"
 sed 's/kpg_example=version-string\\n/kpg_example=version-string-v2\\n/' \
-	"$EXAMPLES/$CHANGED/$CHANGED.patch" >"$WORK/v2/$CHANGED-v2.patch"
+	"$(kpg_example_file "$EXAMPLES/$CHANGED" "$CHANGED.patch" "$LINE")" >"$WORK/v2/$CHANGED-v2.patch"
 grep -q 'kpg_example=version-string-v2' "$WORK/v2/$CHANGED-v2.patch" ||
 	die "$EXIT_FAIL" "could not make the v2 variant of $CHANGED.patch (its string changed?)"
 sed 's/kpg_example=version-string\$/kpg_example=version-string-v2$/' "$EXAMPLES/$CHANGED/probe" >"$WORK/v2/probe"
@@ -49,12 +52,12 @@ grep -q 'version-string-v2' "$WORK/v2/probe" || die "$EXIT_FAIL" "could not make
 v1_patches=()
 v2_patches=()
 for n in "${names[@]}"; do
-	v1_patches+=("$EXAMPLES/$n/$n.patch")
+	v1_patches+=("$(kpg_example_file "$EXAMPLES/$n" "$n.patch" "$LINE")")
 	case " $DROPPED " in *" $n "*) continue ;; esac
 	if [ "$n" = "$CHANGED" ]; then
 		v2_patches+=("$WORK/v2/$CHANGED-v2.patch")
 	else
-		v2_patches+=("$EXAMPLES/$n/$n.patch")
+		v2_patches+=("$(kpg_example_file "$EXAMPLES/$n" "$n.patch" "$LINE")")
 	fi
 done
 
