@@ -73,7 +73,8 @@ CLI::App *add_build_command(CLI::App &app, BuildArgs &a) {
                 "include (default 200: include/linux/sched.h has thousands, hours of compiling)")
       ->check(CLI::Range(1, 100000));
   a.debian_opt = c->add_option("--debian-kernel", a.debian_release,
-                                "build for Debian's own kernel RELEASE (e.g. 6.1.0-56-cloud-amd64; 'running' = `uname "
+                                "build for Debian's own kernel RELEASE (e.g. 6.1.0-56-cloud-amd64, 6.12.118+deb12-cloud-amd64; "
+                                "'running' = `uname "
                                 "-r`): source, config, symvers, vmlinux and modules come from its packages, fetched "
                                 "with apt into the cache when not installed");
   c->add_option("--name", a.name, "module name (default: livepatch_<first patch name>)");

@@ -16,10 +16,17 @@ namespace fs = std::filesystem;
 
 namespace kpg::build {
 
-bool is_debian_release(const std::string &r) {
-  static const std::regex re(R"(^6\.1\.0-[0-9]+-(cloud-amd64|amd64|rt-amd64)$)");
-  return std::regex_match(r, re);
+std::optional<std::string> debian_kernel_series(const std::string &r) {
+  static const std::regex v6_1(R"(^6\.1\.0-[0-9]+-(cloud-amd64|amd64|rt-amd64)$)");
+  static const std::regex v6_12(R"(^6\.12\.[0-9]+\+deb1[23]-(cloud-amd64|amd64|rt-amd64)$)");
+  if (std::regex_match(r, v6_1))
+    return "6.1";
+  if (std::regex_match(r, v6_12))
+    return "6.12";
+  return std::nullopt;
 }
+
+bool is_debian_release(const std::string &r) { return debian_kernel_series(r).has_value(); }
 
 Expected<std::string> default_debian_release() {
   struct utsname u;
@@ -34,7 +41,7 @@ Expected<std::string> default_debian_release() {
       dep && !dep->empty())
     hint = fmt::format(" (the archive's current cloud kernel is {})", *dep);
   return make_error(Location("--debian-kernel"),
-                    fmt::format("the running kernel '{}' is not a Debian 6.1 kernel: name the release, e.g. "
+                    fmt::format("the running kernel '{}' is not a Debian 6.1 or 6.12 kernel: name the release, e.g. "
                                 "--debian-kernel 6.1.0-56-cloud-amd64{}",
                                 r, hint));
 }
@@ -98,13 +105,17 @@ std::vector<std::string> archive_versions_updating(const std::string &pkg, Progr
 Expected<DebianKernel> provision_debian_kernel(const std::string &release, const std::string &cache_root,
                                                Progress &progress) {
   auto t0 = std::chrono::steady_clock::now();
-  if (!is_debian_release(release))
+  auto series = debian_kernel_series(release);
+  if (!series)
     return make_error(Location("--debian-kernel"),
-                      fmt::format("'{}' is not a Debian 6.1 kernel release (like 6.1.0-56-cloud-amd64)", release));
+                      fmt::format("'{}' is not a Debian 6.1 or 6.12 kernel release (like 6.1.0-56-cloud-amd64 or "
+                                  "6.12.118+deb12-cloud-amd64)",
+                                  release));
   DebianKernel k;
   k.release = release;
   std::string dbg = "linux-image-" + release + "-dbg", headers = "linux-headers-" + release;
-  std::string image = "linux-image-" + release, image_unsigned = image + "-unsigned", source = "linux-source-6.1";
+  const std::string source = "linux-source-" + *series;
+  std::string image = "linux-image-" + release, image_unsigned = image + "-unsigned";
 
   // The version is the -dbg package's (installed, or the archive's).
   k.version = installed_version(dbg);
@@ -188,9 +199,9 @@ Expected<DebianKernel> provision_debian_kernel(const std::string &release, const
         msg += "\n  " + m;
       if (names.front() == source)
         msg += fmt::format("\n  the kernel {} ({}) and the packaged source must be the same version: Debian's archive "
-                           "keeps only the newest linux-source-6.1, so an older kernel needs an upgrade (or the "
+                           "keeps only the newest {}, so an older kernel needs an upgrade (or the "
                            "matching source from snapshot.debian.org, unpacked with --kernel-src)",
-                           release, k.version);
+                           release, k.version, source);
       return make_error(r.error().loc, msg);
     }
   }
@@ -210,9 +221,9 @@ Expected<DebianKernel> provision_debian_kernel(const std::string &release, const
       return make_error(Location(f), "expected in the packages of " + release + " but missing");
 
   // The pristine source, once per version.
-  std::string tarball = in(source_root, "/usr/src/linux-source-6.1.tar.xz");
+  std::string tarball = in(source_root, "/usr/src/" + source + ".tar.xz");
   std::string srcdir = cache_root + "/debian/src-" + k.version;
-  k.source_tree = srcdir + "/linux-source-6.1";
+  k.source_tree = srcdir + "/" + source;
   // One source version serves several releases (6.1.0-57 and bench/fixes' newer side): the
   // extraction is locked on its own.
   auto src_lock = FileLock::acquire(srcdir + ".lock", [&] {
@@ -228,7 +239,7 @@ Expected<DebianKernel> provision_debian_kernel(const std::string &release, const
     if (auto rc = run(t); !rc || *rc != 0)
       return make_error(Location(tarball), fmt::format("cannot extract:\n{}", log_tail(srcdir + ".log")));
     if (!fs::exists(k.source_tree + "/Makefile"))
-      return make_error(Location(tarball), "did not contain linux-source-6.1/");
+      return make_error(Location(tarball), "did not contain " + source + "/");
     if (auto w = write_text_file_atomic(srcdir + "/complete", k.version); !w)
       return std::move(w).take_error();
   }

@@ -208,6 +208,16 @@ TEST(Debian, ReleaseNames) {
   EXPECT_TRUE(is_debian_release("6.1.0-3-amd64"));
   EXPECT_FALSE(is_debian_release("6.18.44-fc-v669"));
   EXPECT_FALSE(is_debian_release("6.1.0-56-cloud-amd64; rm -rf /"));
+  EXPECT_TRUE(is_debian_release("6.12.118+deb12-cloud-amd64"));
+  EXPECT_FALSE(is_debian_release("6.12.118-cloud-amd64"));
+}
+
+// The series names the source package: linux-source-6.1 or linux-source-6.12.
+TEST(Debian, SeriesOfARelease) {
+  EXPECT_EQ(debian_kernel_series("6.1.0-57-cloud-amd64"), "6.1");
+  EXPECT_EQ(debian_kernel_series("6.12.118+deb12-cloud-amd64"), "6.12");
+  EXPECT_EQ(debian_kernel_series("6.12.38+deb13-amd64"), "6.12");
+  EXPECT_EQ(debian_kernel_series("6.18.44-fc-v669"), std::nullopt);
 }
 
 } // namespace
