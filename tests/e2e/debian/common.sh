@@ -2,8 +2,10 @@
 # The shared prologue of the tests that build for Debian's own kernel (sourced after
 # `set -euo pipefail`, with KPG_PROG set to the test's name for its messages). Sets:
 #   here repo lab   this directory, the repository, ci/lab/lab.sh
-#   release         KPG_DEBIAN_RELEASE, else ci/debian-release.sh (the 6.1 kernel matching
-#                   linux-source-6.1); none is a skip (exit 77)
+#   release         KPG_DEBIAN_RELEASE, else ci/debian-release.sh (the kernel of series
+#                   KPG_DEBIAN_SERIES, 6.1 by default, matching linux-source-<series>); none
+#                   is a skip (exit 77)
+#   series          6.1 or 6.12, the kernel line of `release`
 #   tmp             a work directory, removed at exit unless KEEP is set
 # and defines fail MESSAGE (exit 1) and build NAME PATCH EXPECTED_EXIT.
 # SPDX-License-Identifier: GPL-2.0-only
@@ -21,12 +23,24 @@ fail() {
 }
 
 release=${KPG_DEBIAN_RELEASE:-}
+series=${KPG_DEBIAN_SERIES:-6.1}
 if [ -z "$release" ]; then
-	if ! release=$("$repo/ci/debian-release.sh"); then
-		echo "$KPG_PROG: SKIP: no Debian 6.1 kernel matching linux-source-6.1 in the archives" >&2
+	if ! release=$(KPG_DEBIAN_SERIES=$series "$repo/ci/debian-release.sh"); then
+		echo "$KPG_PROG: SKIP: no Debian $series kernel matching linux-source-$series in the archives" >&2
 		exit 77
 	fi
 fi
+case "$release" in 6.12.*) series=6.12 ;; *) series=6.1 ;; esac
+
+# example_patch NAME: the example's patch for this kernel line (NAME.6.12.patch where the
+# code differs, as ci/lab/check-builder.sh takes it).
+example_patch() {
+	if [ -f "$repo/examples/$1/$1.$series.patch" ]; then
+		echo "$repo/examples/$1/$1.$series.patch"
+	else
+		echo "$repo/examples/$1/$1.patch"
+	fi
+}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kpg-$KPG_PROG.XXXXXX")
 trap '[ "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 echo "$KPG_PROG: target $release"

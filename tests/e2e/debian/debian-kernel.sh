@@ -7,6 +7,8 @@
 # warning (the taint notice of an unsigned out-of-tree module is expected).
 # Skips (exit 77) only when the packages cannot be installed or fetched.
 #   KPG_DEBIAN_RELEASE   release to test (default: ci/debian-release.sh)
+#   KPG_DEBIAN_SERIES    6.1 (default) or 6.12: the series ci/debian-release.sh picks from
+#                        (debian.kernel-6.12: Debian 13's kernel as bookworm carries it)
 # SPDX-License-Identifier: GPL-2.0-only
 set -euo pipefail
 
@@ -20,7 +22,7 @@ echo '. /kpg/lib.sh' >"$scenario"
 adds=()
 vmlinuz=
 for e in "${examples[@]}"; do
-	build "$e" "$repo/examples/$e/$e.patch" 0
+	build "$e" "$(example_patch "$e")" 0
 	ko=$(jq -r '.output.module' "$tmp/$e.json")
 	name=$(basename "$ko" .ko)
 	[ "$(jq -r '.target.release' "$tmp/$e.json")" = "$release" ] ||
