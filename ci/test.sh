@@ -46,8 +46,13 @@ fi
 # makes its (long, first-time) build a stage of its own in the timings.
 timed "lab kernel" "$REPO/ci/lab/lab.sh" kernel || true
 if [ "$configured" = 1 ]; then
+	# A failed test runs once more (--repeat until-pass:2): the QEMU guests under TCG on a
+	# shared 2-core machine have failed alone now and then (loader.stress: a guest that hung
+	# after 36 clean cycles; 6.12 guests: an int3 oops when a transition completed), and one
+	# such run must not fail the whole suite. Both runs are in the log, so a test that needed
+	# the second is visible; a real failure fails twice.
 	# shellcheck disable=SC2086 # KPG_CTEST_ARGS is a list of arguments
-	timed "ctest" ctest --test-dir "$BUILD_DIR" --output-on-failure -j2 ${KPG_CTEST_ARGS:-} || true
+	timed "ctest" ctest --test-dir "$BUILD_DIR" --output-on-failure -j2 --repeat until-pass:2 ${KPG_CTEST_ARGS:-} || true
 else
 	log "configure failed: CTest cannot run"
 fi
