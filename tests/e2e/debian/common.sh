@@ -15,6 +15,8 @@ repo=$(cd "$here/../../.." && pwd)
 lab="$repo/ci/lab/lab.sh"
 # shellcheck source-path=SCRIPTDIR source=../../has.sh
 . "$repo/tests/has.sh"
+# shellcheck source=../../../ci/lab/common.sh
+. "$repo/ci/lab/common.sh" # kpg_example_file
 : "${KPATCH_GEN:?set KPATCH_GEN to the kpatch-gen binary}"
 
 fail() {
@@ -31,16 +33,6 @@ if [ -z "$release" ]; then
 	fi
 fi
 case "$release" in 6.12.*) series=6.12 ;; *) series=6.1 ;; esac
-
-# example_patch NAME: the example's patch for this kernel line (NAME.6.12.patch where the
-# code differs, as ci/lab/check-builder.sh takes it).
-example_patch() {
-	if [ -f "$repo/examples/$1/$1.$series.patch" ]; then
-		echo "$repo/examples/$1/$1.$series.patch"
-	else
-		echo "$repo/examples/$1/$1.patch"
-	fi
-}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kpg-$KPG_PROG.XXXXXX")
 trap '[ "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 echo "$KPG_PROG: target $release"

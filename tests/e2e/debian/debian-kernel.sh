@@ -22,7 +22,7 @@ echo '. /kpg/lib.sh' >"$scenario"
 adds=()
 vmlinuz=
 for e in "${examples[@]}"; do
-	build "$e" "$(example_patch "$e")" 0
+	build "$e" "$(kpg_example_file "$repo/examples/$e" "$e.patch" "$series")" 0
 	ko=$(jq -r '.output.module' "$tmp/$e.json")
 	name=$(basename "$ko" .ko)
 	[ "$(jq -r '.target.release' "$tmp/$e.json")" = "$release" ] ||
