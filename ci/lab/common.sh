@@ -48,6 +48,31 @@ need_tool() {
 	done
 }
 
+# How many vCPUs a guest gets: 2, or 1 for a kernel that re-patches its preempt-dynamic static
+# calls around every livepatch transition. Kernels since 6.4 (System.map has
+# sched_dynamic_klp_enable: "livepatch,sched: Add livepatch task switching to cond_resched()")
+# switch cond_resched() to klp_cond_resched() when a transition starts and back, with
+# __sched_dynamic_update(), when it ends: text_poke_bp() on every cond_resched, might_resched,
+# preempt_schedule and irqentry_exit_cond_resched call site. QEMU 7.2's multi-threaded TCG
+# (one host thread per vCPU) sometimes lets the other vCPU run a translation of such a site
+# made while its int3 was there, after the poke finished: "Oops: int3" at
+# irqentry_exit+0x1c or unmap_page_range, in 3 of 3 boots of the 6.12 lab kernel that
+# loaded the kernel's own samples/livepatch module with two busy loops running, within 2
+# load/unload cycles. With one vCPU: 2 x 60 cycles, no oops; the 6.1 kernel (no
+# sched_dynamic_klp_enable) with 2 vCPUs: 2 x 60 cycles, no oops. One vCPU on one host
+# thread costs these guests nothing measurable (their scenarios run one task at a time),
+# whereas thread=single TCG made every IPI wait for the 100 ms round-robin kick (a cycle took
+# 70 s). KPG_LAB_SMP=N overrides.
+guest_cpus() { # guest_cpus SYSTEM_MAP (may be missing)
+	if [ -n "${KPG_LAB_SMP:-}" ]; then
+		echo "$KPG_LAB_SMP"
+	elif [ -r "$1" ] && grep -q ' sched_dynamic_klp_enable$' "$1"; then
+		echo 1
+	else
+		echo 2
+	fi
+}
+
 # Run make with output to the build log and a progress line every ~30 s, so CI shows the
 # build is alive without dumping 5,000 lines of "CC ..." into its log. On failure, show
 # the last 40 lines (the compiler error is usually in them) and the log path.

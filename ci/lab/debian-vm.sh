@@ -52,8 +52,8 @@ Commands:
       file replaces, never overwrites, the linked one.
 
   boot DISK.img --rootfs DIR [--append ARGS] [--timeout S] [--log FILE]
-      Boot the image once (qemu-system-x86_64 -smp 2 -m 1024, -kernel/-initrd from the
-      rootfs, root=/dev/vda) until the guest powers off or reboots (-no-reboot: a reboot
+      Boot the image once (qemu-system-x86_64 -m 1024, -smp 2 or 1 as for lab.sh boot,
+      -kernel/-initrd from the rootfs, root=/dev/vda) until the guest powers off or reboots (-no-reboot: a reboot
       ends this boot; boot again for the next). Judges the console like `lab.sh run`
       (KPG-RESULT lines, KPG-DONE, no oops/BUG/WARNING in the kernel log). Default timeout
       900 s. The console log is kept in FILE (default: a temp file, kept on failure).
@@ -289,7 +289,7 @@ cmd_image() {
 # ---------------------------------------------------------------------------------------
 
 cmd_boot() {
-	local disk="" rootfs="" append="" tmo=900 logf="" keep=0 release rc=0 t0
+	local disk="" rootfs="" append="" tmo=900 logf="" keep=0 release rc=0 t0 cpus
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--rootfs) [ $# -ge 2 ] || die $EXIT_USAGE "boot: --rootfs needs a DIR"; rootfs=$2; shift ;;
@@ -310,11 +310,12 @@ cmd_boot() {
 	need_tool qemu-system-x86_64 timeout
 	[ -n "$logf" ] || logf=$(mktemp "${TMPDIR:-/tmp}/kpg-debian-vm-console.XXXXXX")
 	t0=$(now_ms)
-	log "booting $release from $disk (TCG, timeout ${tmo}s, console: $logf)${append:+, append: $append}"
+	cpus=$(guest_cpus "$rootfs/rootfs/boot/System.map-$release")
+	log "booting $release from $disk (TCG, $cpus vCPU(s), timeout ${tmo}s, console: $logf)${append:+, append: $append}"
 	# quiet + loglevel: kernel lines at console level would split result lines; the whole
 	# kernel log is dumped by the harness at the end. systemd.show_status=0: no status
 	# lines on the console.
-	timeout -k 5 "$tmo" qemu-system-x86_64 -accel tcg -smp 2 -m 1024 -nographic -no-reboot \
+	timeout -k 5 "$tmo" qemu-system-x86_64 -accel tcg -smp "$cpus" -m 1024 -nographic -no-reboot \
 		-kernel "$rootfs/rootfs/boot/vmlinuz-$release" -initrd "$rootfs/rootfs/boot/initrd.img-$release" \
 		-append "console=ttyS0 root=/dev/vda rw panic=-1 quiet loglevel=2 systemd.show_status=0${append:+ $append}" \
 		-drive "file=$disk,format=raw,if=virtio" -nic none \

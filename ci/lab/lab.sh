@@ -68,7 +68,8 @@ Commands:
       C++ program built on the host runs in the guest. HOSTPATH may be a directory.
 
   boot --kernel BZIMAGE --initrd FILE [--timeout S] [--log FILE] [--append ARGS]
-      Boot under qemu-system-x86_64 (-smp 2 -m 512, TCG). KVM is used only when
+      Boot under qemu-system-x86_64 (-m 512, TCG; -smp 2, or 1 for a kernel with
+      sched_dynamic_klp_enable in its System.map, 6.4 and later: see guest_cpus in common.sh). KVM is used only when
       KPG_LAB_KVM=1 and a probe boot under KVM succeeds. The boot is killed after S
       seconds (default 120). The serial console goes to FILE (default: stdout).
 
@@ -95,6 +96,7 @@ Environment:
                      other lines: /usr/src/linux-source-LINE.tar.xz
   KPG_LAB_JOBS       make -j value (default: nproc)
   KPG_LAB_KVM=1      try KVM (probed first; falls back to TCG)
+  KPG_LAB_SMP=N      the guest's vCPUs (default 2, or 1 as said under boot)
   KPG_LAB_UNVERIFIED_KERNEL=1  let `boot` start a bzImage outside its O= build dir,
                      whose objects cannot be checked for -ffunction-sections
 
@@ -572,7 +574,7 @@ probe_kvm() {
 # powered off or the kernel panicked: -no-reboot turns the panic=-1 reboot into an exit),
 # EXIT_BOOT on timeout or a QEMU error. The verdict on the guest's output is separate.
 boot_kernel() { # boot_kernel KERNEL INITRD TIMEOUT LOG APPEND
-	local kernel=$1 initrd=$2 tmo=$3 logf=$4 append=$5 accel=tcg build rc=0 t0
+	local kernel=$1 initrd=$2 tmo=$3 logf=$4 append=$5 accel=tcg build="" rc=0 t0 cpus
 	need_tool qemu-system-x86_64 timeout
 	[ -r "$kernel" ] || die $EXIT_MISSING "kernel image '$kernel' not found"
 	[ -r "$initrd" ] || die $EXIT_MISSING "initrd '$initrd' not found"
@@ -584,15 +586,16 @@ boot_kernel() { # boot_kernel KERNEL INITRD TIMEOUT LOG APPEND
 	if [ "${KPG_LAB_KVM:-0}" = 1 ] && probe_kvm "$kernel"; then
 		accel=kvm
 	fi
+	cpus=$(guest_cpus "${build:+$build/System.map}")
 	t0=$(now_ms)
-	log "booting $(basename "$kernel") with $accel, timeout ${tmo}s, console: $logf"
+	log "booting $(basename "$kernel") with $accel, $cpus vCPU(s), timeout ${tmo}s, console: $logf"
 	# -nographic puts the serial console (and the QEMU monitor, unused) on stdio; stdin
 	# is /dev/null so a stray byte from the terminal can't reach the monitor.
 	# kpg.deadline= is the host's epoch second at which the timeout below kills QEMU: a
 	# scenario that runs "as many cycles as time allows" (loader.stress) stops before it,
 	# reading the host's time from the CMOS RTC (-rtc clock=host), since on a starved host
 	# the guest's own clock falls behind.
-	timeout -k 5 "$tmo" qemu-system-x86_64 -accel "$accel" -smp 2 -m 512 -nographic -no-reboot \
+	timeout -k 5 "$tmo" qemu-system-x86_64 -accel "$accel" -smp "$cpus" -m 512 -nographic -no-reboot \
 		-rtc base=utc,clock=host -kernel "$kernel" -initrd "$initrd" \
 		-append "console=ttyS0 panic=-1 kpg.deadline=$(($(date +%s) + tmo))${append:+ $append}" \
 		</dev/null >"$logf" 2>&1 || rc=$?
