@@ -26,7 +26,7 @@ KPG_PROG=builder.cumulative
 need_kpatch_gen
 find_lab_kernel
 # The lab kernel's line (KPG_LAB_LINE, as lab.sh): an example's NAME.LINE.patch replaces
-# NAME.patch there (kpg_example_file): KPG_LAB_LINE=6.12 runs this on the 6.12 lab.
+# NAME.patch there (kpg_example_file); builder.cumulative-6.12 runs this on the 6.12 lab.
 readonly LINE=${KPG_LAB_LINE:-6.1}
 make_work_dir "builder-cumulative-$LINE"
 
