@@ -73,6 +73,9 @@ struct Unit {
   // The original object came from the cache of compiled originals (original_cache.h): only
   // the patched side was compiled.
   bool original_cached = false;
+  // The patched side was compiled by running the original's recorded kbuild command in the
+  // patched tree, without make (compile_units, when the original came from the cache).
+  bool patched_by_recorded_command = false;
 };
 
 // Header changes without a full build: the include graph of the source, the configuration,

@@ -160,8 +160,10 @@ json build_result_json(const Build &b) {
       units.push_back(unit_json(u));
       // Only here, not in NAME.json: the module's report is the same whichever way the
       // original was obtained.
-      if (u.outcome != UnitOutcome::NotBuilt)
+      if (u.outcome != UnitOutcome::NotBuilt) {
         units.back()["original"] = u.unit.original_cached ? "cache" : "kbuild";
+        units.back()["patched"] = u.unit.patched_by_recorded_command ? "recorded command" : "kbuild";
+      }
       for (const diff::Refusal &f : u.diff.refusals)
         refusals.push_back({{"unit", u.unit.source}, {"code", f.code}, {"message", f.message}});
     }

@@ -4,7 +4,9 @@
 # --no-original-cache (kbuild compiles the original afresh), then twice with the cache. The
 # third build must take the original from the cache (result JSON: units[].original is
 # "cache", and the progress says so) and the full build's dependency lists from theirs
-# (build_deps.cached), and the three modules must be byte-identical.
+# (build_deps.cached), and compile only the patched side, by the original's recorded kbuild
+# command instead of make (units[].patched is "recorded command"; the first two builds' is
+# "kbuild"), and the three modules must be byte-identical.
 # SPDX-License-Identifier: GPL-2.0-only
 set -euo pipefail
 KPG_PROG=builder.original-cache
@@ -31,6 +33,12 @@ origin() { json_get "$WORK/$1/$1.json" '[.units[] | "\(.object) \(.original)"] |
 	die "$EXIT_FAIL" "second cached build: original from '$(origin second)', expected the cache"
 has 'fs/proc/meminfo.o: original from the cache' <"$WORK/second/second.log" ||
 	die "$EXIT_FAIL" "the progress does not say the original came from the cache"
+patched_by() { json_get "$WORK/$1/$1.json" '[.units[] | .patched] | join(",")'; }
+[ "$(patched_by fresh)" = kbuild ] || die "$EXIT_FAIL" "--no-original-cache build: patched side by '$(patched_by fresh)'"
+[ "$(patched_by second)" = "recorded command" ] ||
+	die "$EXIT_FAIL" "second cached build: patched side by '$(patched_by second)', expected the recorded command"
+has -F "fs/proc/meminfo.o: compiling the patched side with the original's recorded kbuild command" <"$WORK/second/second.log" ||
+	die "$EXIT_FAIL" "the progress does not say the patched side ran the recorded command"
 [ "$(json_get "$WORK/second/second.json" .build_deps.cached)" = true ] ||
 	die "$EXIT_FAIL" "the full build's dependency lists were scanned again: $(jq -c .build_deps "$WORK/second/second.json")"
 for tag in first second; do
