@@ -724,27 +724,32 @@ static Expected<RecordedCompile> compile_recorded(const PreparedTree &tree, std:
     return RecordedCompile{};
   RecordedCompile result;
   result.used = true;
+  // Every started command is waited for, also after a failure: the first failure is what is
+  // reported (a compiler error as such, anything else as an error naming the log).
+  std::optional<Error> failure;
   std::vector<std::pair<Job *, Running>> running;
-  auto finish = [&](std::pair<Job *, Running> &r) -> Expected<void> {
+  auto finish = [&](std::pair<Job *, Running> &r) {
     int status = wait(r.second);
     Job &j = *r.first;
     if (status == 0) {
       j.unit->patched_by_recorded_command = true;
-      return {};
+      return;
     }
     auto text = read_text_file(j.log);
     std::optional<CompileError> e = text ? first_compile_error(*text, tree.patched_src()) : std::nullopt;
-    if (!e)
-      return make_error(Location(j.log), fmt::format("{}: the recorded kbuild command failed (exit {}):\n{}",
+    if (!e) {
+      if (!failure)
+        failure = make_error(Location(j.log), fmt::format("{}: the recorded kbuild command failed (exit {}):\n{}",
                                                      j.unit->object, status, log_tail(j.log)));
-    if (!result.error) {
+    } else if (!result.error) {
       e->object = j.unit->object;
       e->log = j.log;
       result.error = std::move(e);
     }
-    return {};
   };
   for (Job &j : todo) {
+    if (failure)
+      break;
     std::error_code ec;
     fs::remove(j.log, ec);
     // sh runs the command as kbuild's shell would, then fixdep into a temporary .cmd that is
@@ -760,18 +765,20 @@ static Expected<RecordedCompile> compile_recorded(const PreparedTree &tree, std:
     progress.note(fmt::format("{}: compiling the patched side with the original's recorded kbuild command (no make)",
                               j.unit->object));
     auto r = start(c);
-    if (!r)
-      return std::move(r).take_error();
+    if (!r) {
+      failure = r.error();
+      break;
+    }
     running.emplace_back(&j, std::move(*r));
     if (static_cast<int>(running.size()) >= std::max(1, jobs)) {
-      if (auto f = finish(running.front()); !f)
-        return std::move(f).take_error();
+      finish(running.front());
       running.erase(running.begin());
     }
   }
   for (auto &r : running)
-    if (auto f = finish(r); !f)
-      return std::move(f).take_error();
+    finish(r);
+  if (failure)
+    return std::move(*failure);
   return result;
 }
 

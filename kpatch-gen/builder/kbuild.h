@@ -168,8 +168,10 @@ std::optional<CompileError> first_compile_error(const std::string &log_text, con
 // result is the compiler's first error (no retry). Units with Unit::not_built are skipped.
 // With `cache`, each unit's original is looked up first (builder/original_cache.h): the
 // original tree's make runs only for the misses (not at all when every original is cached),
-// and the originals it compiled are stored. Units found through the include graph
-// (Unit::confirm) are always compiled.
+// and the originals it compiled are stored; when every original is cached, the patched side
+// runs the originals' recorded kbuild commands in the patched tree without make where they
+// allow it (Unit::patched_by_recorded_command). Units found through the include graph
+// (Unit::confirm) are always compiled by make.
 Expected<std::optional<CompileError>> compile_units(const PreparedTree &tree, std::vector<Unit> &units, int jobs,
                                                     const std::string &logdir, Progress &progress,
                                                     const OriginalCache *cache = nullptr);
