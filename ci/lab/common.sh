@@ -63,14 +63,30 @@ need_tool() {
 # thread costs these guests nothing measurable (their scenarios run one task at a time),
 # whereas thread=single TCG made every IPI wait for the 100 ms round-robin kick (a cycle took
 # 70 s). KPG_LAB_SMP=N overrides.
-guest_cpus() { # guest_cpus SYSTEM_MAP (may be missing)
+guest_cpus() { # guest_cpus SYSTEM_MAP CONFIG (either may be missing)
+	local map=$1 config=$2 ver
 	if [ -n "${KPG_LAB_SMP:-}" ]; then
 		echo "$KPG_LAB_SMP"
-	elif [ -r "$1" ] && grep -q ' sched_dynamic_klp_enable$' "$1"; then
-		echo 1
-	else
-		echo 2
+		return
 	fi
+	# A real System.map says it directly. Debian's /boot/System.map-RELEASE is a one-line stub
+	# ("The real System.map is in the linux-image-<version>-dbg package").
+	if [ -r "$map" ] && grep -q ' [Tt] start_kernel$' "$map"; then
+		if grep -q ' sched_dynamic_klp_enable$' "$map"; then echo 1; else echo 2; fi
+		return
+	fi
+	# Else the configuration: sched_dynamic_klp_enable() is built with CONFIG_LIVEPATCH and
+	# CONFIG_PREEMPT_DYNAMIC on a HAVE_PREEMPT_DYNAMIC_CALL architecture, since 6.4 (the
+	# version from the config's header, "# Linux/x86 6.12.107 Kernel Configuration").
+	if [ -r "$config" ] && grep -qx 'CONFIG_LIVEPATCH=y' "$config" && grep -qx 'CONFIG_PREEMPT_DYNAMIC=y' "$config" &&
+		grep -qx 'CONFIG_HAVE_PREEMPT_DYNAMIC_CALL=y' "$config"; then
+		ver=$(sed -n 's/^# Linux\/[^ ]* \([0-9]*\.[0-9]*\).* Kernel Configuration$/\1/p' "$config" | head -n 1)
+		if [ -n "$ver" ] && [ "$(printf '%s\n6.4\n' "$ver" | sort -V | head -n 1)" = 6.4 ]; then
+			echo 1
+			return
+		fi
+	fi
+	echo 2
 }
 
 # Run make with output to the build log and a progress line every ~30 s, so CI shows the

@@ -310,7 +310,7 @@ cmd_boot() {
 	need_tool qemu-system-x86_64 timeout
 	[ -n "$logf" ] || logf=$(mktemp "${TMPDIR:-/tmp}/kpg-debian-vm-console.XXXXXX")
 	t0=$(now_ms)
-	cpus=$(guest_cpus "$rootfs/rootfs/boot/System.map-$release")
+	cpus=$(guest_cpus "$rootfs/rootfs/boot/System.map-$release" "$rootfs/rootfs/boot/config-$release")
 	log "booting $release from $disk (TCG, $cpus vCPU(s), timeout ${tmo}s, console: $logf)${append:+, append: $append}"
 	# quiet + loglevel: kernel lines at console level would split result lines; the whole
 	# kernel log is dumped by the harness at the end. systemd.show_status=0: no status

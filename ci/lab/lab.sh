@@ -586,7 +586,17 @@ boot_kernel() { # boot_kernel KERNEL INITRD TIMEOUT LOG APPEND
 	if [ "${KPG_LAB_KVM:-0}" = 1 ] && probe_kvm "$kernel"; then
 		accel=kvm
 	fi
-	cpus=$(guest_cpus "${build:+$build/System.map}")
+	# The System.map and .config of a kernel built here, or the files next to a distribution's
+	# vmlinuz (Debian's /boot: vmlinuz-RELEASE, System.map-RELEASE, config-RELEASE).
+	local map=${build:+$build/System.map} config=${build:+$build/.config} rel
+	case "$(basename "$kernel")" in
+	vmlinuz-*)
+		rel=$(basename "$kernel" | sed 's/^vmlinuz-//')
+		[ -n "$map" ] || map=$(dirname "$kernel")/System.map-$rel
+		[ -n "$config" ] || config=$(dirname "$kernel")/config-$rel
+		;;
+	esac
+	cpus=$(guest_cpus "$map" "$config")
 	t0=$(now_ms)
 	log "booting $(basename "$kernel") with $accel, $cpus vCPU(s), timeout ${tmo}s, console: $logf"
 	# -nographic puts the serial console (and the QEMU monitor, unused) on stdio; stdin
