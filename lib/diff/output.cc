@@ -48,6 +48,7 @@ private:
   void copy_special(const SpecialSelection &sel);
   void copy_relocs(SectionId src, u64 start, u64 end, SectionId out, u64 out_start, bool special);
   void add_raw_branch_relocs(SymbolId s);
+  void rewrite_runtime_consts();
   void emit_reference(SectionId out, u64 out_off, u32 type, SymbolId target, i64 addend, const std::string &site);
   std::optional<std::pair<SectionId, u64>> map_location(SectionId src, u64 off) const;
   SymbolId undefined_symbol(const std::string &name, u8 bind);
@@ -331,6 +332,73 @@ void Builder::add_raw_branch_relocs(SymbolId p) {
   }
 }
 
+// Runtime constants (6.11+, arch/x86/include/asm/runtime-const.h): vmlinux code reads a
+// boot-time constant as `movabs $0x0123456789abcdef, %reg`, and the 4-byte entries of section
+// runtime_ptr_<sym> point at each placeholder; at boot runtime_const_init() writes <sym>'s
+// value over them. Nothing does that for a module (modules are built with
+// `#define runtime_const_ptr(sym) (sym)`, uaccess_64.h), so a copy of such a function would
+// compare user pointers against 0x0123456789abcdef: in 6.12 that is every access_ok() in
+// vmlinux (valid_user_address() reads runtime_const_ptr(USER_PTR_MAX)), e.g. ptrace_request()
+// of kernel/ptrace.c. The copy gets what the module build would have made of it instead: a
+// load of the variable, `mov <sym>(%rip), %reg` (7 bytes) and a 3-byte NOP in the 10 bytes of
+// the movabs, with a PC32 relocation to <sym>, resolved by the module loader (USER_PTR_MAX is
+// exported). The variable is set before runtime_const_init() and not written after boot.
+// The table itself is not carried. A <sym> defined in the unit (fs/dcache.c's static
+// dentry_hashtable) would need a livepatch relocation and is refused.
+void Builder::rewrite_runtime_consts() {
+  static const std::string prefix = "runtime_ptr_";
+  for (SectionId sid : pv_.obj().sections.ids()) {
+    const elf::Section &tab = pv_.sec(sid);
+    if (!tab.name.starts_with(prefix))
+      continue;
+    std::string var = tab.name.substr(prefix.size());
+    for (const elf::Reloc &r : pv_.relocs_of(sid)) {
+      const elf::Symbol &rs = pv_.sym(r.sym);
+      if (!rs.section || r.type != R_X86_64_PC32)
+        continue;
+      // `.long 1b - 8 - .`: S + A is the placeholder, the movabs's last 8 bytes.
+      i64 at = static_cast<i64>(rs.value) + r.addend;
+      if (at < 2)
+        continue;
+      auto loc = map_location(*rs.section, static_cast<u64>(at));
+      if (!loc)
+        continue; // an entry for code the patch does not copy: the kernel's own, already set
+      Location where = Location(ctx_.opt.patched_path).with_section(tab.name, r.offset);
+      std::vector<u8> &d = out_.sections[loc->first].data;
+      u64 o = loc->second;
+      u64 imm = 0;
+      for (int b = 7; o + 8 <= d.size() && b >= 0; b--)
+        imm = imm << 8 | d[o + b];
+      if (o < 2 || o + 8 > d.size() || (d[o - 2] & 0xfe) != 0x48 || d[o - 1] < 0xb8 || d[o - 1] > 0xbf ||
+          imm != 0x0123456789abcdefull) {
+        ctx_.refuse(code::UNSUPPORTED_SPECIAL_SECTION, where,
+                    fmt::format("the entry points at {}+0x{:x}, which is not the movabs of a runtime constant "
+                                "(REX.W B8+r with the placeholder 0x0123456789abcdef): cannot rewrite it into a load "
+                                "of {}",
+                                out_.sections[loc->first].name, o, var));
+        continue;
+      }
+      if (auto def = pv_.obj().find_symbol(var); def && pv_.sym(*def).section) {
+        ctx_.refuse(code::UNSUPPORTED_SPECIAL_SECTION, where,
+                    fmt::format("the runtime constant {} is defined in this unit, so the copy's load of it would "
+                                "need a livepatch relocation, which is not supported for runtime constants",
+                                var));
+        continue;
+      }
+      u8 reg = d[o - 1] - 0xb8;
+      u8 rex = 0x48 | ((d[o - 2] & 1) << 2); // REX.B (r8-r15 in the opcode) becomes REX.R (in ModRM)
+      u64 insn = o - 2;
+      const u8 load[10] = {rex, 0x8b, static_cast<u8>(0x05 | reg << 3), 0, 0, 0, 0, 0x0f, 0x1f, 0x00};
+      std::copy(std::begin(load), std::end(load), d.begin() + static_cast<std::ptrdiff_t>(insn));
+      out_.sections[loc->first].relocs.push_back(
+          elf::Reloc{insn + 3, R_X86_64_PC32, undefined_symbol(var, STB_GLOBAL), -4});
+      ctx_.notes.push_back(fmt::format("{}+0x{:x}: runtime constant {} read from the variable (movabs of the boot-time "
+                                       "placeholder rewritten to mov {}(%rip), then a 3-byte NOP)",
+                                       out_.sections[loc->first].name, insn, var, var));
+    }
+  }
+}
+
 void Builder::copy_special(const SpecialSelection &sel) {
   if (sel.kept.empty() || !copies_entries(*sel.spec))
     return;
@@ -489,6 +557,7 @@ void Builder::run() {
     copy_relocs(c.src, c.start, c.end, c.out, c.out_start, false);
   for (const SpecialSelection &sel : ctx_.special)
     copy_special(sel);
+  rewrite_runtime_consts();
   add_aliases();
   emit_klp_table();
   elf::Section note;

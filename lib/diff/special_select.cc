@@ -186,6 +186,12 @@ void check_unknown_sections(DiffContext &ctx) {
     if (pv.relocs_of(sid).empty() || !s.is_alloc() || s.is_exec() || pv.find_special(s.name) ||
         is_ignored_section(s.name) || s.name.starts_with(".kpatch_gen.") || ctx.ignored_sections.count(s.name))
       continue; // ignored_sections: KPATCH_IGNORE_SECTION("name") (author_markers.cc)
+    // Runtime constants (6.11+): a copy's runtime_ptr_<sym> sites become loads of <sym> when
+    // the output is built (output.cc, rewrite_runtime_consts); a shift by a runtime constant
+    // (runtime_shift_<sym>, fs/dcache.c's d_hash()) has no such one-instruction rewrite.
+    if (s.name.starts_with("runtime_ptr_"))
+      continue;
+    bool runtime_shift = s.name.starts_with("runtime_shift_");
     for (const elf::Reloc &r : pv.relocs_of(sid)) {
       Target t = pv.resolve(sid, r);
       if (t.kind != Target::Kind::Symbol || !ctx.incl.has(t.sym))
@@ -195,6 +201,14 @@ void check_unknown_sections(DiffContext &ctx) {
         continue;
       if (covered_by_symbol(pv, sid, r.offset))
         continue; // a data object holding a function pointer, not a table
+      if (runtime_shift) {
+        ctx.refuse(code::UNSUPPORTED_SPECIAL_SECTION,
+                   Location(pv.obj().path).with_section(s.name, r.offset).with_symbol(pv.sym(t.sym).name),
+                   fmt::format("{} points into {}, a shift by a runtime constant that only the boot code sets in "
+                               "vmlinux (runtime_const_init()): a copy in a module would keep the placeholder",
+                               s.name, pv.describe(t)));
+        break;
+      }
       ctx.refuse(code::UNKNOWN_SPECIAL_SECTION,
                  Location(pv.obj().path).with_section(s.name, r.offset).with_symbol(pv.sym(t.sym).name),
                  fmt::format("section {} is a table kpatch-gen does not know, and its entry at +0x{:x} points into "
