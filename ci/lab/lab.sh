@@ -570,6 +570,44 @@ probe_kvm() {
 	[ "$KVM_OK" = yes ]
 }
 
+# vcpu_report MONITOR_SOCKET SYSTEM_MAP: each vCPU's RIP from the QEMU monitor's
+# `info registers -a`, with the nearest System.map symbol when the map is a real one.
+vcpu_report() {
+	python3 - "$1" "$2" <<'PY'
+import bisect, re, socket, sys, time
+sock_path, map_path = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(3)
+s.connect(sock_path)
+s.sendall(b"info registers -a\n")
+data, end = b"", time.time() + 3
+while time.time() < end:
+    try:
+        chunk = s.recv(65536)
+    except socket.timeout:
+        break
+    if not chunk:
+        break
+    data += chunk
+syms = []
+try:
+    for line in open(map_path):
+        parts = line.split()
+        if len(parts) == 3 and parts[1] in "tTwW":
+            syms.append((int(parts[0], 16), parts[2]))
+except OSError:
+    pass
+syms.sort()
+addrs = [a for a, _ in syms]
+text = data.decode("latin-1")
+for cpu, rip in re.findall(r"CPU#(\d+).*?RIP=([0-9a-f]+)", text, re.S):
+    ip = int(rip, 16)
+    i = bisect.bisect_right(addrs, ip) - 1
+    where = f"{syms[i][1]}+0x{ip - syms[i][0]:x}" if i >= 0 and ip - syms[i][0] < 0x100000 else "?"
+    print(f"vCPU {cpu}: RIP {rip} ({where})")
+PY
+}
+
 # Boot and wait. Returns 0 when QEMU exited by itself within the timeout (the guest
 # powered off or the kernel panicked: -no-reboot turns the panic=-1 reboot into an exit),
 # EXIT_BOOT on timeout or a QEMU error. The verdict on the guest's output is separate.
@@ -599,20 +637,46 @@ boot_kernel() { # boot_kernel KERNEL INITRD TIMEOUT LOG APPEND
 	cpus=$(guest_cpus "$map" "$config")
 	t0=$(now_ms)
 	log "booting $(basename "$kernel") with $accel, $cpus vCPU(s), timeout ${tmo}s, console: $logf"
-	# -nographic puts the serial console (and the QEMU monitor, unused) on stdio; stdin
+	# -nographic puts the serial console on stdio (the monitor is on a socket, below); stdin
 	# is /dev/null so a stray byte from the terminal can't reach the monitor.
 	# kpg.deadline= is the host's epoch second at which the timeout below kills QEMU: a
 	# scenario that runs "as many cycles as time allows" (loader.stress) stops before it,
 	# reading the host's time from the CMOS RTC (-rtc clock=host), since on a starved host
 	# the guest's own clock falls behind.
+	# The QEMU monitor goes to a socket instead: 10 s before the timeout a watcher asks it
+	# where every vCPU is (vcpu_report), so that a guest that stopped printing (loader.stress
+	# on 6.1 went silent after 34 cycles in one CI run in four) says where it hangs.
+	local mon qpid wpid
+	mon=$(mktemp -u "${TMPDIR:-/tmp}/kpg-qemu-mon.XXXXXX")
+	rm -f "$logf.vcpus"
 	timeout -k 5 "$tmo" qemu-system-x86_64 -accel "$accel" -smp "$cpus" -m 512 -nographic -no-reboot \
+		-monitor "unix:$mon,server,nowait" \
 		-rtc base=utc,clock=host -kernel "$kernel" -initrd "$initrd" \
 		-append "console=ttyS0 panic=-1 kpg.deadline=$(($(date +%s) + tmo))${append:+ $append}" \
-		</dev/null >"$logf" 2>&1 || rc=$?
+		</dev/null >"$logf" 2>&1 &
+	qpid=$!
+	(
+		for ((i = 0; i < tmo - 10; i++)); do
+			kill -0 "$qpid" 2>/dev/null || exit 0
+			sleep 1
+		done
+		vcpu_report "$mon" "$map" >"$logf.vcpus" 2>&1
+	) </dev/null >/dev/null 2>&1 &
+	wpid=$!
+	wait "$qpid" || rc=$?
+	wait "$wpid" 2>/dev/null || true
+	rm -f "$mon"
 	log "[stage] boot ($accel): $(elapsed "$t0" "$(now_ms)") s"
 	case "$rc" in
 	0) return 0 ;;
-	124 | 137) log "boot timed out after ${tmo}s (QEMU killed); console: $logf"; return $EXIT_BOOT ;;
+	124 | 137)
+		log "boot timed out after ${tmo}s (QEMU killed); console: $logf"
+		if [ -s "$logf.vcpus" ]; then
+			log "where the vCPUs were 10 s before the kill (QEMU monitor, info registers -a):"
+			sed 's/^/    /' "$logf.vcpus" >&2
+		fi
+		return $EXIT_BOOT
+		;;
 	*) log "qemu-system-x86_64 exited with $rc; console: $logf"; tail -n 5 "$logf" >&2; return $EXIT_BOOT ;;
 	esac
 }
