@@ -81,7 +81,8 @@ echo kpg_summary >>"$work/boot.scenario"
 
 booted="not booted (nothing built)"
 if [ ${#adds[@]} -gt 0 ]; then
-	vmlinuz=$(jq -r 'select(.result == "built") | .debian.vmlinuz' "$work"/out/*.json 2>/dev/null | head -n 1)
+	# One jq over all results (not jq | head: with pipefail, jq's SIGPIPE would end the script).
+	vmlinuz=$(jq -s -r 'map(select(.result == "built"))[0].debian.vmlinuz' "$work"/out/*.json)
 	"$repo/ci/lab/lab.sh" initramfs -o "$work/initrd.cpio" --scenario "$work/boot.scenario" "${adds[@]}" 2>/dev/null
 	rc=0
 	KPG_LAB_UNVERIFIED_KERNEL=1 "$repo/ci/lab/lab.sh" boot --kernel "$vmlinuz" --initrd "$work/initrd.cpio" \
