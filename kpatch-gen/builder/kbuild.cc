@@ -556,6 +556,28 @@ std::optional<CompileError> first_compile_error(const std::string &log_text, con
   return e;
 }
 
+// The compiler's first error in `log`, the output of the patched side's compile (make or the
+// recorded command), with the log's path; when it holds none, an error that says `what`
+// failed with `status` and quotes the log's tail.
+static Expected<CompileError> compile_error_in(const std::string &log, const std::string &srctree,
+                                               const std::string &what, int status) {
+  auto text = read_text_file(log);
+  std::optional<CompileError> e = text ? first_compile_error(*text, srctree) : std::nullopt;
+  if (!e)
+    return make_error(Location(log), fmt::format("{} (exit {}):\n{}", what, status, log_tail(log)));
+  e->log = log;
+  return std::move(*e);
+}
+
+// Unit::objname/module_file of every built unit, from its original object's .cmd.
+static Expected<void> read_memberships(const std::string &orig_objtree, std::vector<Unit> &units) {
+  for (Unit &u : units)
+    if (u.not_built.empty())
+      if (auto m = read_membership(orig_objtree, u); !m)
+        return m;
+  return {};
+}
+
 // Units found through the include graph (Unit::confirm) are candidates: one make per tree
 // with -k compiles them all, and each is judged by what kbuild produced:
 //   - no original object: kbuild cannot compile it alone in this configuration (an object
@@ -611,18 +633,13 @@ static Expected<std::optional<CompileError>> compile_confirming(const PreparedTr
     return make_error(Location(orig.log), fmt::format("compiling the original units failed: {}:\n{}",
                                                       fmt::join(failed_orig, " "), log_tail(orig.log)));
   if (patched_failed) {
-    auto text = read_text_file(patched.log);
-    std::optional<CompileError> e = text ? first_compile_error(*text, tree.patched_src()) : std::nullopt;
+    auto e = compile_error_in(patched.log, tree.patched_src(), "the patched source does not compile", r->second);
     if (!e)
-      return make_error(Location(patched.log), fmt::format("the patched source does not compile (exit {}):\n{}",
-                                                           r->second, log_tail(patched.log)));
-    e->log = patched.log;
-    return e;
+      return std::move(e).take_error();
+    return std::optional(std::move(*e));
   }
-  for (Unit &u : units)
-    if (u.not_built.empty())
-      if (auto m = read_membership(tree.orig_obj(), u); !m)
-        return std::move(m).take_error();
+  if (auto m = read_memberships(tree.orig_obj(), units); !m)
+    return std::move(m).take_error();
   return std::optional<CompileError>();
 }
 
@@ -735,16 +752,14 @@ static Expected<RecordedCompile> compile_recorded(const PreparedTree &tree, std:
       j.unit->patched_by_recorded_command = true;
       return;
     }
-    auto text = read_text_file(j.log);
-    std::optional<CompileError> e = text ? first_compile_error(*text, tree.patched_src()) : std::nullopt;
+    auto e = compile_error_in(j.log, tree.patched_src(), j.unit->object + ": the recorded kbuild command failed",
+                              status);
     if (!e) {
       if (!failure)
-        failure = make_error(Location(j.log), fmt::format("{}: the recorded kbuild command failed (exit {}):\n{}",
-                                                     j.unit->object, status, log_tail(j.log)));
+        failure = std::move(e).take_error();
     } else if (!result.error) {
       e->object = j.unit->object;
-      e->log = j.log;
-      result.error = std::move(e);
+      result.error = std::move(*e);
     }
   };
   for (Job &j : todo) {
@@ -836,10 +851,8 @@ Expected<std::optional<CompileError>> compile_units(const PreparedTree &tree, st
     if (rec->used) {
       if (rec->error)
         return rec->error;
-      for (Unit &u : units)
-        if (u.not_built.empty())
-          if (auto m = read_membership(tree.orig_obj(), u); !m)
-            return std::move(m).take_error();
+      if (auto m = read_memberships(tree.orig_obj(), units); !m)
+        return std::move(m).take_error();
       return std::optional<CompileError>();
     }
   }
@@ -854,13 +867,10 @@ Expected<std::optional<CompileError>> compile_units(const PreparedTree &tree, st
   // (a missing header, a typo). Report the compiler's error now, with no retry: a directory
   // build would fail the same way, minutes later.
   auto patch_error = [&](int status) -> Expected<std::optional<CompileError>> {
-    auto text = read_text_file(patched.log);
-    std::optional<CompileError> e = text ? first_compile_error(*text, tree.patched_src()) : std::nullopt;
+    auto e = compile_error_in(patched.log, tree.patched_src(), "the patched source does not compile", status);
     if (!e)
-      return make_error(Location(patched.log), fmt::format("the patched source does not compile (exit {}):\n{}", status,
-                                                           log_tail(patched.log)));
-    e->log = patched.log;
-    return e;
+      return std::move(e).take_error();
+    return std::optional(std::move(*e));
   };
   // ...unless what is missing is a file kbuild generates in the object tree (arch/x86/lib's
   // inat-tables.c, once the original tree has it from an earlier directory build, is missing
@@ -896,10 +906,8 @@ Expected<std::optional<CompileError>> compile_units(const PreparedTree &tree, st
     return make_error(Location(orig.log), fmt::format("compiling the original units failed (exit {}): the source tree "
                                                       "or configuration is broken:\n{}",
                                                       r->first, log_tail(orig.log)));
-  for (Unit &u : units)
-    if (u.not_built.empty())
-      if (auto m = read_membership(tree.orig_obj(), u); !m)
-        return std::move(m).take_error();
+  if (auto m = read_memberships(tree.orig_obj(), units); !m)
+    return std::move(m).take_error();
   return std::optional<CompileError>();
 }
 
