@@ -32,9 +32,6 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/kpg-bench-debian.XXXXXX")
 [ "${KPG_BENCH_KEEP:-0}" = 1 ] || trap 'rm -rf "$work"' EXIT
 
-# The kernel line of a Debian release: "6.1.0-57-cloud-amd64" -> 6.1, "6.12.118+deb12-..." -> 6.12.
-line_of() { case "$1" in 6.1.0-*) echo 6.1 ;; *) echo "$1" | sed -E 's/^([0-9]+\.[0-9]+)\..*/\1/' ;; esac; }
-
 build_one() { # build_one DIR NAME EXAMPLE LINE RELEASE CACHE OUT: DIR/NAME.json, DIR/NAME.wall
 	local patch t0 t1
 	patch=$(kpg_example_file "$repo/examples/$3" "$3.patch" "$4")
@@ -48,7 +45,7 @@ build_one() { # build_one DIR NAME EXAMPLE LINE RELEASE CACHE OUT: DIR/NAME.json
 # $work/RELEASE/rows ("label<TAB>value" lines, in table order).
 measure() {
 	local release=$1 line dir cache out f w prov first warm tree src tus
-	line=$(line_of "$release")
+	line=$(kpg_debian_line "$release")
 	dir=$work/$release
 	cache=$dir/cache
 	out=$dir/out

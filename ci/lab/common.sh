@@ -144,6 +144,11 @@ kpg_header_gaps() { # kpg_header_gaps HEADER PATCH
 # `report` file.
 # An example's file FILE for kernel line LINE: FILE.LINE when the example has one (the code
 # differs between the lines: meminfo-string.6.12.patch, report.6.12), else FILE.
+# kpg_debian_line RELEASE: the kernel line of a Debian kernel release, which picks an
+# example's NAME.LINE.patch: 6.1.0-57-cloud-amd64 -> 6.1, 6.12.118+deb12-cloud-amd64 -> 6.12
+# (as debian_kernel_series() in kpatch-gen/builder/debian.cc).
+kpg_debian_line() { case "$1" in 6.1.0-*) echo 6.1 ;; *) echo "$1" | sed -E 's/^([0-9]+\.[0-9]+)\..*/\1/' ;; esac; }
+
 kpg_example_file() { # kpg_example_file EXAMPLE_DIR FILE LINE
 	local base=${2%.patch} ext=
 	[ "$base" = "$2" ] || ext=.patch

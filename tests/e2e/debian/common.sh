@@ -16,7 +16,7 @@ lab="$repo/ci/lab/lab.sh"
 # shellcheck source-path=SCRIPTDIR source=../../has.sh
 . "$repo/tests/has.sh"
 # shellcheck source=../../../ci/lab/common.sh
-. "$repo/ci/lab/common.sh" # kpg_example_file
+. "$repo/ci/lab/common.sh" # kpg_example_file, kpg_debian_line
 : "${KPATCH_GEN:?set KPATCH_GEN to the kpatch-gen binary}"
 
 fail() {
@@ -32,7 +32,7 @@ if [ -z "$release" ]; then
 		exit 77
 	fi
 fi
-case "$release" in 6.12.*) series=6.12 ;; *) series=6.1 ;; esac
+series=$(kpg_debian_line "$release")
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kpg-$KPG_PROG.XXXXXX")
 trap '[ "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 echo "$KPG_PROG: target $release"
