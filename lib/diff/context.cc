@@ -10,33 +10,37 @@ DiffContext::DiffContext(const Options &o, const TargetKernel &t, const disasm::
     : opt(o), dec(de), target_kernel(t) {}
 DiffContext::~DiffContext() = default;
 
-// The code is already in `orig`/`patched`: read only what DWARF needs (.debug_* with their
-// relocations, and the symbol table). Section ids are the same as in the first read.
-static Expected<elf::ObjectFile> read_debug_only(const std::string &path) {
-  elf::ReadOptions ro;
-  ro.code_contents = false;
-  return elf::read_object(path, ro);
+// The code, the symbols and every other section are already in `orig`/`patched`: read only
+// the .debug_* sections that DWARF loading uses, for with_debug_info() to swap into the model.
+static Expected<DebugSections> read_debug_only(const elf::ObjectFile *model) {
+  return elf::read_debug_sections(*model, dwarf::loads_debug_section);
 }
 
 void DiffContext::prefetch_debug_info(bool patched_side) {
-  std::future<Expected<elf::ObjectFile>> &f = patched_side ? patched_prefetch : orig_prefetch;
-  if (f.valid() || (patched_side ? patched_full : orig_full))
+  std::future<Expected<DebugSections>> &f = patched_side ? patched_prefetch : orig_prefetch;
+  if (f.valid() || (patched_side ? patched_swapped : orig_swapped))
     return;
-  f = std::async(std::launch::async, read_debug_only, patched_side ? opt.patched_path : opt.orig_path);
+  // Runs beside compare(), which only reads the models; nothing writes them until
+  // with_debug_info() has waited for this read.
+  f = std::async(std::launch::async, read_debug_only, patched_side ? &patched : &orig);
 }
 
 Expected<const elf::ObjectFile *> DiffContext::with_debug_info(bool patched_side) {
+  elf::ObjectFile &model = patched_side ? patched : orig;
   if (models_in_memory)
-    return patched_side ? &patched : &orig;
-  std::unique_ptr<elf::ObjectFile> &slot = patched_side ? patched_full : orig_full;
-  std::future<Expected<elf::ObjectFile>> &f = patched_side ? patched_prefetch : orig_prefetch;
+    return &model;
+  std::optional<DebugSections> &slot = patched_side ? patched_swapped : orig_swapped;
+  std::future<Expected<DebugSections>> &f = patched_side ? patched_prefetch : orig_prefetch;
   if (!slot) {
-    auto o = f.valid() ? f.get() : read_debug_only(patched_side ? opt.patched_path : opt.orig_path);
-    if (!o)
-      return std::move(o).take_error();
-    slot = std::make_unique<elf::ObjectFile>(std::move(*o));
+    auto d = f.valid() ? f.get() : read_debug_only(&model);
+    if (!d)
+      return std::move(d).take_error();
+    // In: the model's empty debug sections change places with the full ones.
+    for (auto &[id, sec] : *d)
+      std::swap(model.sections[id], sec);
+    slot = std::move(*d);
   }
-  return slot.get();
+  return &model;
 }
 
 void DiffContext::release_debug_info() {
@@ -45,8 +49,13 @@ void DiffContext::release_debug_info() {
       f->wait(); // a prefetch nobody asked for (nothing changed): let it end before freeing
   orig_prefetch = {};
   patched_prefetch = {};
-  orig_full.reset();
-  patched_full.reset();
+  // Out: the empty sections go back, exactly as load_inputs read them; the full ones are freed.
+  for (auto [model, slot] : {std::pair{&orig, &orig_swapped}, std::pair{&patched, &patched_swapped}}) {
+    if (*slot)
+      for (auto &[id, sec] : **slot)
+        std::swap(model->sections[id], sec);
+    slot->reset();
+  }
   orig_dwarf.reset();
   patched_dwarf.reset();
 }

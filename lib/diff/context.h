@@ -311,6 +311,9 @@ struct Refusal {
 };
 
 // --- the context -------------------------------------------------------------------------
+// .debug_* sections by id, as elf::read_debug_sections gives them.
+using DebugSections = std::vector<std::pair<SectionId, elf::Section>>;
+
 struct DiffContext {
   DiffContext(const Options &o, const TargetKernel &t, const disasm::Decoder &dec);
   ~DiffContext();
@@ -321,8 +324,10 @@ struct DiffContext {
   Diag diag{nullptr};
   const disasm::Decoder &dec;
 
-  elf::ObjectFile orig, patched;             // without .debug_* contents (see with_debug_info)
-  std::unique_ptr<elf::ObjectFile> orig_full, patched_full; // only .debug_* contents (with_debug_info)
+  elf::ObjectFile orig, patched; // .debug_* sections without contents, but see with_debug_info
+  // While with_debug_info() has swapped the full .debug_* sections into a model: the empty
+  // ones they replaced, by id (put back by release_debug_info).
+  std::optional<DebugSections> orig_swapped, patched_swapped;
   // The kernel line the objects were built for, and which special-section table reads them
   // (load_inputs decides; both views use the table).
   KernelLine line = KernelLine::V6_1;
@@ -357,9 +362,10 @@ struct DiffContext {
   std::vector<Refusal> refusals;
   std::vector<std::string> notes; // report-only explanations ("dropped 3 __mcount_loc entries ...")
 
-  // The object's debug sections: orig/patched are read without them (half the bytes and most
-  // relocations of a kernel unit), and the few passes that ask DWARF something read them on
-  // demand, in a second read that skips everything else. Section ids are the same in both.
+  // The object with its debug sections: orig/patched are read without them (half the bytes
+  // and most relocations of a kernel unit), and the few passes that ask DWARF something read
+  // them on demand (elf::read_debug_sections: the debug sections only, nothing else again)
+  // and find them in the model itself until release_debug_info().
   Expected<const elf::ObjectFile *> with_debug_info(bool patched_side);
   // Starts that read on another thread, for with_debug_info to pick up. compare() does it for
   // the patched side at the first code difference it finds: the patched DWARF explains
@@ -369,7 +375,7 @@ struct DiffContext {
   // in classify would add it to the run (10k-function unit: 48M instructions, a ninth).
   void prefetch_debug_info(bool patched_side);
   bool patched_has_debug_info = false; // set by load_inputs: there is something to prefetch
-  std::future<Expected<elf::ObjectFile>> orig_prefetch, patched_prefetch;
+  std::future<Expected<DebugSections>> orig_prefetch, patched_prefetch;
   // Frees the debug sections and DWARF tables once no pass needs them (after classify): the
   // run used to peak at its end, in plan_relocations and build_output, with them still held
   // (10k-function unit, massif: 66 MB of heap there before, 40 MB now). Re-read on demand.

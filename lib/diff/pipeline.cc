@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <string>
 
 #include "diff/passes.h"
 #include "elf/writer.h"
@@ -22,12 +24,30 @@ public:
     if (!on_)
       return;
     auto now = std::chrono::steady_clock::now();
-    std::fprintf(stderr, "kpatch-gen diff: %-24s %8.2f ms\n", pass,
-                 std::chrono::duration<double, std::milli>(now - last_).count());
+    std::fprintf(stderr, "kpatch-gen diff: %-24s %8.2f ms  %s\n", pass,
+                 std::chrono::duration<double, std::milli>(now - last_).count(), rss().c_str());
     last_ = now;
   }
 
 private:
+  // Resident memory now, split as the kernel counts it (/proc/self/status): heap and other
+  // anonymous pages, and pages of mapped files (the inputs while they are mapped, the
+  // program's own code). Peak RSS, what bench/diff reports, is the largest sum.
+  static std::string rss() {
+    std::string out;
+    if (FILE *f = std::fopen("/proc/self/status", "r")) {
+      char line[256];
+      while (std::fgets(line, sizeof line, f)) {
+        unsigned long kb;
+        char key[32];
+        if (std::sscanf(line, "%31[^:]: %lu kB", key, &kb) == 2 &&
+            (!std::strcmp(key, "RssAnon") || !std::strcmp(key, "RssFile") || !std::strcmp(key, "VmHWM")))
+          out += std::string(key[0] == 'V' ? "peak" : key + 3) + " " + std::to_string(kb / 1024) + " MB ";
+      }
+      std::fclose(f);
+    }
+    return out;
+  }
   bool on_;
   std::chrono::steady_clock::time_point last_;
 };
@@ -60,7 +80,9 @@ static DiffResult finish(DiffContext &ctx, DiffOutcome outcome) {
 }
 
 DiffResult run_diff(const Options &opt, const TargetKernel &target) {
+  PassTimer timer;
   auto dec = disasm::Decoder::create_x86_64();
+  timer.lap("decoder");
   if (!dec) {
     DiffResult res;
     Diag d(nullptr);
@@ -70,7 +92,6 @@ DiffResult run_diff(const Options &opt, const TargetKernel &target) {
   }
   DiffContext ctx(opt, target, *dec);
   Diag &diag = ctx.diag;
-  PassTimer timer;
   auto stop = [&](DiffOutcome outcome) {
     timer.lap("(until stop)");
     DiffResult res = finish(ctx, outcome);

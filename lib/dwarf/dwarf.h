@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "elf/model.h"
@@ -65,6 +66,13 @@ struct LoadOptions {
   // function of a 10,000-function unit does not need the other functions' inlining trees.
   std::vector<elf::SectionId> inline_sections;
 };
+
+// The .debug_* sections ObjectDebugInfo::load() reads: all but the call frame information
+// (.debug_frame), the address-range index (.debug_aranges) and the location lists
+// (.debug_loc, .debug_loclists), which it never asks libdwarf about. A caller that reads an
+// object's debug sections only to load them here can leave those out: in a kernel unit
+// built with -O2 they are a third of the debug bytes and relocations.
+bool loads_debug_section(std::string_view name);
 
 class ObjectDebugInfo {
 public:

@@ -466,6 +466,11 @@ void Loader::build_segments() {
   intervals_.shrink_to_fit();
 }
 
+bool loads_debug_section(std::string_view name) {
+  return name.starts_with(".debug_") && name != ".debug_frame" && name != ".debug_aranges" && name != ".debug_loc" &&
+         name != ".debug_loclists";
+}
+
 Expected<ObjectDebugInfo> ObjectDebugInfo::load(const elf::ObjectFile &obj, const LoadOptions &opts) {
   auto impl = std::make_unique<Impl>();
   auto info = obj.find_section(".debug_info");

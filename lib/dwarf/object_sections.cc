@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "dwarf/object_sections.h"
 
+#include "dwarf/dwarf.h"
+
 #include <elf.h>
 #include <zlib.h>
 
@@ -130,7 +132,7 @@ std::vector<u64> assign_fake_addresses(const elf::ObjectFile &obj) {
 Expected<std::vector<DebugSection>> prepare_debug_sections(const elf::ObjectFile &obj, const std::vector<u64> &addr) {
   std::vector<DebugSection> out;
   for (const elf::Section &s : obj.sections) {
-    if (!is_debug_section(s) || s.data.empty())
+    if (!is_debug_section(s) || s.data.empty() || !loads_debug_section(s.name))
       continue;
     DebugSection d{s.name, {}};
     if (s.flags & SHF_COMPRESSED) {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// Partial reads (ReadOptions): the diff reads code without DWARF, then DWARF without code, and
-// relies on both reads giving the same section and symbol ids with only the contents missing.
+// Partial reads (ReadOptions): the diff reads code without DWARF, then only the DWARF sections
+// (read_debug_sections), and relies on both giving the same section ids.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -78,10 +78,42 @@ TEST_F(elf_read_options, without_debug_contents_only_debug_sections_are_empty) {
   expect_contents_skipped_exactly(read_with(ro), is_debug);
 }
 
-TEST_F(elf_read_options, without_code_contents_only_debug_sections_are_read) {
+TEST_F(elf_read_options, debug_sections_read_later_are_those_of_the_full_read) {
   ReadOptions ro;
-  ro.code_contents = false;
-  expect_contents_skipped_exactly(read_with(ro), [](const Section &s) { return !is_debug(s); });
+  ro.debug_contents = false;
+  ObjectFile o = read_with(ro);
+  auto d = read_debug_sections(o);
+  ASSERT_TRUE(d) << d.error().str();
+  size_t debug = 0;
+  for (const Section &s : full_->sections)
+    debug += is_debug(s);
+  EXPECT_EQ(d->size(), debug);
+  for (const auto &[id, sec] : *d) {
+    EXPECT_TRUE(is_debug(sec)) << sec.name;
+    EXPECT_EQ(sec, full_->sections[id]) << sec.name;
+  }
+}
+
+TEST_F(elf_read_options, debug_sections_swapped_in_make_the_full_model) {
+  ReadOptions ro;
+  ro.debug_contents = false;
+  ObjectFile o = read_with(ro);
+  auto d = read_debug_sections(o);
+  ASSERT_TRUE(d) << d.error().str();
+  for (auto &[id, sec] : *d)
+    std::swap(o.sections[id], sec);
+  EXPECT_TRUE(o.same_content(*full_));
+}
+
+TEST_F(elf_read_options, debug_sections_of_a_file_that_changed_since_are_an_error) {
+  ReadOptions ro;
+  ro.debug_contents = false;
+  ObjectFile o = read_with(ro);
+  // Another unit at the model's path: its sections are not the model's.
+  o.path = compile_c(*dir_, "other", "int other(int x) { return x * 3; }\n", "-g");
+  auto d = read_debug_sections(o);
+  ASSERT_FALSE(d);
+  EXPECT_NE(d.error().str().find("changed since it was first read"), std::string::npos) << d.error().str();
 }
 
 TEST_F(elf_read_options, without_relocations_contents_stay) {
