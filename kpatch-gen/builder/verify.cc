@@ -222,7 +222,7 @@ OriginalCheck verify_original(const elf::ObjectFile &orig, const diff::TargetSym
 OriginalCheck verify_original_dwarf(const elf::ObjectFile &orig, const std::vector<DwarfFunction> &cu_functions,
                                     const diff::TargetSymbols &target, const std::string &unit,
                                     const SameCodeCheck &same_code) {
-  std::multimap<std::string, u64> have;
+  std::multimap<std::string, u64, std::less<>> have;
   for (const DwarfFunction &f : cu_functions)
     have.emplace(f.name, f.size);
   std::optional<TargetLookup> lookup; // only when a size differs
@@ -234,7 +234,7 @@ OriginalCheck verify_original_dwarf(const elf::ObjectFile &orig, const std::vect
     diff::DecodedName n = diff::decode_name(s.name);
     if (n.is_cold)
       continue; // the unlikely part of a split function: DWARF lists the part with the entry
-    auto [lo, hi] = have.equal_range(n.base);
+    auto [lo, hi] = have.equal_range(n.base());
     if (lo == hi) {
       if (!target.has_name(s.name))
         missing.push_back(s.name);

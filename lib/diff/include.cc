@@ -47,7 +47,7 @@ void Includer::add_symbol(SymbolId s, IncludeKind k, std::string why) {
   ctx_.incl.order.push_back(s);
   work_.push_back(s);
   // A function brings its cold parts: they are jumped to, never called, and share its frame.
-  for (SymbolId child : pv_.facts(s).children)
+  for (SymbolId child : pv_.cold_parts(s))
     add_symbol(child, IncludeKind::ColdPart, "cold part of " + pv_.sym(s).name);
 }
 
@@ -122,7 +122,7 @@ void Includer::targets_of(SectionId sec, u64 start, u64 end, const std::string &
                       fmt::format("new __init object {} is {}: __init data is freed after init. Drop __initdata "
                                   "from it",
                                   ts.name, why));
-        if (f.read_only_local && !is_fresh_static(f.name.base))
+        if (f.read_only_local && !is_fresh_static(f.name.base()))
           add_symbol(t.sym, IncludeKind::ReadOnlyLocal, "read-only static local " + why + ": holds no state, so the "
                                                                                       "patched code uses its own copy");
         else if (f.fresh_static)

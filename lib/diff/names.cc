@@ -32,18 +32,19 @@ DecodedName decode_name(std::string_view name) {
       end--;
     d.has_number = end != name.size();
     d.key = std::string(name.substr(0, end));
-    d.base = d.key;
+    d.base_len = static_cast<u32>(d.key.size());
     return d;
   }
   // Split on '.', drop numeric components, remember the clone kinds. ".L" labels and names
   // that start with '.' are kept verbatim (they are not C identifiers).
   if (name.empty() || name[0] == '.') {
-    d.key = d.base = std::string(name);
+    d.key = std::string(name);
+    d.base_len = static_cast<u32>(d.key.size());
     return d;
   }
   size_t dot = name.find('.');
-  d.base = std::string(name.substr(0, dot));
-  d.key = d.base;
+  d.key = std::string(name.substr(0, dot));
+  d.base_len = static_cast<u32>(d.key.size());
   while (dot != std::string_view::npos) {
     size_t next = name.find('.', dot + 1);
     std::string_view part = name.substr(dot + 1, next == std::string_view::npos ? std::string_view::npos : next - dot - 1);

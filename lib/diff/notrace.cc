@@ -89,11 +89,9 @@ std::optional<std::string> NotraceCallers::ways_in(const ObjectView &v, const Sp
                                                    std::vector<Edge> &edges) const {
   std::set<u32> own; // the function's sections (its own and its cold parts')
   own.insert(to_index(*v.sym(func).section));
-  for (SymbolId c : v.facts(func).children)
+  for (SymbolId c : v.cold_parts(func))
     own.insert(to_index(*v.sym(c).section));
-  auto is_own = [&](SymbolId s) {
-    return s == func || std::ranges::find(v.facts(func).children, s) != v.facts(func).children.end();
-  };
+  auto is_own = [&](SymbolId s) { return s == func || std::ranges::find(v.cold_parts(func), s) != v.cold_parts(func).end(); };
   for (SectionId sid : v.obj().sections.ids()) {
     const elf::Section &sec = v.sec(sid);
     // Ignored sections are never loaded or only annotate (.discard.*, debug info), except the
@@ -153,7 +151,7 @@ std::optional<std::string> NotraceCallers::ways_in(const ObjectView &v, const Sp
 // nothing cannot sleep, so it is never on a task's reliable stack.
 std::optional<SymbolId> NotraceCallers::first_call(SymbolId o) const {
   std::vector<SymbolId> parts{o};
-  for (SymbolId c : ov_.facts(o).children)
+  for (SymbolId c : ov_.cold_parts(o))
     parts.push_back(c);
   for (SymbolId s : parts)
     for (const disasm::Insn &i : ov_.code_of(s).insns)

@@ -83,10 +83,10 @@ ObjectView::ObjectView(const elf::ObjectFile &obj, const disasm::Decoder &dec, c
     if (s.is_local() && f.role != SymRole::File)
       f.file_block = static_cast<u32>(block_names_.size() - 1);
     if (f.role == SymRole::Object && s.is_local()) {
-      f.fresh_static = is_fresh_static(f.name.base);
+      f.fresh_static = is_fresh_static(f.name.base());
       // __UNIQUE_ID_* and __BTF_ID__* end in digits too, but are no function-scope statics.
-      f.static_local = f.name.has_number && !f.name.base.starts_with("__UNIQUE_ID") &&
-                       !f.name.base.starts_with("__BTF_ID__");
+      f.static_local = f.name.has_number && !f.name.base().starts_with("__UNIQUE_ID") &&
+                       !f.name.base().starts_with("__BTF_ID__");
       // Read-only: allocated, neither writable nor code, and not __initconst (the init rules
       // apply there). A patched function may use its own copy of such data; its state rules
       // (STATIC_LOCAL_REF_REMOVED, OBJECT_SIZE_CHANGED) are for writable statics only.
@@ -134,7 +134,7 @@ ObjectView::ObjectView(const elf::ObjectFile &obj, const disasm::Decoder &dec, c
     std::string_view parent = std::string_view(n).substr(0, n.find(".cold"));
     if (auto p = parent_of(parent, f.file_block)) {
       f.parent = p;
-      facts_[to_index(*p)].children.push_back(id);
+      cold_parts_[to_index(*p)].push_back(id);
     }
   }
   for (SectionId sid : obj.sections.ids()) {

@@ -106,7 +106,7 @@ std::optional<u32> Planner::target_block(u32 file_block) {
     for (SymbolId s : ov_.obj().symbols.ids()) {
       const SymFacts &f = ov_.facts(s);
       if ((f.role == SymRole::Function || f.role == SymRole::Object) && ov_.sym(s).is_local() && !f.fresh_static &&
-          f.file_block == file_block && !f.name.base.starts_with("__UNIQUE_ID") &&
+          f.file_block == file_block && !f.name.base().starts_with("__UNIQUE_ID") &&
           !is_init_section_name(ov_.sec(*ov_.sym(s).section).name) &&
           !is_dropped_by_final_link(ov_.sec(*ov_.sym(s).section).name))
         locals.push_back(ov_.sym(s).name);

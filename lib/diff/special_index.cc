@@ -36,7 +36,7 @@ void SpecialIndex::add_entry(const ObjectView &v, EntryRef e, std::optional<u64>
   }
   by_section_[e.spec->name].push_back(e);
   if (e.owner)
-    by_owner_[to_index(*e.owner)].push_back(e);
+    owned_.push_back(e);
 }
 
 // Entries between labels: the owner is the entry's one relocation (validate_one checked
@@ -87,14 +87,13 @@ void SpecialIndex::add_section(const ObjectView &v, const SpecialSection &spec, 
     }
     list.push_back(e);
     if (e.owner)
-      by_owner_[to_index(*e.owner)].push_back(e);
+      owned_.push_back(e);
   }
 }
 
 SpecialIndex::SpecialIndex(const ObjectView &v, const std::map<std::string, EntrySize> &sizes,
                            const std::set<std::string> &skip) {
   const auto &table = v.table();
-  by_owner_.resize(v.obj().symbols.size());
   for (const SpecialSection &spec : table) {
     if (!spec.has_owner)
       continue; // entries that point at nothing (.BTF_ids words) belong to no code
@@ -111,19 +110,28 @@ SpecialIndex::SpecialIndex(const ObjectView &v, const std::map<std::string, Entr
     for (SectionId sid : v.special_sections(spec))
       add_section(v, spec, sid, entsize);
   }
-  // Table order is already the outer order (entries were appended per table row); inside a
-  // row, order by position in the function so that a reordered table is not a change.
-  for (auto &v2 : by_owner_)
-    std::stable_sort(v2.begin(), v2.end(), [&](const EntryRef &a, const EntryRef &b) {
-      if (a.spec != b.spec)
-        return a.spec < b.spec; // same vector `table`: pointer order is table order
-      return a.owner_off < b.owner_off;
-    });
+  // By owner; for one owner table order is already the outer order (entries were appended
+  // per table row), and inside a row, order by position in the function so that a reordered
+  // table is not a change.
+  std::stable_sort(owned_.begin(), owned_.end(), [&](const EntryRef &a, const EntryRef &b) {
+    if (*a.owner != *b.owner)
+      return to_index(*a.owner) < to_index(*b.owner);
+    if (a.spec != b.spec)
+      return a.spec < b.spec; // same vector `table`: pointer order is table order
+    return a.owner_off < b.owner_off;
+  });
+  owner_start_.assign(v.obj().symbols.size() + 1, 0);
+  for (const EntryRef &e : owned_)
+    owner_start_[to_index(*e.owner) + 1]++;
+  for (size_t i = 1; i < owner_start_.size(); i++)
+    owner_start_[i] += owner_start_[i - 1];
 }
 
-const std::vector<EntryRef> &SpecialIndex::entries_of(SymbolId func) const {
-  static const std::vector<EntryRef> none;
-  return to_index(func) < by_owner_.size() ? by_owner_[to_index(func)] : none;
+std::span<const EntryRef> SpecialIndex::entries_of(SymbolId func) const {
+  size_t i = to_index(func);
+  if (i + 1 >= owner_start_.size())
+    return {};
+  return std::span<const EntryRef>(owned_).subspan(owner_start_[i], owner_start_[i + 1] - owner_start_[i]);
 }
 
 const std::vector<EntryRef> &SpecialIndex::entries_in(const std::string &section) const {

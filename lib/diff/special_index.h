@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <vector>
 
 #include "diff/object_view.h"
@@ -40,7 +41,7 @@ public:
   SpecialIndex(const ObjectView &v, const std::map<std::string, EntrySize> &sizes,
                const std::set<std::string> &skip = {});
   // Entries whose owner is `func`, in table order, then by position in the function.
-  const std::vector<EntryRef> &entries_of(SymbolId func) const;
+  std::span<const EntryRef> entries_of(SymbolId func) const;
   // All entries of one row of the table (by its name: "__bug_table", "___ksymtab+*"), in
   // section order.
   const std::vector<EntryRef> &entries_in(const std::string &section) const;
@@ -49,7 +50,11 @@ private:
   void add_section(const ObjectView &v, const SpecialSection &spec, SectionId sid, u64 entsize);
   void add_labelled_section(const ObjectView &v, const SpecialSection &spec, SectionId sid);
   void add_entry(const ObjectView &v, EntryRef e, std::optional<u64> owner_reloc_at);
-  std::vector<std::vector<EntryRef>> by_owner_; // by symbol index (one __mcount_loc entry per function)
+  // Entries with an owner, grouped by owner: those of symbol i are owned_[owner_start_[i],
+  // owner_start_[i + 1]). One array, not a vector per symbol: every function has an
+  // __mcount_loc entry, and 30,000 small vectors per object were 2.5 MB.
+  std::vector<EntryRef> owned_;
+  std::vector<u32> owner_start_;
   std::map<std::string, std::vector<EntryRef>> by_section_;
 };
 
