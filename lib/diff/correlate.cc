@@ -311,20 +311,32 @@ void Correlator::link_sections() {
       continue;
     ctx_.corr.link_sections(*ov_.sym(o).section, *pv_.sym(*p).section);
   }
-  // One table for both sides, sized up front: a function-sections unit has ~3 sections per
-  // function, and three growing maps were half of this pass.
+  // One table for both sides, of the names of sections still without a twin: the others
+  // (half of a function-sections unit's, its .text.<fn>) are only counted, by lookups. Three
+  // growing maps were half of this pass, then one map of every name a sixth of the whole diff.
   struct Names {
     int o = 0, p = 0;
     SectionId pid{0};
   };
   std::unordered_map<std::string_view, Names> byname;
-  byname.reserve(ov_.obj().sections.size() + pv_.obj().sections.size());
+  size_t unlinked = 0;
+  for (SectionId id : ov_.obj().sections.ids())
+    unlinked += !ctx_.corr.sec_o2p.has(id);
+  for (SectionId id : pv_.obj().sections.ids())
+    unlinked += !ctx_.corr.sec_p2o.has(id);
+  byname.reserve(unlinked);
+  for (SectionId id : ov_.obj().sections.ids())
+    if (!ctx_.corr.sec_o2p.has(id))
+      byname.try_emplace(ov_.sec(id).name);
+  for (SectionId id : pv_.obj().sections.ids())
+    if (!ctx_.corr.sec_p2o.has(id))
+      byname.try_emplace(pv_.sec(id).name);
   for (const elf::Section &s : ov_.obj().sections)
-    byname[s.name].o++;
+    if (auto it = byname.find(s.name); it != byname.end())
+      it->second.o++;
   for (SectionId id : pv_.obj().sections.ids()) {
-    Names &n = byname[pv_.sec(id).name];
-    if (n.p++ == 0)
-      n.pid = id;
+    if (auto it = byname.find(pv_.sec(id).name); it != byname.end() && it->second.p++ == 0)
+      it->second.pid = id;
   }
   for (SectionId id : ov_.obj().sections.ids()) {
     if (ctx_.corr.sec_o2p.has(id))
