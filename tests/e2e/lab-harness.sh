@@ -100,7 +100,7 @@ expect_exit "boot: scenario without checks" 1 "$lab" run "$tmp/nocheck.scenario"
 
 # A guest that never finishes: the boot timeout must kill QEMU and fail with exit 5.
 printf '. /kpg/lib.sh\nkpg_check "started" true\nwhile :; do sleep 1; done\n' >"$tmp/hang.scenario"
-expect_exit "boot: hung guest times out" 5 "$lab" run "$tmp/hang.scenario" --timeout 15
+expect_exit "boot: hung guest times out" 5 "$lab" run "$tmp/hang.scenario" --timeout 8
 
 # --- Part 3: check-examples.sh must reject broken examples --------------------------------
 # A corpus in a temp dir: one good example (a copy of cmdline-string) and four broken ones.

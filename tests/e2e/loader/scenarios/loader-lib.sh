@@ -8,7 +8,7 @@ KL_SHOW=${KL_SHOW:-1}
 
 # kl_expect NAME CODE ARGS...: run `kpatch-load ARGS`, PASS if it exits CODE. The output is
 # kept in $KL_OUT for kl_said, and shown on the console (prefixed "kpg: kl| ") unless
-# KL_SHOW=0 (the 50-cycle test), where it is shown only on failure.
+# KL_SHOW=0 (the stress test), where it is shown only on failure.
 kl_expect() {
 	local name="$1" want="$2" rc=0
 	shift 2
