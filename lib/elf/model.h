@@ -5,8 +5,9 @@
 // Why our own model instead of working on libelf's Elf_Data in place (as objtool and kpatch
 // do): the diff builds a *new* object out of pieces of two others, renumbers sections and
 // symbols, adds and drops relocations. With libelf buffers that means pointer fix-ups,
-// size bookkeeping and "which Elf_Data is dirty" rules everywhere. Here libelf appears in two
-// files only: reader.cc copies a file into this model, writer.cc turns a model into a file.
+// size bookkeeping and "which Elf_Data is dirty" rules everywhere. Here the model is built at
+// one edge (reader.cc copies a file into it, reading the ELF structures in place) and turned
+// back into a file at the other (writer.cc, through libelf).
 //
 // Design points:
 //  - Sections and symbols live in IdVectors and refer to each other by typed index.
