@@ -32,6 +32,9 @@
 //     call at all: it cannot sleep then, and is never on a task's reliable stack (an
 //     interrupted frame makes the stack unreliable, and running tasks are not switched). The
 //     common refusal here: the syscall wrappers' `jmp __do_sys_foo` to a body that sleeps.
+//     The patched version must make no call either: the patched caller reaches the module's
+//     copy by the same jump, so a task sleeping in it would not hold back the transition that
+//     disables the patch, and unloading the module would free the code under it.
 //  6. An __init caller ran at boot and its code is gone (vmlinux: noted, nothing to patch);
 //     in a module it runs at every load, with the old function, and __exit callers cannot be
 //     patched at all: refused.
@@ -58,7 +61,7 @@ public:
 private:
   std::optional<std::string> ways_in(const ObjectView &v, const SpecialIndex &idx, SymbolId func,
                                      std::vector<Edge> &edges) const;
-  std::optional<SymbolId> first_call(SymbolId orig_func) const;
+  static std::optional<SymbolId> first_call(const ObjectView &v, SymbolId func);
   void force_changed(SymbolId p, u64 site, std::string detail);
 
   DiffContext &ctx_;
@@ -149,12 +152,12 @@ std::optional<std::string> NotraceCallers::ways_in(const ObjectView &v, const Sp
 
 // The first call the function (or its cold part) makes, if any: a function that calls
 // nothing cannot sleep, so it is never on a task's reliable stack.
-std::optional<SymbolId> NotraceCallers::first_call(SymbolId o) const {
-  std::vector<SymbolId> parts{o};
-  for (SymbolId c : ov_.cold_parts(o))
+std::optional<SymbolId> NotraceCallers::first_call(const ObjectView &v, SymbolId func) {
+  std::vector<SymbolId> parts{func};
+  for (SymbolId c : v.cold_parts(func))
     parts.push_back(c);
   for (SymbolId s : parts)
-    for (const disasm::Insn &i : ov_.code_of(s).insns)
+    for (const disasm::Insn &i : v.code_of(s).insns)
       if (i.kind == disasm::InsnKind::Call)
         return s;
   return std::nullopt;
@@ -243,10 +246,22 @@ void NotraceCallers::run() {
           break;
         }
         if (e.tail) {
-          if (auto c = first_call(xo)) {
+          if (first_call(ov_, xo)) {
             fail = fmt::format("{} reaches {} by a tail call (jmp at +0x{:x}), and {} makes calls: a task sleeping "
                                "in one of them has the old {} on its stack but not {}, so the transition would switch "
                                "it in the middle of the old code",
+                               cs.name, xn, e.site, xn, xn, cs.name);
+            break;
+          }
+          // The other direction: the patched caller reaches the module's copy by the same
+          // jump. A task sleeping in a call the new version makes has the copy on its stack
+          // but not the caller, so disabling the patch would complete around it, and
+          // unloading the module would free the code it returns into.
+          if (first_call(pv_, xp)) {
+            fail = fmt::format("{} reaches {} by a tail call (jmp at +0x{:x}), and the patched {} makes calls: a task "
+                               "sleeping in one of them would be running the module's copy of {} with {} not on its "
+                               "stack, so disabling the patch could complete and unloading the module free that code "
+                               "under it",
                                cs.name, xn, e.site, xn, xn, cs.name);
             break;
           }

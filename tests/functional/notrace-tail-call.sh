@@ -4,6 +4,8 @@
 # them), a task sleeping there would be switched by the transition in the middle of old code:
 # refused with NO_FENTRY saying so (the syscall wrappers' `jmp __do_sys_foo`). A leaf
 # function (no call at all) is never on a reliable stack: its tail-calling callers are patched.
+# Unless the fix makes it call something: then a task can sleep in the module's copy with the
+# patched caller gone from its stack, and unloading after a disable would free that code.
 . "$(dirname "$0")/common.sh"
 # reaches CALLER CALLEE call|jmp: in $t/orig.o, CALLER's instruction with the relocation to
 # CALLEE (a static function: against its section) is a call, or a jump.
@@ -35,3 +37,11 @@ kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
 expect_rc 1
 [ "$(refusal_codes)" = NO_FENTRY ]
 jqr '.refusals[0].message' | has 'wrap reaches body by a tail call (jmp at +0x[0-9a-f]*), and body makes calls'
+sed 's/return x \* 3 + 1;/printk("scale %d\\n", x); return x * 3 + 1;/; 1i extern int printk(const char *fmt, ...);' "$t/leaf.c" > "$t/leaf3.c"
+grep -q 'printk("scale' "$t/leaf3.c"
+kcc_pair "$t/leaf.c" "$t/leaf3.c"
+reaches wrap scale jmp
+kdiff "$t/orig.o" "$t/patched.o" --target "$t/orig.o"
+expect_rc 1
+[ "$(refusal_codes)" = NO_FENTRY ]
+jqr '.refusals[0].message' | has 'wrap reaches scale by a tail call (jmp at +0x[0-9a-f]*), and the patched scale makes calls'
