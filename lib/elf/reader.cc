@@ -695,9 +695,11 @@ Expected<std::vector<std::pair<SectionId, Section>>> Reader::run_debug(std::span
     if (!model.sections.contains(id))
       return changed("more sections");
     const Section &m = model.sections[id];
-    u64 size = hdr(i).sh_size;
-    if (hdr(i).sh_flags & SHF_COMPRESSED && size >= sizeof(Elf64_Chdr)) // the model has it inflated
-      std::memcpy(&size, image_.data() + hdr(i).sh_offset + offsetof(Elf64_Chdr, ch_size), sizeof size);
+    const Elf64_Shdr &sh = hdr(i);
+    u64 size = sh.sh_size;
+    if (sh.sh_flags & SHF_COMPRESSED && size >= sizeof(Elf64_Chdr) && sh.sh_offset <= image_.size() &&
+        image_.size() - sh.sh_offset >= sizeof(Elf64_Chdr)) // the model has it inflated
+      std::memcpy(&size, image_.data() + sh.sh_offset + offsetof(Elf64_Chdr, ch_size), sizeof size);
     if (m.name != raw_[i].name || (m.type != SHT_GROUP && m.size != size))
       return changed(fmt::format("section [{}] '{}'", i, raw_[i].name));
     raw_[i].model = id;
@@ -713,11 +715,13 @@ Expected<std::vector<std::pair<SectionId, Section>>> Reader::run_debug(std::span
   // back at once, not at the end (10,000-function unit: the diff's peak was this read, 7 MB
   // above the rest of the run). Pages are only dropped from this mapping, never written.
   auto done_with = [&](size_t i) {
-    if (!mapped || hdr(i).sh_type == SHT_NOBITS)
+    const Elf64_Shdr &file = table_[i]; // where the bytes are in the file (not the inflated size)
+    if (!mapped || file.sh_type == SHT_NOBITS || file.sh_offset > image_.size() ||
+        file.sh_size > image_.size() - file.sh_offset)
       return;
     uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-    uintptr_t start = reinterpret_cast<uintptr_t>(image_.data()) + hdr(i).sh_offset;
-    uintptr_t end = start + hdr(i).sh_size;
+    uintptr_t start = reinterpret_cast<uintptr_t>(image_.data()) + file.sh_offset;
+    uintptr_t end = start + file.sh_size;
     start = (start + page - 1) & ~(page - 1);
     end &= ~(page - 1);
     if (end > start)

@@ -105,6 +105,21 @@ TEST_F(elf_read_options, debug_sections_swapped_in_make_the_full_model) {
   EXPECT_TRUE(o.same_content(*full_));
 }
 
+TEST_F(elf_read_options, compressed_debug_sections_read_later_are_inflated_as_in_a_full_read) {
+  // gcc -gz (CONFIG_DEBUG_INFO_COMPRESSED): the model has the inflated sizes, the file not.
+  std::string path = compile_c(*dir_, "gz", kKernelStyleC, "-g -gz=zlib");
+  ObjectFile full = must_read(path);
+  ReadOptions ro;
+  ro.debug_contents = false;
+  auto o = read_object(path, ro);
+  ASSERT_TRUE(o) << o.error().str();
+  auto d = read_debug_sections(*o);
+  ASSERT_TRUE(d) << d.error().str();
+  ASSERT_FALSE(d->empty());
+  for (const auto &[id, sec] : *d)
+    EXPECT_EQ(sec, full.sections[id]) << sec.name;
+}
+
 TEST_F(elf_read_options, debug_sections_of_a_file_that_changed_since_are_an_error) {
   ReadOptions ro;
   ro.debug_contents = false;
