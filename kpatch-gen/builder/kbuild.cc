@@ -419,8 +419,7 @@ Expected<std::vector<Unit>> header_units(const std::string &header, const Header
   return out;
 }
 
-// kbuild's record of how it built `object` in `objtree`: fs/proc/.cmdline.o.cmd.
-static std::string cmd_file(const std::string &objtree, const std::string &object) {
+std::string cmd_file(const std::string &objtree, const std::string &object) {
   fs::path o = fs::path(objtree) / object;
   return (o.parent_path() / ("." + o.filename().string() + ".cmd")).string();
 }

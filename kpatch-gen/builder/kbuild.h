@@ -134,6 +134,10 @@ private:
   std::map<std::string, std::vector<std::string>> users_; // dependency -> objects
 };
 
+// kbuild's record of how it built `object` (a path relative to `objtree`, the O= directory):
+// the command line, the source and the dependencies, in fs/proc/.cmdline.o.cmd.
+std::string cmd_file(const std::string &objtree, const std::string &object);
+
 // The units a set of patched files affects. Headers need `deps` (a full build) or `headers`
 // (the include graph); without either only .c files can be handled. One HeaderImpact per
 // changed header goes to `impacts` when it is not null.

@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "builder/kbuild.h"
 #include "builder/tree.h"
 #include "support/file.h"
 
@@ -113,12 +114,6 @@ std::string content_hash(const std::string &path) {
   return bytes ? sha256_hex(*bytes) : "absent";
 }
 
-// kbuild's record of how it built `object` in `objtree`: fs/proc/.meminfo.o.cmd.
-static std::string cmd_path(const std::string &objtree, const std::string &object) {
-  fs::path o = fs::path(objtree) / object;
-  return (o.parent_path() / ("." + o.filename().string() + ".cmd")).string();
-}
-
 OriginalCache::OriginalCache(std::string dir, OriginalKeyInputs base, std::string srctree, std::string objtree,
                              u64 limit_bytes)
     : dir_(std::move(dir)), base_(std::move(base)), srctree_(std::move(srctree)), objtree_(std::move(objtree)),
@@ -209,7 +204,7 @@ Expected<OriginalCache::Lookup> OriginalCache::restore(const std::string &key, c
   auto cmd = read_file(base + ".cmd");
   if (!obj || !cmd || sha256_hex(*obj) != e->object_hash || sha256_hex(*cmd) != e->cmd_hash)
     return Lookup{false, "cache entry being replaced or damaged"};
-  if (auto w = put_if_different(cmd_path(objtree_, object), *cmd); !w)
+  if (auto w = put_if_different(cmd_file(objtree_, object), *cmd); !w)
     return std::move(w).take_error();
   if (auto w = put_if_different(objtree_ + "/" + object, *obj); !w)
     return std::move(w).take_error();
@@ -225,13 +220,13 @@ Expected<void> OriginalCache::store(const std::string &key, const std::string &o
   auto obj = read_file(objtree_ + "/" + object);
   if (!obj)
     return std::move(obj).take_error();
-  auto cmd = read_text_file(cmd_path(objtree_, object));
+  auto cmd = read_text_file(cmd_file(objtree_, object));
   if (!cmd)
     return std::move(cmd).take_error();
   std::string entry = fmt::format("{}\nobject {}\ncmd {}\n", kEntryMagic, sha256_hex(*obj), sha256_of(*cmd));
   std::vector<std::string> files = cmd_prerequisites(*cmd, objtree_);
   if (files.empty())
-    return make_error(Location(cmd_path(objtree_, object)), "no source or dependency list: not kbuild's .cmd file");
+    return make_error(Location(cmd_file(objtree_, object)), "no source or dependency list: not kbuild's .cmd file");
   for (const std::string &f : files)
     entry += fmt::format("file {} {}\n", content_hash(f), f);
   auto lock = FileLock::acquire(dir_ + "/lock", [] {});
