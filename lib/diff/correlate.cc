@@ -319,12 +319,7 @@ void Correlator::link_sections() {
     SectionId pid{0};
   };
   std::unordered_map<std::string_view, Names> byname;
-  size_t unlinked = 0;
-  for (SectionId id : ov_.obj().sections.ids())
-    unlinked += !ctx_.corr.sec_o2p.has(id);
-  for (SectionId id : pv_.obj().sections.ids())
-    unlinked += !ctx_.corr.sec_p2o.has(id);
-  byname.reserve(unlinked);
+  byname.reserve(ov_.obj().sections.size() + pv_.obj().sections.size());
   for (SectionId id : ov_.obj().sections.ids())
     if (!ctx_.corr.sec_o2p.has(id))
       byname.try_emplace(ov_.sec(id).name);

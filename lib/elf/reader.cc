@@ -83,10 +83,10 @@ private:
   // Fills `s` (a default Section) from section i: built in place, since a Section is 224
   // bytes and a function-sections unit has 20,000 of them.
   Expected<void> make_section(size_t i, Section &s);
-  // The relocations of relocation section `i` (already checked to apply to `tsec`), cooked.
   Expected<void> check_reloc_section(size_t i) const;
-  void set_primary_relocs(size_t i, Section &tsec, std::vector<Reloc> relocs) const;
+  // The relocations of relocation section `i` (already checked to apply to `tsec`), cooked.
   Expected<std::vector<Reloc>> cook_relocations(size_t i, const Section &tsec, size_t nsyms);
+  void set_primary_relocs(size_t i, Section &tsec, std::vector<Reloc> relocs) const;
   Expected<void> read_sections();
   Expected<void> read_symbols();
   Expected<void> read_relocations();
@@ -136,11 +136,12 @@ private:
 };
 
 Expected<std::span<const u8>> Reader::contents(size_t idx) {
-  if (raw_[idx].compressed)
+  if (raw_[idx].compressed) {
     if (auto it = inflated_.find(idx); it != inflated_.end() && it->second.data)
       return std::span<const u8>(*it->second.data);
-  if (raw_[idx].compressed) // never happens: such contents are skipped (skip_contents) or inflated
+    // Never happens: such contents are skipped (skip_contents) or inflated.
     return err_sec(idx, "compressed contents were not inflated");
+  }
   const GElf_Shdr &sh = hdr(idx);
   if (sh.sh_type == SHT_NOBITS || sh.sh_size == 0)
     return std::span<const u8>();
@@ -734,7 +735,7 @@ Expected<std::vector<std::pair<SectionId, Section>>> Reader::run_debug(std::span
     if (!wants(i))
       continue;
     index_of[to_index(*raw_[i].model)] = out.size();
-    auto &[id, sec] = out.emplace_back(*raw_[i].model, Section{});
+    Section &sec = out.emplace_back(*raw_[i].model, Section{}).second;
     if (auto r = make_section(i, sec); !r)
       return std::move(r).take_error();
     done_with(i);
