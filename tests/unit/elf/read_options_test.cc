@@ -29,6 +29,15 @@ protected:
     return std::move(*o);
   }
   static bool is_debug(const Section &s) { return s.name.starts_with(".debug_"); }
+  // `path` read as the diff first reads it: every section but the .debug_* contents.
+  static ObjectFile read_without_debug(const std::string &path) {
+    ReadOptions ro;
+    ro.debug_contents = false;
+    auto o = read_object(path, ro);
+    if (!o)
+      throw std::runtime_error(o.error().str());
+    return std::move(*o);
+  }
 
   // Same sections (names, types, sizes) and symbols, in the same order, as the full read.
   static void expect_same_skeleton(const ObjectFile &o) {
@@ -79,10 +88,7 @@ TEST_F(elf_read_options, without_debug_contents_only_debug_sections_are_empty) {
 }
 
 TEST_F(elf_read_options, debug_sections_read_later_are_those_of_the_full_read) {
-  ReadOptions ro;
-  ro.debug_contents = false;
-  ObjectFile o = read_with(ro);
-  auto d = read_debug_sections(o);
+  auto d = read_debug_sections(read_without_debug(path_));
   ASSERT_TRUE(d) << d.error().str();
   size_t debug = 0;
   for (const Section &s : full_->sections)
@@ -95,9 +101,7 @@ TEST_F(elf_read_options, debug_sections_read_later_are_those_of_the_full_read) {
 }
 
 TEST_F(elf_read_options, debug_sections_swapped_in_make_the_full_model) {
-  ReadOptions ro;
-  ro.debug_contents = false;
-  ObjectFile o = read_with(ro);
+  ObjectFile o = read_without_debug(path_);
   auto d = read_debug_sections(o);
   ASSERT_TRUE(d) << d.error().str();
   for (auto &[id, sec] : *d)
@@ -109,11 +113,7 @@ TEST_F(elf_read_options, compressed_debug_sections_read_later_are_inflated_as_in
   // gcc -gz (CONFIG_DEBUG_INFO_COMPRESSED): the model has the inflated sizes, the file not.
   std::string path = compile_c(*dir_, "gz", kKernelStyleC, "-g -gz=zlib");
   ObjectFile full = must_read(path);
-  ReadOptions ro;
-  ro.debug_contents = false;
-  auto o = read_object(path, ro);
-  ASSERT_TRUE(o) << o.error().str();
-  auto d = read_debug_sections(*o);
+  auto d = read_debug_sections(read_without_debug(path));
   ASSERT_TRUE(d) << d.error().str();
   ASSERT_FALSE(d->empty());
   for (const auto &[id, sec] : *d)
@@ -121,9 +121,7 @@ TEST_F(elf_read_options, compressed_debug_sections_read_later_are_inflated_as_in
 }
 
 TEST_F(elf_read_options, debug_sections_of_a_file_that_changed_since_are_an_error) {
-  ReadOptions ro;
-  ro.debug_contents = false;
-  ObjectFile o = read_with(ro);
+  ObjectFile o = read_without_debug(path_);
   // Another unit at the model's path: its sections are not the model's.
   o.path = compile_c(*dir_, "other", "int other(int x) { return x * 3; }\n", "-g");
   auto d = read_debug_sections(o);
