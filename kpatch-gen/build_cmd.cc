@@ -22,7 +22,7 @@ std::string templates_dir() {
 }
 
 static std::string build_help() {
-  return "Build a live patch module for a Linux 6.1 x86-64 kernel from one or more source patches, compiling only "
+  return "Build a live patch module for a Linux 6.1 or 6.12 x86-64 kernel from one or more source patches, compiling only "
          "the translation units the patches touch (original and patched) in a cached, prepared copy of the kernel "
          "tree. Several patches combine into one cumulative module; atomic replace is on unless --no-replace.\n\n"
          "Exit codes:\n"
@@ -31,7 +31,10 @@ static std::string build_help() {
          "  2  usage error\n"
          "  3  no functional change in the patches, or none of the files they change is built in this kernel "
          "(\"not built in this kernel (CONFIG_X is not set)\": the kernel is not affected)\n"
-         "  4  the patched source does not compile (the compiler's first error is shown, with file and line)\n\n"
+         "  4  the patched source does not compile (the compiler's first error is shown, with file and line)\n"
+         "A patched source that compiles with warnings (gcc's in the files the patches change, objtool's in the "
+         "units compiled for them) still builds; each warning is printed with file:line:column and listed as "
+         "compile_warnings in NAME.json and the --json result.\n\n"
          "Cache: $KPATCH_GEN_CACHE (default ~/.cache/kpatch-gen); one prepared tree per source, config, compiler and "
          "release (prep/); the compiled original units (originals/, at most 1 GiB, least recently used removed "
          "first), each used only while its source, every header it includes, its Makefiles and the toolchain are "

@@ -377,6 +377,37 @@ Step stage_patch(Build &b) {
 }
 
 // 4. Compile original and patched units; learn which object each belongs to.
+// The warnings of the patched side's compile (every compile-patched*.log of this build: make's,
+// the recorded commands', a directory build's) in what the patch touched: gcc's in the files
+// it changes, objtool's in the units compiled for it. The rest of a log was there before the
+// patch: a directory build (arch/x86/lib/) compiles every unit of the directory, and a
+// header's warning shows for each unit that includes it.
+static std::vector<CompileWarning> patch_warnings(const Build &b) {
+  std::set<std::string> ours(b.files.begin(), b.files.end());
+  for (const UnitResult &u : b.units)
+    if (u.unit.not_built.empty())
+      ours.insert(u.unit.object);
+  std::vector<std::string> logs;
+  std::error_code ec;
+  for (const fs::directory_entry &e : fs::directory_iterator(b.work, ec)) {
+    std::string n = e.path().filename().string();
+    if (n.starts_with("compile-patched") && n.ends_with(".log"))
+      logs.push_back(e.path().string());
+  }
+  std::sort(logs.begin(), logs.end());
+  std::vector<CompileWarning> out;
+  std::set<std::string> seen;
+  for (const std::string &log : logs) {
+    auto text = read_text_file(log);
+    if (!text)
+      continue; // the compile succeeded; a log it did not write is no warning
+    for (CompileWarning &w : compile_warnings(*text, b.tree->patched_src()))
+      if (ours.count(w.file) && seen.insert(w.str()).second)
+        out.push_back(std::move(w));
+  }
+  return out;
+}
+
 Step stage_compile(Build &b) {
   std::vector<Unit> units;
   for (const UnitResult &u : b.units) {
@@ -422,7 +453,12 @@ Step stage_compile(Build &b) {
       if (u.outcome == UnitOutcome::Pending && (e->object.empty() || e->object == u.unit.object))
         u.outcome = UnitOutcome::CompileError;
     b.compile_error = *e;
+    return Step::next();
   }
+  b.compile_warnings = patch_warnings(b);
+  for (const CompileWarning &w : b.compile_warnings)
+    b.diag.warn(Location(w.line ? fmt::format("{}:{}:{}", w.file, w.line, w.column) : w.file),
+                "the patched source compiles with a warning: " + w.message);
   return Step::next();
 }
 

@@ -170,6 +170,7 @@ struct Build {
   std::vector<HeaderImpact> headers;         // one per changed header: what it brought in
   std::vector<diff::Refusal> refusals;       // refusals of the patch itself, before any unit (struct_defs.h)
   std::optional<CompileError> compile_error; // the compiler's first error in a patched unit
+  std::vector<CompileWarning> compile_warnings; // the patched side's, in what the patch touched
   // 6. check
   CompilerCheck compiler;
   // 7.-8. module, verify

@@ -555,6 +555,41 @@ std::optional<CompileError> first_compile_error(const std::string &log_text, con
   return e;
 }
 
+std::string CompileWarning::str() const {
+  if (line == 0)
+    return fmt::format("{}: {}", file, message);
+  return fmt::format("{}:{}:{}: {}", file, line, column, message);
+}
+
+std::vector<CompileWarning> compile_warnings(const std::string &log_text, const std::string &srctree) {
+  static const std::regex gcc(R"(^(\S+?):([0-9]+):([0-9]+): warning: (.*)$)");
+  static const std::regex objtool(R"(^(\S+\.o): warning: (objtool: .*)$)");
+  std::vector<CompileWarning> out;
+  std::set<std::string> seen;
+  std::istringstream in(log_text);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::smatch m;
+    CompileWarning w;
+    if (std::regex_match(line, m, gcc)) {
+      w.file = m[1];
+      w.line = static_cast<u32>(std::stoul(m[2]));
+      w.column = static_cast<u32>(std::stoul(m[3]));
+      w.message = m[4];
+    } else if (std::regex_match(line, m, objtool)) {
+      w.file = m[1];
+      w.message = m[2];
+    } else {
+      continue;
+    }
+    if (!srctree.empty() && w.file.rfind(srctree + "/", 0) == 0)
+      w.file = w.file.substr(srctree.size() + 1);
+    if (seen.insert(w.str()).second)
+      out.push_back(std::move(w));
+  }
+  return out;
+}
+
 // The compiler's first error in `log`, the output of the patched side's compile (make or the
 // recorded command), with the log's path; when it holds none, an error that says `what`
 // failed with `status` and quotes the log's tail.

@@ -165,6 +165,22 @@ struct CompileError {
 // Parses `log_text` (make's and gcc's output); `srctree` prefixes are removed from paths.
 std::optional<CompileError> first_compile_error(const std::string &log_text, const std::string &srctree);
 
+// A warning in a compile that succeeded. A kernel builds without -Werror, so a patch that
+// compiles may still carry what the compiler saw wrong with it: an unused variable left by a
+// backport, a "may be used uninitialized" the fix introduced, objtool's "unreachable
+// instruction" after a changed noreturn call. The author of a live patch wants to see them,
+// not find them in a log.
+struct CompileWarning {
+  std::string file; // "kernel/sys.c" (gcc) or "kernel/sys.o" (objtool)
+  u32 line = 0, column = 0; // 0 for objtool's, which name a function offset instead
+  std::string message; // "unused variable 'x' [-Wunused-variable]", "objtool: f()+0x1e: ..."
+  std::string str() const; // "kernel/sys.c:1385:9: unused variable 'x' [-Wunused-variable]"
+};
+// gcc's "FILE:LINE:COL: warning: MSG" and objtool's "OBJECT: warning: objtool: MSG" lines of
+// `log_text` in order, each once (make may print a header's warning for every unit that
+// includes it); `srctree` prefixes are removed from paths.
+std::vector<CompileWarning> compile_warnings(const std::string &log_text, const std::string &srctree);
+
 // Compiles every unit in both trees (originals are reused when up to date) with the exact
 // kbuild command plus -ffunction-sections -fdata-sections; objtool and ORC generation run as
 // in the real build. Fills Unit::objname/module_file from the original objects' .cmd files.

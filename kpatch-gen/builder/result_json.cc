@@ -81,6 +81,14 @@ static json moved_hunks_json(const Build &b) {
   return a;
 }
 
+// The patched compile's warnings (Build::compile_warnings); line and column 0 for objtool's.
+static json compile_warnings_json(const Build &b) {
+  json out = json::array();
+  for (const CompileWarning &w : b.compile_warnings)
+    out.push_back({{"file", w.file}, {"line", w.line}, {"column", w.column}, {"message", w.message}});
+  return out;
+}
+
 json module_report_json(const Build &b) {
   json full = manifest_json(b);
   full["moved_hunks"] = moved_hunks_json(b);
@@ -98,6 +106,7 @@ json module_report_json(const Build &b) {
       reports[u.unit.source] = u.diff.report;
   }
   full["units"] = std::move(units);
+  full["compile_warnings"] = compile_warnings_json(b);
   full["reports"] = std::move(reports);
   full["klp_relocations"] = b.module.klp_relocs;
   full["import_ns"] = b.module.spec.import_ns;
@@ -140,6 +149,7 @@ json build_result_json(const Build &b) {
   if (b.target.debian)
     r["debian"] = debian_json(*b.target.debian);
   r["moved_hunks"] = moved_hunks_json(b);
+  r["compile_warnings"] = compile_warnings_json(b);
   if (b.tree)
     r["prepared_tree"] = {{"dir", b.tree->dir()},
                           {"cached", b.tree->was_cached()},

@@ -124,6 +124,37 @@ TEST(FirstCompileError, WarningsAndMakeNoiseAreNoError) {
                                    "/c/src"));
 }
 
+TEST(CompileWarnings, GccAndObjtoolWarningsRelativeToTheTree) {
+  std::string log = "  CC      kernel/sys.o\n"
+                    "/c/src/kernel/sys.c: In function '__do_sys_sethostname':\n"
+                    "/c/src/kernel/sys.c:1385:13: warning: unused variable 'x' [-Wunused-variable]\n"
+                    " 1385 |         int x;\n"
+                    "      |             ^\n"
+                    "kernel/sys.o: warning: objtool: __do_sys_sethostname+0x1e: unreachable instruction\n"
+                    "/c/src/kernel/sys.c:1400:2: error: not a warning\n";
+  auto w = compile_warnings(log, "/c/src");
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_EQ(w[0].file, "kernel/sys.c");
+  EXPECT_EQ(w[0].line, 1385u);
+  EXPECT_EQ(w[0].column, 13u);
+  EXPECT_EQ(w[0].message, "unused variable 'x' [-Wunused-variable]");
+  EXPECT_EQ(w[0].str(), "kernel/sys.c:1385:13: unused variable 'x' [-Wunused-variable]");
+  EXPECT_EQ(w[1].file, "kernel/sys.o");
+  EXPECT_EQ(w[1].line, 0u);
+  EXPECT_EQ(w[1].str(), "kernel/sys.o: objtool: __do_sys_sethostname+0x1e: unreachable instruction");
+}
+
+TEST(CompileWarnings, AHeaderWarningPrintedForEveryUnitIsListedOnce) {
+  std::string one = "/c/src/include/linux/foo.h:3:5: warning: 'f' defined but not used [-Wunused-function]\n";
+  auto w = compile_warnings("  CC a.o\n" + one + "  CC b.o\n" + one, "/c/src");
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].file, "include/linux/foo.h");
+}
+
+TEST(CompileWarnings, ACleanLogHasNone) {
+  EXPECT_TRUE(compile_warnings("  CC      kernel/sys.o\n  LD [M]  x.ko\nmake: Leaving directory '/c'\n", "/c/src").empty());
+}
+
 TEST_F(FakeBuild, NewSourceFileIsAnError) {
   auto u = affected_units({{"fs/proc/new.c", true, false, {}}}, nullptr);
   ASSERT_FALSE(u);
