@@ -62,6 +62,12 @@ fail() {
 	exit "$EXIT_FAIL"
 }
 
+# The corpus is warning-free: a warning in an example's patched compile (an unused variable,
+# objtool's "unreachable instruction") is a broken example. lab.examples used to compile every
+# example a second time to check this; the builder's own compile says it now.
+warns=$(jq -r '.compile_warnings[]? | "\(.file):\(.line):\(.column): \(.message)"' "$WORK/out/build.json" 2>/dev/null || true)
+[ -z "$warns" ] || fail "the patched source compiles with warnings: $warns"
+
 case "$expect" in
 success)
 	[ "$rc" = 0 ] || fail "expected a module, kpatch-gen exited $rc (result '$result')"
