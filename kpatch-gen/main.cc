@@ -12,7 +12,7 @@ using kpg::cli::ExitCode;
 using kpg::cli::exit_status;
 
 int main(int argc, char **argv) {
-  CLI::App app{"kpatch-gen: make live patches for Linux 6.1 x86-64 from source patches.\n\n"
+  CLI::App app{"kpatch-gen: make live patches for Linux 6.1 and 6.12 on x86-64 from source patches.\n\n"
                "Subcommands:\n"
                "  build    build a verified live patch module from source patches\n"
                "  diff     compare an original and a patched object file and write a livepatch diff object\n"
