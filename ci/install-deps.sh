@@ -22,10 +22,11 @@ done
 # openssl: test keys for module signatures (tests/unit/builder/sign_test.cc, functional
 # sign-*.sh) and the kernel's own key generation when it signs its modules.
 # strace: functional no-change-skips-dwarf-read.sh counts the files the diff opens.
+# ccache: a clean clone's build takes compiles seen before from the cache (CMakeLists.txt).
 pkgs="build-essential cmake ninja-build pkg-config git patch patchutils
 libelf-dev libdwarf-dev llvm-16-dev clang-16 libclang-rt-16-dev libfmt-dev libcli11-dev
 libgtest-dev libgmock-dev nlohmann-json3-dev zlib1g-dev libzstd-dev libssl-dev libcurl4-openssl-dev openssl
-binutils elfutils python3 time jq dwarves curl nginx strace"
+binutils elfutils python3 time jq dwarves curl nginx strace ccache"
 # mmdebstrap, e2fsprogs (mkfs.ext4 -d) and systemd (systemctl --root): the Debian guest
 # with systemd of ci/lab/debian-vm.sh.
 labpkgs="linux-source-6.1 linux-source-6.12 qemu-system-x86 busybox-static bc bison flex cpio xz-utils kmod
