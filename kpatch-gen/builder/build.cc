@@ -376,7 +376,6 @@ Step stage_patch(Build &b) {
   return Step::next();
 }
 
-// 4. Compile original and patched units; learn which object each belongs to.
 // The warnings of the patched side's compile (every compile-patched*.log of this build: make's,
 // the recorded commands', a directory build's) in what the patch touched: gcc's in the files
 // it changes, objtool's in the units compiled for it. The rest of a log was there before the
@@ -408,6 +407,7 @@ static std::vector<CompileWarning> patch_warnings(const Build &b) {
   return out;
 }
 
+// 4. Compile original and patched units; learn which object each belongs to.
 Step stage_compile(Build &b) {
   std::vector<Unit> units;
   for (const UnitResult &u : b.units) {
