@@ -74,6 +74,24 @@ struct LoadOptions {
 // built with -O2 they are a third of the debug bytes and relocations.
 bool loads_debug_section(std::string_view name);
 
+// What a function's callers depend on, as its unit's DWARF spells it: the return and parameter
+// types (`prototype`, "int(struct foo *, unsigned long)"), and every struct, union, enum and
+// typedef they reach, through pointers too, once each by name (`aggregates`: "struct foo" ->
+// "{int a@0; struct bar * b@8; } size 16", "enum e" -> "{A=0, B=1} size 4", "typedef u32" ->
+// "unsigned int"; a struct the unit only declares is kOpaque). That is what genksyms expands
+// into an exported function's CRC, so a CRC change can be told apart: a new #include that
+// completes a struct the unit saw only declared changes the CRC, not the ABI.
+struct FunctionAbi {
+  static constexpr const char *kOpaque = "opaque";
+  std::string prototype;
+  std::map<std::string, std::string> aggregates;
+};
+// The ABI of each function of `names` that a relocatable object defines (a DW_TAG_subprogram
+// with that DW_AT_name, not a declaration); names it does not define are absent, as is
+// everything when it has no debug info.
+Expected<std::map<std::string, FunctionAbi>> function_abis(const elf::ObjectFile &obj,
+                                                          const std::vector<std::string> &names);
+
 class ObjectDebugInfo {
 public:
   // Loads the DWARF of a relocatable object. An object without .debug_info gives an empty
