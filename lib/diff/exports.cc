@@ -13,8 +13,12 @@
 //  - a changed exported function whose genksyms CRC (kbuild appends `#SYMVER foo 0x...` to
 //    the unit's .cmd file with CONFIG_MODVERSIONS; Options::orig_crcs / patched_crcs) differs
 //    between the two builds is refused: modules built against the running kernel call it with
-//    the old prototype or struct layouts. A CRC can also change without a real ABI change (a
-//    new #include completes a struct genksyms saw as opaque), and the message says so;
+//    the old prototype or struct layouts. A CRC can also change without a real ABI change: a
+//    new #include completes a struct genksyms saw as opaque (the 6.12 fix to
+//    net/ipv6/netfilter/nf_reject_ipv6.c adds <net/dst_metadata.h>, and the CRCs of
+//    nf_send_reset6/nf_send_unreach6 change). Both units' DWARF tell that case apart
+//    (dwarf::function_abis): same prototype, same types, except structs one side only
+//    declares; then the change is accepted with a note, otherwise refused;
 //  - a new export is refused: a live patch cannot add to the kernel's symbol table for other
 //    modules, and the patch module would export it under its own name only while loaded;
 //  - an export that changes kind (GPL, namespace) or disappears is left as the running kernel
@@ -23,9 +27,32 @@
 #include <map>
 
 #include "diff/passes.h"
+#include "dwarf/dwarf.h"
 
 namespace kpg::diff {
 namespace {
+
+// Why two spellings of one function's ABI differ (dwarf::FunctionAbi), if only by completeness:
+// the types one side only declares and the other defines ("struct dst_metadata"), when the
+// prototype and every type both sides spell out are the same. nullopt: they differ in
+// something else. Empty: they are the same, which explains no CRC change. A type only the
+// patched side reaches is fine: a completed struct's members reach new types.
+std::optional<std::vector<std::string>> only_completed(const dwarf::FunctionAbi &o, const dwarf::FunctionAbi &p) {
+  if (o.prototype != p.prototype)
+    return std::nullopt;
+  std::vector<std::string> completed;
+  for (const auto &[name, layout] : o.aggregates) {
+    auto it = p.aggregates.find(name);
+    if (it == p.aggregates.end())
+      return std::nullopt; // the original reaches a type the patched unit no longer does
+    if (it->second == layout)
+      continue;
+    if (layout != dwarf::FunctionAbi::kOpaque && it->second != dwarf::FunctionAbi::kOpaque)
+      return std::nullopt;
+    completed.push_back(name);
+  }
+  return completed;
+}
 
 struct Export {
   std::string kind;     // EXPORT_SYMBOL, EXPORT_SYMBOL_GPL, EXPORT_SYMBOL_NS("ns"), ...
@@ -134,6 +161,34 @@ void check_exports(DiffContext &ctx) {
 
   // Changed exported functions: same ABI on both sides?
   bool have_crcs = ctx.opt.orig_crcs && ctx.opt.patched_crcs;
+  std::optional<std::pair<std::map<std::string, dwarf::FunctionAbi>, std::map<std::string, dwarf::FunctionAbi>>> abis;
+  auto abi_of = [&](const std::string &name) -> std::optional<std::pair<dwarf::FunctionAbi, dwarf::FunctionAbi>> {
+    if (!abis) {
+      // Read once, for every export whose CRC changed: DWARF was released after classify.
+      std::vector<std::string> names;
+      for (const auto &[n, e] : oexp)
+        if (have_crcs && crc_text(ctx.opt.orig_crcs, n) != crc_text(ctx.opt.patched_crcs, n))
+          names.push_back(n);
+      abis.emplace();
+      auto of = ctx.with_debug_info(false);
+      auto pf = ctx.with_debug_info(true);
+      if (of && pf) {
+        auto oa = dwarf::function_abis(**of, names);
+        auto pa = dwarf::function_abis(**pf, names);
+        if (oa && pa)
+          abis.emplace(std::move(*oa), std::move(*pa));
+        else
+          ctx.notes.push_back("the DWARF of exported functions could not be read: " +
+                              (oa ? pa.error() : oa.error()).str());
+      }
+      ctx.release_debug_info();
+    }
+    auto o = abis->first.find(name);
+    auto p = abis->second.find(name);
+    if (o == abis->first.end() || p == abis->second.end())
+      return std::nullopt;
+    return std::pair(o->second, p->second);
+  };
   for (const auto &[name, o] : oexp) {
     auto p = pexp.find(name);
     if (p == pexp.end() || !p->second.sym)
@@ -157,6 +212,18 @@ void check_exports(DiffContext &ctx) {
       continue;
     }
     if (oc != pc) {
+      if (auto both = abi_of(name)) {
+        if (auto completed = only_completed(both->first, both->second); completed && !completed->empty()) {
+          std::string msg = fmt::format(
+              "{} is exported and its genksyms CRC changed from {} to {}, but not its ABI: the prototype and every "
+              "type it reaches are the same in both units' DWARF, except {}, which one unit only declares and the "
+              "other defines (a new #include); the running kernel's export stays",
+              name, oc, pc, fmt::join(*completed, ", "));
+          ctx.diag.note(ctx.loc_patched(ps), msg);
+          ctx.notes.push_back(std::move(msg));
+          continue;
+        }
+      }
       ctx.refuse(code::EXPORTED_ABI_CHANGED, ctx.loc_patched(ps),
                  fmt::format("{} is exported ({}) and its genksyms CRC changed from {} to {}: its prototype, or a type "
                              "it uses, changed, and modules built against the running kernel would call the new code "
