@@ -33,7 +33,7 @@ namespace kpg::diff {
 namespace {
 
 // Why two spellings of one function's ABI differ (dwarf::FunctionAbi), if only by completeness:
-// the types one side only declares and the other defines ("struct dst_metadata"), when the
+// the types one side only declares and the other defines ("struct net_generic"), when the
 // prototype and every type both sides spell out are the same. nullopt: they differ in
 // something else. Empty: they are the same, which explains no CRC change. A type only the
 // patched side reaches is fine: a completed struct's members reach new types.
@@ -161,8 +161,10 @@ void check_exports(DiffContext &ctx) {
 
   // Changed exported functions: same ABI on both sides?
   bool have_crcs = ctx.opt.orig_crcs && ctx.opt.patched_crcs;
-  std::optional<std::pair<std::map<std::string, dwarf::FunctionAbi>, std::map<std::string, dwarf::FunctionAbi>>> abis;
-  auto abi_of = [&](const std::string &name) -> std::optional<std::pair<dwarf::FunctionAbi, dwarf::FunctionAbi>> {
+  using Abis = std::map<std::string, dwarf::FunctionAbi>;
+  using AbiPair = std::pair<const dwarf::FunctionAbi *, const dwarf::FunctionAbi *>;
+  std::optional<std::pair<Abis, Abis>> abis; // orig, patched
+  auto abi_of = [&](const std::string &name) -> std::optional<AbiPair> {
     if (!abis) {
       // Read once, for every export whose CRC changed: DWARF was released after classify.
       std::vector<std::string> names;
@@ -172,13 +174,16 @@ void check_exports(DiffContext &ctx) {
       abis.emplace();
       auto of = ctx.with_debug_info(false);
       auto pf = ctx.with_debug_info(true);
-      if (of && pf) {
+      if (!of || !pf) {
+        ctx.notes.push_back("the debug sections could not be read to explain a CRC change: " +
+                            (of ? pf.error() : of.error()).str());
+      } else {
         auto oa = dwarf::function_abis(**of, names);
         auto pa = dwarf::function_abis(**pf, names);
         if (oa && pa)
           abis.emplace(std::move(*oa), std::move(*pa));
         else
-          ctx.notes.push_back("the DWARF of exported functions could not be read: " +
+          ctx.notes.push_back("the DWARF of exported functions could not be read to explain a CRC change: " +
                               (oa ? pa.error() : oa.error()).str());
       }
       ctx.release_debug_info();
@@ -187,7 +192,7 @@ void check_exports(DiffContext &ctx) {
     auto p = abis->second.find(name);
     if (o == abis->first.end() || p == abis->second.end())
       return std::nullopt;
-    return std::pair(o->second, p->second);
+    return std::pair(&o->second, &p->second);
   };
   for (const auto &[name, o] : oexp) {
     auto p = pexp.find(name);
@@ -213,7 +218,7 @@ void check_exports(DiffContext &ctx) {
     }
     if (oc != pc) {
       if (auto both = abi_of(name)) {
-        if (auto completed = only_completed(both->first, both->second); completed && !completed->empty()) {
+        if (auto completed = only_completed(*both->first, *both->second); completed && !completed->empty()) {
           std::string msg = fmt::format(
               "{} is exported and its genksyms CRC changed from {} to {}, but not its ABI: the prototype and every "
               "type it reaches are the same in both units' DWARF, except {}, which one unit only declares and the "
