@@ -293,15 +293,10 @@ Expected<std::map<std::string, FunctionAbi>> function_abis(const elf::ObjectFile
   if (!info || obj.sections[*info].data.empty() || names.empty())
     return out;
   std::set<std::string> wanted(names.begin(), names.end());
-  std::vector<u64> addr = detail::assign_fake_addresses(obj);
-  auto secs = detail::prepare_debug_sections(obj, addr);
-  if (!secs)
-    return std::move(secs).take_error();
-  detail::ObjectAccess access(std::move(*secs));
-  auto dbg = detail::open_object(access, obj.path);
-  if (!dbg)
-    return std::move(dbg).take_error();
-  Ctx ctx(dbg->get(), obj.path);
+  auto open = detail::open_object_dwarf(obj, detail::assign_fake_addresses(obj));
+  if (!open)
+    return std::move(open).take_error();
+  Ctx ctx((*open)->dbg->get(), obj.path);
   auto walked = detail::for_each_unit(ctx, [&](Die &cu, const detail::UnitHeader &) -> Expected<bool> {
     auto child = detail::first_child(ctx, cu.get());
     if (!child)

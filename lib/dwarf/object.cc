@@ -482,19 +482,13 @@ Expected<ObjectDebugInfo> ObjectDebugInfo::load(const elf::ObjectFile &obj, cons
   for (const elf::Section &s : obj.sections)
     impl->sec_size.push_back(s.size);
 
-  auto secs = detail::prepare_debug_sections(obj, impl->sec_addr);
-  if (!secs)
-    return std::move(secs).take_error();
-  detail::ObjectAccess access(std::move(*secs));
-  {
-    auto dbg = detail::open_object(access, obj.path);
-    if (!dbg)
-      return std::move(dbg).take_error();
-    Ctx ctx(dbg->get(), obj.path);
-    Loader loader(ctx, *impl, opts);
-    if (auto r = loader.run(); !r)
-      return std::move(r).take_error();
-  } // dwarf_object_finish before `access` (and the section copies) go away
+  auto open = detail::open_object_dwarf(obj, impl->sec_addr);
+  if (!open)
+    return std::move(open).take_error();
+  Ctx ctx((*open)->dbg->get(), obj.path);
+  Loader loader(ctx, *impl, opts);
+  if (auto r = loader.run(); !r)
+    return std::move(r).take_error();
   impl->has_info = true;
   return ObjectDebugInfo(std::move(impl));
 }

@@ -217,4 +217,16 @@ Expected<Debug> open_object(ObjectAccess &access, const std::string &file) {
   return Debug(dbg, Debug::Kind::Object);
 }
 
+Expected<std::unique_ptr<OpenObject>> open_object_dwarf(const elf::ObjectFile &obj, const std::vector<u64> &addr) {
+  auto secs = prepare_debug_sections(obj, addr);
+  if (!secs)
+    return std::move(secs).take_error();
+  auto open = std::make_unique<OpenObject>(std::move(*secs));
+  auto dbg = open_object(open->access, obj.path);
+  if (!dbg)
+    return std::move(dbg).take_error();
+  open->dbg.emplace(std::move(*dbg));
+  return open;
+}
+
 } // namespace kpg::dwarf::detail

@@ -16,6 +16,8 @@
 #pragma once
 #include <libdwarf/libdwarf.h>
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -80,5 +82,16 @@ private:
 
 // dwarf_object_init_b on `access`; `file` is used in messages.
 Expected<Debug> open_object(ObjectAccess &access, const std::string &file);
+
+// A relocatable object's DWARF, open: its debug sections relocated to `addr`
+// (prepare_debug_sections), the access interface over them, and the Dwarf_Debug, which is
+// finished before the sections go (members are destroyed in reverse order). Not movable:
+// libdwarf keeps pointers into `access`.
+struct OpenObject {
+  explicit OpenObject(std::vector<DebugSection> sections) : access(std::move(sections)) {}
+  ObjectAccess access;
+  std::optional<Debug> dbg;
+};
+Expected<std::unique_ptr<OpenObject>> open_object_dwarf(const elf::ObjectFile &obj, const std::vector<u64> &addr);
 
 } // namespace kpg::dwarf::detail
