@@ -56,28 +56,21 @@ private:
     if (!ret)
       return ret;
     std::string params;
-    auto child = detail::first_child(ctx_, fn);
-    if (!child)
-      return std::move(child).take_error();
-    for (Die c = std::move(*child); c;) {
-      auto tag = detail::die_tag(ctx_, c.get());
-      if (!tag)
-        return std::move(tag).take_error();
-      if (*tag == DW_TAG_formal_parameter || *tag == DW_TAG_unspecified_parameters) {
-        std::string p = "...";
-        if (*tag == DW_TAG_formal_parameter) {
-          auto t = type_of(c.get());
-          if (!t)
-            return t;
-          p = *t;
-        }
-        params += (params.empty() ? "" : ", ") + p;
+    auto walked = detail::for_each_child(ctx_, fn, [&](Dwarf_Die c, Dwarf_Half tag) -> Expected<void> {
+      if (tag != DW_TAG_formal_parameter && tag != DW_TAG_unspecified_parameters)
+        return {};
+      std::string p = "...";
+      if (tag == DW_TAG_formal_parameter) {
+        auto t = type_of(c);
+        if (!t)
+          return std::move(t).take_error();
+        p = std::move(*t);
       }
-      auto next = detail::next_sibling(ctx_, c.get());
-      if (!next)
-        return std::move(next).take_error();
-      c = std::move(*next);
-    }
+      params += (params.empty() ? "" : ", ") + p;
+      return {};
+    });
+    if (!walked)
+      return std::move(walked).take_error();
     return fmt::format("{}({})", *ret, params);
   }
 
@@ -162,22 +155,18 @@ private:
     if (!elem)
       return elem;
     std::string dims;
-    auto child = detail::first_child(ctx_, d);
-    if (!child)
-      return std::move(child).take_error();
-    for (Die c = std::move(*child); c;) {
-      auto count = ctx_.udata_attr(c.get(), DW_AT_count);
+    auto walked = detail::for_each_child(ctx_, d, [&](Dwarf_Die c, Dwarf_Half) -> Expected<void> {
+      auto count = ctx_.udata_attr(c, DW_AT_count);
       if (!count)
         return std::move(count).take_error();
-      auto upper = ctx_.udata_attr(c.get(), DW_AT_upper_bound);
+      auto upper = ctx_.udata_attr(c, DW_AT_upper_bound);
       if (!upper)
         return std::move(upper).take_error();
       dims += *count ? fmt::format("[{}]", **count) : *upper ? fmt::format("[{}]", **upper + 1) : "[]";
-      auto next = detail::next_sibling(ctx_, c.get());
-      if (!next)
-        return std::move(next).take_error();
-      c = std::move(*next);
-    }
+      return {};
+    });
+    if (!walked)
+      return std::move(walked).take_error();
     return *elem + dims;
   }
 
@@ -213,44 +202,39 @@ private:
     if (!size)
       return std::move(size).take_error();
     std::string body;
-    auto child = detail::first_child(ctx_, d);
-    if (!child)
-      return std::move(child).take_error();
-    for (Die c = std::move(*child); c;) {
-      auto ctag = detail::die_tag(ctx_, c.get());
-      if (!ctag)
-        return std::move(ctag).take_error();
-      auto cname = ctx_.name(c.get());
+    auto walked = detail::for_each_child(ctx_, d, [&](Dwarf_Die c, Dwarf_Half ctag) -> Expected<void> {
+      if (ctag != DW_TAG_member && !(tag == DW_TAG_enumeration_type && ctag == DW_TAG_enumerator))
+        return {};
+      auto cname = ctx_.name(c);
       if (!cname)
         return std::move(cname).take_error();
-      if (tag == DW_TAG_enumeration_type && *ctag == DW_TAG_enumerator) {
-        auto v = const_value(c.get());
+      if (ctag == DW_TAG_enumerator) {
+        auto v = const_value(c);
         if (!v)
           return std::move(v).take_error();
         body += fmt::format("{}{}={}", body.empty() ? "" : ", ", cname->value_or("?"), *v);
-      } else if (*ctag == DW_TAG_member) {
-        auto t = type_of(c.get());
-        if (!t)
-          return t;
-        auto at = ctx_.udata_attr(c.get(), DW_AT_data_member_location);
-        if (!at)
-          return std::move(at).take_error();
-        auto bits = ctx_.udata_attr(c.get(), DW_AT_bit_size);
-        if (!bits)
-          return std::move(bits).take_error();
-        auto bit_at = ctx_.udata_attr(c.get(), DW_AT_data_bit_offset);
-        if (!bit_at)
-          return std::move(bit_at).take_error();
-        body += fmt::format("{} {}@{}", *t, cname->value_or(""), at->value_or(0));
-        if (*bits)
-          body += fmt::format(":{}@bit{}", **bits, bit_at->value_or(0));
-        body += "; ";
+        return {};
       }
-      auto next = detail::next_sibling(ctx_, c.get());
-      if (!next)
-        return std::move(next).take_error();
-      c = std::move(*next);
-    }
+      auto t = type_of(c);
+      if (!t)
+        return std::move(t).take_error();
+      auto at = ctx_.udata_attr(c, DW_AT_data_member_location);
+      if (!at)
+        return std::move(at).take_error();
+      auto bits = ctx_.udata_attr(c, DW_AT_bit_size);
+      if (!bits)
+        return std::move(bits).take_error();
+      auto bit_at = ctx_.udata_attr(c, DW_AT_data_bit_offset);
+      if (!bit_at)
+        return std::move(bit_at).take_error();
+      body += fmt::format("{} {}@{}", *t, cname->value_or(""), at->value_or(0));
+      if (*bits)
+        body += fmt::format(":{}@bit{}", **bits, bit_at->value_or(0));
+      body += "; ";
+      return {};
+    });
+    if (!walked)
+      return std::move(walked).take_error();
     return fmt::format("{{{}}} size {}", body, size->value_or(0));
   }
 
@@ -298,32 +282,25 @@ Expected<std::map<std::string, FunctionAbi>> function_abis(const elf::ObjectFile
     return std::move(open).take_error();
   Ctx ctx((*open)->dbg->get(), obj.path);
   auto walked = detail::for_each_unit(ctx, [&](Die &cu, const detail::UnitHeader &) -> Expected<bool> {
-    auto child = detail::first_child(ctx, cu.get());
-    if (!child)
-      return std::move(child).take_error();
-    for (Die c = std::move(*child); c;) {
-      auto tag = detail::die_tag(ctx, c.get());
-      if (!tag)
-        return std::move(tag).take_error();
-      if (*tag == DW_TAG_subprogram) {
-        auto name = ctx.name(c.get());
-        if (!name)
-          return std::move(name).take_error();
-        auto decl = ctx.flag_attr(c.get(), DW_AT_declaration);
-        if (!decl)
-          return std::move(decl).take_error();
-        if (*name && !*decl && wanted.count(**name) && !out.count(**name)) {
-          FunctionAbi abi;
-          if (auto w = AbiWriter(ctx, abi).write(c.get()); !w)
-            return std::move(w).take_error();
-          out.emplace(**name, std::move(abi));
-        }
-      }
-      auto next = detail::next_sibling(ctx, c.get());
-      if (!next)
-        return std::move(next).take_error();
-      c = std::move(*next);
-    }
+    auto each = detail::for_each_child(ctx, cu.get(), [&](Dwarf_Die c, Dwarf_Half tag) -> Expected<void> {
+      if (tag != DW_TAG_subprogram)
+        return {};
+      auto name = ctx.name(c);
+      if (!name)
+        return std::move(name).take_error();
+      auto decl = ctx.flag_attr(c, DW_AT_declaration);
+      if (!decl)
+        return std::move(decl).take_error();
+      if (!*name || *decl || !wanted.count(**name) || out.count(**name))
+        return {};
+      FunctionAbi abi;
+      if (auto w = AbiWriter(ctx, abi).write(c); !w)
+        return w;
+      out.emplace(**name, std::move(abi));
+      return {};
+    });
+    if (!each)
+      return std::move(each).take_error();
     return out.size() < wanted.size();
   });
   if (!walked)

@@ -133,6 +133,26 @@ Expected<Die> next_sibling(const Ctx &ctx, Dwarf_Die die);
 Expected<Dwarf_Off> die_offset(const Ctx &ctx, Dwarf_Die die);
 Expected<Dwarf_Half> die_tag(const Ctx &ctx, Dwarf_Die die);
 
+// Calls `fn(Dwarf_Die child, Dwarf_Half tag)`, which returns Expected<void>, for each child
+// of `die` in order; stops at the first error (libdwarf's or fn's).
+template <typename Fn> Expected<void> for_each_child(const Ctx &ctx, Dwarf_Die die, Fn &&fn) {
+  auto first = first_child(ctx, die);
+  if (!first)
+    return std::move(first).take_error();
+  for (Die c = std::move(*first); c;) {
+    auto tag = die_tag(ctx, c.get());
+    if (!tag)
+      return std::move(tag).take_error();
+    if (auto r = fn(c.get(), *tag); !r)
+      return r;
+    auto next = next_sibling(ctx, c.get());
+    if (!next)
+      return std::move(next).take_error();
+    c = std::move(*next);
+  }
+  return {};
+}
+
 // Name of a subprogram or inlined subroutine: its DW_AT_name, else the name of the DIE
 // reached through DW_AT_abstract_origin / DW_AT_specification (a concrete out-of-line copy of
 // a static inline, or an inlined call, has only DW_AT_abstract_origin).
