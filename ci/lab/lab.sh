@@ -97,6 +97,8 @@ Environment:
   KPG_LAB_JOBS       make -j value (default: nproc)
   KPG_LAB_KVM=1      try KVM (probed first; falls back to TCG)
   KPG_LAB_SMP=N      the guest's vCPUs (default 2, or 1 as said under boot)
+  KPG_LAB_TCG_THREAD=single  all vCPUs on one host thread (default multi: one each); code
+                     patched by one vCPU is seen coherently by the others (loader.stress)
   KPG_LAB_UNVERIFIED_KERNEL=1  let `boot` start a bzImage outside its O= build dir,
                      whose objects cannot be checked for -ffunction-sections
 
@@ -636,7 +638,7 @@ boot_kernel() { # boot_kernel KERNEL INITRD TIMEOUT LOG APPEND
 	esac
 	cpus=$(guest_cpus "$map" "$config")
 	t0=$(now_ms)
-	log "booting $(basename "$kernel") with $accel, $cpus vCPU(s), timeout ${tmo}s, console: $logf"
+	log "booting $(basename "$kernel") with $accel${KPG_LAB_TCG_THREAD:+ (TCG threads: $KPG_LAB_TCG_THREAD)}, $cpus vCPU(s), timeout ${tmo}s, console: $logf"
 	# -nographic puts the serial console on stdio (the monitor is on a socket, below); stdin
 	# is /dev/null so a stray byte from the terminal can't reach the monitor.
 	# kpg.deadline= is the host's epoch second at which the timeout below kills QEMU: a
@@ -649,7 +651,15 @@ boot_kernel() { # boot_kernel KERNEL INITRD TIMEOUT LOG APPEND
 	local mon qpid wpid
 	mon=$(mktemp -u "${TMPDIR:-/tmp}/kpg-qemu-mon.XXXXXX")
 	rm -f "$logf.vcpus"
-	timeout -k 5 "$tmo" qemu-system-x86_64 -accel "$accel" -smp "$cpus" -m 512 -nographic -no-reboot \
+	# KPG_LAB_TCG_THREAD=single: every vCPU on one host thread (round-robin TCG) instead of one
+	# thread each. Code one vCPU patches is then seen coherently by the other: under
+	# multi-threaded TCG, loader.stress's guest hung about one run in four with one vCPU at the
+	# patched function's entry and the other in kprobe_int3_handler (ftrace rewriting the call
+	# site with text_poke_bp's int3 while the other vCPU runs it). The guest still has several
+	# CPUs (a task running on the other one still blocks a transition), at half the speed.
+	local accel_opt=$accel
+	if [ "$accel" = tcg ] && [ "${KPG_LAB_TCG_THREAD:-multi}" = single ]; then accel_opt=tcg,thread=single; fi
+	timeout -k 5 "$tmo" qemu-system-x86_64 -accel "$accel_opt" -smp "$cpus" -m 512 -nographic -no-reboot \
 		-monitor "unix:$mon,server,nowait" \
 		-rtc base=utc,clock=host -kernel "$kernel" -initrd "$initrd" \
 		-append "console=ttyS0 panic=-1 kpg.deadline=$(($(date +%s) + tmo))${append:+ $append}" \
